@@ -1,0 +1,11 @@
+// The command table. Parts add their command here with a lazy import so `lakou --help` stays fast.
+import { registerCommand } from './cli.ts'
+
+registerCommand('version', async () => ({
+  summary: 'print the Lakou version',
+  async run() {
+    const { readFileSync } = await import('node:fs')
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+    console.log(`lakou ${pkg.version}`)
+  },
+}))
