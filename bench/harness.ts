@@ -54,9 +54,12 @@ export function formatTable(name: string, rows: BenchRow[]): string {
   ])
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)))
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')
-  return [`bench ${name}`, line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...body.map(line)].join(
-    '\n',
-  )
+  return [
+    `bench ${name}`,
+    line(header),
+    widths.map((w) => '-'.repeat(w)).join('-|-'),
+    ...body.map(line),
+  ].join('\n')
 }
 
 /** Peak resident set size of this process so far, in MB (Linux VmHWM). */

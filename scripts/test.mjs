@@ -14,7 +14,7 @@ const run = (cmd, args, env = {}) =>
 
 let passed = 0
 let failed = 0
-let crashed = []
+const crashed = []
 
 const deps = run('bash', ['scripts/system-deps.sh'])
 if (deps !== 0) console.error('test: system packages missing; hardware and browser tests will fail')
@@ -27,7 +27,13 @@ if (!existsSync(join(root, 'node_modules/nfc-pcsc')) && existsSync('/usr/include
 }
 
 const vitestJson = join(outDir, 'vitest.json')
-const vitestStatus = run('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestJson}`])
+const vitestStatus = run('npx', [
+  'vitest',
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${vitestJson}`,
+])
 if (existsSync(vitestJson)) {
   const r = JSON.parse(readFileSync(vitestJson, 'utf8'))
   passed += r.numPassedTests

@@ -15,4 +15,5 @@ if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function'
     },
   })
 }
+
 export {}
