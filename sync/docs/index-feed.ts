@@ -1,0 +1,198 @@
+// Feeds the ledger index from the documents: every signed entry of federation and venue docs and every
+// record of every ledger page, as it arrives (local append, CRDT sync, or the direct push), validated and
+// applied incrementally. Progress per page is kept with the index snapshot in one checkpoint file, so a
+// restart reloads the snapshot and only looks at what is new; fully indexed full pages are not even loaded.
+import type { DocHandle, DocHandleChangePayload, DocumentId } from '@automerge/automerge-repo/slim'
+import { EventEmitter } from 'eventemitter3'
+import type { DocumentLayout } from './layout.ts'
+import { type DocClass, type LedgerPageDoc, PAGE_CAPACITY } from './schema.ts'
+
+export type IngestOutcome = 'applied' | 'duplicate' | 'pending' | 'rejected'
+
+/**
+ * The index side of the feed (the ledger's LedgerIndex behind a small adapter, see sync/node). ingest() must
+ * be idempotent by content hash: the same record can come from a page, a venue doc replay and a direct push.
+ */
+export interface RecordSink {
+  ingest(bytes: Uint8Array): IngestOutcome | Promise<IngestOutcome>
+  /** The whole index state, to be restored by the sink's owner before the feed starts. */
+  snapshot(): Uint8Array
+}
+
+/** Where the feed stands on one ledger page. */
+export interface PageProgress {
+  venueId: string
+  deviceId: string
+  page: number
+  /** Records of the page already handed to the sink, from position 0. */
+  indexed: number
+}
+
+export interface FeedState {
+  pages: Record<string, PageProgress>
+}
+
+export interface FeedEvents {
+  /** One record handed to the sink, with its outcome and where it came from. */
+  ingested: (e: {
+    outcome: IngestOutcome
+    source: 'page' | 'entry' | 'push'
+    documentId?: DocumentId
+  }) => void
+  /** A page's indexed count moved (for per-document progress). */
+  progress: (documentId: DocumentId, p: PageProgress) => void
+  error: (err: Error) => void
+}
+
+export class IndexFeed extends EventEmitter<FeedEvents> {
+  readonly #sink: RecordSink
+  readonly #layout: DocumentLayout
+  readonly #pages: Record<string, PageProgress>
+  readonly #capacity: number
+  readonly #unloadFull: boolean
+  // Ingestion is serialised so a snapshot is always taken between two records.
+  #queue: Promise<unknown> = Promise.resolve()
+  #offs: Array<() => void> = []
+
+  constructor(
+    layout: DocumentLayout,
+    sink: RecordSink,
+    state: FeedState = { pages: {} },
+    options: { capacity?: number; unloadFullPages?: boolean } = {},
+  ) {
+    super()
+    this.#layout = layout
+    this.#sink = sink
+    this.#pages = { ...state.pages }
+    this.#capacity = options.capacity ?? PAGE_CAPACITY
+    this.#unloadFull = options.unloadFullPages ?? true
+  }
+
+  /** Pages that are full and entirely indexed: the layout need not load them at start. */
+  completePages(): Set<string> {
+    return new Set(
+      Object.entries(this.#pages)
+        .filter(([, p]) => p.indexed >= this.#capacity)
+        .map(([id]) => id),
+    )
+  }
+
+  progressOf(documentId: DocumentId): PageProgress | undefined {
+    return this.#pages[documentId]
+  }
+
+  start(): void {
+    const onPage = (h: DocHandle<LedgerPageDoc>, cls: Extract<DocClass, { kind: 'ledger-page' }>) =>
+      this.#watchPage(h, cls)
+    this.#layout.on('page', onPage)
+    this.#offs.push(() => this.#layout.off('page', onPage))
+  }
+
+  /** Feeds a federation/venue doc's signed entries, now and as they change (multi-writer: all, deduped). */
+  watchEntries(handle: DocHandle<{ entries: Uint8Array[] }>): void {
+    const all = () => {
+      for (const e of handle.doc().entries ?? []) this.#enqueue(e, 'entry', handle.documentId)
+    }
+    const onChange = (p: DocHandleChangePayload<{ entries: Uint8Array[] }>) => {
+      for (const v of insertedValues(p, 'entries')) this.#enqueue(v, 'entry', handle.documentId)
+    }
+    handle.on('change', onChange)
+    this.#offs.push(() => handle.off('change', onChange))
+    all()
+  }
+
+  /** A record that came straight from a peer (the low-latency push): validated like any other. */
+  push(bytes: Uint8Array): Promise<IngestOutcome> {
+    return this.#enqueue(bytes, 'push')
+  }
+
+  #watchPage(h: DocHandle<LedgerPageDoc>, cls: Extract<DocClass, { kind: 'ledger-page' }>): void {
+    const id = h.documentId
+    const p = (this.#pages[id] ??= {
+      venueId: cls.venueId,
+      deviceId: cls.deviceId,
+      page: cls.page,
+      indexed: 0,
+    })
+    let queued = p.indexed // handed to the queue (synchronously); p.indexed moves once they are ingested
+    const catchUp = () => {
+      const records = h.doc().records ?? []
+      if (records.length <= queued) return
+      for (let i = queued; i < records.length; i++) {
+        const r = records[i]
+        if (r instanceof Uint8Array) this.#enqueue(r, 'page', id)
+      }
+      const n = records.length
+      queued = n
+      void this.#queue.then(() => {
+        p.indexed = Math.max(p.indexed, n)
+        this.emit('progress', id, p)
+        if (this.#unloadFull && p.indexed >= this.#capacity) this.#release(h, onChange)
+      })
+    }
+    // A single-writer page only grows at its end; anything inserted earlier (a misbehaving peer) is fed too.
+    const onChange = (payload: DocHandleChangePayload<LedgerPageDoc>) => {
+      for (const v of insertedValues(payload, 'records', queued)) this.#enqueue(v, 'page', id)
+      catchUp()
+    }
+    h.on('change', onChange)
+    this.#offs.push(() => h.off('change', onChange))
+    catchUp()
+  }
+
+  #release(h: DocHandle<LedgerPageDoc>, onChange: (p: DocHandleChangePayload<LedgerPageDoc>) => void): void {
+    h.off('change', onChange)
+    void this.#layout.unload(h.documentId).catch((e) => this.emit('error', e as Error))
+  }
+
+  #enqueue(
+    bytes: Uint8Array,
+    source: 'page' | 'entry' | 'push',
+    documentId?: DocumentId,
+  ): Promise<IngestOutcome> {
+    const next = this.#queue.then(async () => {
+      const outcome = await this.#sink.ingest(bytes)
+      this.emit('ingested', documentId ? { outcome, source, documentId } : { outcome, source })
+      return outcome
+    })
+    this.#queue = next.catch((e) => this.emit('error', e as Error))
+    return next
+  }
+
+  /** Resolves when everything handed to the feed so far has been ingested. */
+  async idle(): Promise<void> {
+    let q: Promise<unknown>
+    do {
+      q = this.#queue
+      await q
+    } while (q !== this.#queue)
+  }
+
+  /** The sink snapshot and page progress, taken together between two records. */
+  async checkpoint(): Promise<{ state: FeedState; snapshot: Uint8Array }> {
+    const taken = this.#queue.then(() => ({
+      state: { pages: structuredClone(this.#pages) },
+      snapshot: this.#sink.snapshot(),
+    }))
+    this.#queue = taken.catch(() => {})
+    return taken
+  }
+
+  stop(): void {
+    for (const off of this.#offs) off()
+    this.#offs = []
+  }
+}
+
+// Values inserted into the top-level list `key` by a change (only those before `before`, if given: the
+// ones at the end are picked up by the length-based catch-up).
+function insertedValues<T>(payload: DocHandleChangePayload<T>, key: string, before?: number): Uint8Array[] {
+  const out: Uint8Array[] = []
+  for (const patch of payload.patches) {
+    if (patch.action !== 'insert' || patch.path[0] !== key || patch.path.length !== 2) continue
+    const at = patch.path[1]
+    if (before !== undefined && typeof at === 'number' && at >= before) continue
+    for (const v of patch.values) if (v instanceof Uint8Array) out.push(v)
+  }
+  return out
+}

@@ -1,0 +1,233 @@
+// Creating, finding and classifying Lakou documents in one automerge-repo Repo. The directory is a tree:
+// federation doc -> venue docs -> (ledger pages per device, personal doc). A new device, given only the
+// federation doc url, walks it and so finds every document it must hold; it keeps walking as the directory
+// grows (a venue admitted, a device opening its next page). Runs unchanged in browsers (slim imports).
+import type { AutomergeUrl, DocHandle, DocumentId, Repo } from '@automerge/automerge-repo/slim'
+import { EventEmitter } from 'eventemitter3'
+import { DocumentUnavailableError, MalformedDocumentError } from './errors.ts'
+import {
+  asUrl,
+  classifyDoc,
+  type DocClass,
+  type FederationDoc,
+  imm,
+  type LedgerPageDoc,
+  type PersonalDoc,
+  str,
+  type VenueDoc,
+} from './schema.ts'
+
+export interface LayoutEvents {
+  /** A document was classified (created here or found through the directory). */
+  classified: (documentId: DocumentId, cls: DocClass) => void
+  /** A ledger page is ready locally (found or created); the index feed subscribes to it. */
+  page: (handle: DocHandle<LedgerPageDoc>, cls: Extract<DocClass, { kind: 'ledger-page' }>) => void
+  /** A document named by the directory is not a Lakou document of the kind the directory says. */
+  malformed: (url: AutomergeUrl, reason: string) => void
+}
+
+export interface FollowOptions {
+  /** The venue this device belongs to: the only venue whose personal-data doc it holds. */
+  ownVenueId?: string
+  /** Hold every venue's personal doc (never for a till; only tests). Default false. */
+  allPersonal?: boolean
+  /** Pages already fully indexed (from the checkpoint): known, served on request, but not loaded. */
+  skipPages?: Set<string>
+}
+
+export class DocumentLayout extends EventEmitter<LayoutEvents> {
+  readonly repo: Repo
+  readonly #classes = new Map<DocumentId, DocClass>()
+  readonly #following = new Set<DocumentId>()
+  readonly #pagesSeen = new Set<DocumentId>()
+  #stopped = false
+  #retryMs: number
+
+  constructor(repo: Repo, options: { retryMs?: number } = {}) {
+    super()
+    this.repo = repo
+    this.#retryMs = options.retryMs ?? 1000
+  }
+
+  /** Classification for the share policy; undefined for a document this node has not classified. */
+  classify(documentId: DocumentId): DocClass | undefined {
+    return this.#classes.get(documentId)
+  }
+
+  /** Records a classification known without loading the doc (a fully indexed page, from the checkpoint). */
+  learn(documentId: DocumentId, cls: DocClass): void {
+    if (this.#classes.has(documentId)) return
+    this.#classes.set(documentId, cls)
+    this.emit('classified', documentId, cls)
+  }
+
+  #remember(handle: DocHandle<unknown>, expected: DocClass['kind']): DocClass {
+    const cls = classifyDoc(handle.doc())
+    if (!cls || cls.kind !== expected) {
+      const reason = `expected a ${expected} document, found ${cls?.kind ?? 'no Lakou tag'}`
+      this.emit('malformed', handle.url, reason)
+      throw new MalformedDocumentError(`${handle.url}: ${reason}`)
+    }
+    if (!this.#classes.has(handle.documentId)) {
+      this.#classes.set(handle.documentId, cls)
+      this.emit('classified', handle.documentId, cls)
+    }
+    return cls
+  }
+
+  createFederation(federationId: string): DocHandle<FederationDoc> {
+    const h = this.repo.create<FederationDoc>({
+      lakou: 'federation/v1',
+      federationId: imm(federationId),
+      entries: [],
+      venues: {},
+    })
+    this.#remember(h, 'federation')
+    return h
+  }
+
+  /** Creates a venue doc and its personal doc, and lists the venue in the federation directory. */
+  createVenue(federation: DocHandle<FederationDoc>, venueId: string): DocHandle<VenueDoc> {
+    const federationId = str(federation.doc().federationId)
+    const personal = this.repo.create<PersonalDoc>({
+      lakou: 'personal/v1',
+      venueId: imm(venueId),
+      entries: [],
+    })
+    this.#remember(personal, 'personal')
+    const venue = this.repo.create<VenueDoc>({
+      lakou: 'venue/v1',
+      federationId: imm(federationId),
+      venueId: imm(venueId),
+      entries: [],
+      pages: {},
+      personal: imm(personal.url),
+    })
+    this.#remember(venue, 'venue')
+    federation.change((d) => {
+      d.venues[venueId] = imm(venue.url)
+    })
+    return venue
+  }
+
+  /** Creates page `page` of a device and lists it in the venue's page directory. */
+  createPage(venue: DocHandle<VenueDoc>, deviceId: string, page: number): DocHandle<LedgerPageDoc> {
+    const venueId = str(venue.doc().venueId)
+    const h = this.repo.create<LedgerPageDoc>({
+      lakou: 'ledger-page/v1',
+      venueId: imm(venueId),
+      deviceId: imm(deviceId),
+      page,
+      records: [],
+    })
+    const cls = this.#remember(h, 'ledger-page') as Extract<DocClass, { kind: 'ledger-page' }>
+    venue.change((d) => {
+      const list = d.pages[deviceId] ?? []
+      if (!d.pages[deviceId]) d.pages[deviceId] = list
+      d.pages[deviceId]!.push(imm(h.url))
+    })
+    this.#pagesSeen.add(h.documentId)
+    this.emit('page', h, cls)
+    return h
+  }
+
+  /** Appends a signed entry (certificate, catalog item, admission...) to a federation or venue doc. */
+  async addEntry(
+    handle: DocHandle<FederationDoc | VenueDoc | PersonalDoc>,
+    entry: Uint8Array,
+  ): Promise<void> {
+    handle.change((d) => {
+      d.entries.push(entry)
+    })
+    await this.repo.flush([handle.documentId])
+  }
+
+  /** Finds a document, retrying while no peer has it yet (a new device before its first sync). */
+  async find<T>(url: AutomergeUrl, options: { attempts?: number } = {}): Promise<DocHandle<T>> {
+    const attempts = options.attempts ?? Number.POSITIVE_INFINITY
+    for (let i = 0; i < attempts && !this.#stopped; i++) {
+      try {
+        return await this.repo.find<T>(url)
+      } catch {
+        await new Promise((r) => setTimeout(r, this.#retryMs))
+      }
+    }
+    throw new DocumentUnavailableError(`${url} is not available locally or from any peer`)
+  }
+
+  /**
+   * Walks the directory from the federation doc and keeps following it: every venue doc, every ledger
+   * page, and the personal doc of the device's own venue. Resolves once the federation doc is found.
+   */
+  async follow(federationUrl: AutomergeUrl, options: FollowOptions = {}): Promise<DocHandle<FederationDoc>> {
+    const fed = await this.find<FederationDoc>(federationUrl)
+    this.#remember(fed, 'federation')
+    const onFed = () => {
+      for (const url of Object.values(fed.doc().venues ?? {})) void this.#followVenue(asUrl(url), options)
+    }
+    fed.on('change', onFed)
+    onFed()
+    return fed
+  }
+
+  async #followVenue(url: AutomergeUrl, options: FollowOptions): Promise<void> {
+    const id = url.slice('automerge:'.length) as DocumentId
+    if (this.#following.has(id)) return
+    this.#following.add(id)
+    const venue = await this.find<VenueDoc>(url).catch(() => undefined)
+    if (!venue || this.#stopped) return
+    let cls: DocClass
+    try {
+      cls = this.#remember(venue, 'venue')
+    } catch {
+      return
+    }
+    const venueId = cls.kind === 'venue' ? cls.venueId : ''
+    const wantsPersonal = options.allPersonal || options.ownVenueId === venueId
+    const onVenue = () => {
+      const doc = venue.doc()
+      if (wantsPersonal && doc.personal) void this.#followPersonal(asUrl(doc.personal))
+      for (const urls of Object.values(doc.pages ?? {}))
+        for (const u of urls) {
+          const url = asUrl(u)
+          if (!options.skipPages?.has(url.slice('automerge:'.length))) void this.#followPage(url)
+        }
+    }
+    venue.on('change', onVenue)
+    onVenue()
+  }
+
+  async #followPersonal(url: AutomergeUrl): Promise<void> {
+    const id = url.slice('automerge:'.length) as DocumentId
+    if (this.#following.has(id)) return
+    this.#following.add(id)
+    const h = await this.find<PersonalDoc>(url).catch(() => undefined)
+    if (h && !this.#stopped) {
+      try {
+        this.#remember(h, 'personal')
+      } catch {}
+    }
+  }
+
+  async #followPage(url: AutomergeUrl): Promise<void> {
+    const id = url.slice('automerge:'.length) as DocumentId
+    if (this.#pagesSeen.has(id)) return
+    this.#pagesSeen.add(id)
+    const h = await this.find<LedgerPageDoc>(url).catch(() => undefined)
+    if (!h || this.#stopped) return
+    try {
+      const cls = this.#remember(h, 'ledger-page') as Extract<DocClass, { kind: 'ledger-page' }>
+      this.emit('page', h, cls)
+    } catch {}
+  }
+
+  /** Lets an already indexed, full page leave memory; it is reloaded from disk when a peer asks for it. */
+  async unload(documentId: DocumentId): Promise<void> {
+    await this.repo.flush([documentId])
+    await this.repo.removeFromCache(documentId)
+  }
+
+  stop(): void {
+    this.#stopped = true
+  }
+}

@@ -1,0 +1,114 @@
+// The device's append-only log: records go into its current ledger page; when the page holds PAGE_CAPACITY
+// records the writer opens the next page. append() resolves only after the page (and, on rollover, the
+// venue directory) is flushed to storage: a payment is on disk before the cashier sees it acknowledged.
+import type { AutomergeUrl, DocHandle } from '@automerge/automerge-repo/slim'
+import { InvalidRecordBytesError, PageWriterClosedError } from './errors.ts'
+import type { DocumentLayout } from './layout.ts'
+import { asUrl, type LedgerPageDoc, PAGE_CAPACITY, type VenueDoc } from './schema.ts'
+
+/** Where an appended record now lives. */
+export interface RecordLocation {
+  pageUrl: AutomergeUrl
+  page: number
+  /** Position in the page's records list. */
+  index: number
+}
+
+/** Largest record accepted as one page entry (a sale with many lines stays far below). */
+export const MAX_RECORD_BYTES = 64 * 1024
+
+export class PageWriter {
+  readonly #layout: DocumentLayout
+  readonly #venue: DocHandle<VenueDoc>
+  readonly #deviceId: string
+  readonly #capacity: number
+  #page: DocHandle<LedgerPageDoc>
+  // Kept here rather than read from the doc: a full page may already have been unloaded by the index feed.
+  #pageNo: number
+  #count: number
+  #last: Uint8Array | undefined
+  #queue: Promise<unknown> = Promise.resolve()
+  #closed = false
+
+  private constructor(
+    layout: DocumentLayout,
+    venue: DocHandle<VenueDoc>,
+    deviceId: string,
+    page: DocHandle<LedgerPageDoc>,
+    capacity: number,
+  ) {
+    this.#layout = layout
+    this.#venue = venue
+    this.#deviceId = deviceId
+    this.#page = page
+    this.#capacity = capacity
+    const doc = page.doc()
+    this.#pageNo = doc.page
+    this.#count = doc.records.length
+    this.#last = doc.records[doc.records.length - 1]
+  }
+
+  /** Opens the device's last page (or creates page 0). */
+  static async open(
+    layout: DocumentLayout,
+    venue: DocHandle<VenueDoc>,
+    deviceId: string,
+    options: { capacity?: number } = {},
+  ): Promise<PageWriter> {
+    const urls = venue.doc().pages[deviceId] ?? []
+    const last = urls[urls.length - 1]
+    const page = last
+      ? await layout.find<LedgerPageDoc>(asUrl(last), { attempts: 3 })
+      : layout.createPage(venue, deviceId, 0)
+    if (!last) await layout.repo.flush([page.documentId, venue.documentId])
+    return new PageWriter(layout, venue, deviceId, page, options.capacity ?? PAGE_CAPACITY)
+  }
+
+  get currentPage(): DocHandle<LedgerPageDoc> {
+    return this.#page
+  }
+
+  /** The last record this device stored (to continue its device chain after a restart). */
+  lastRecord(): Uint8Array | undefined {
+    return this.#last
+  }
+
+  /** Appends one record; resolves once it is durably stored. Appends are applied in call order. */
+  append(record: Uint8Array): Promise<RecordLocation> {
+    if (this.#closed) return Promise.reject(new PageWriterClosedError('page writer is closed'))
+    if (!(record instanceof Uint8Array) || record.length === 0 || record.length > MAX_RECORD_BYTES) {
+      return Promise.reject(
+        new InvalidRecordBytesError(`a record must be 1..${MAX_RECORD_BYTES} bytes as a Uint8Array`),
+      )
+    }
+    const next = this.#queue.then(() => this.#append(record))
+    this.#queue = next.catch(() => {})
+    return next
+  }
+
+  async #append(record: Uint8Array): Promise<RecordLocation> {
+    const toFlush = []
+    if (this.#count >= this.#capacity) {
+      this.#pageNo += 1
+      this.#count = 0
+      this.#page = this.#layout.createPage(this.#venue, this.#deviceId, this.#pageNo)
+      toFlush.push(this.#venue.documentId)
+    }
+    const page = this.#page
+    toFlush.push(page.documentId)
+    const location = { pageUrl: page.url, page: this.#pageNo, index: this.#count }
+    page.change((d) => {
+      d.records.push(record)
+    })
+    this.#count += 1
+    this.#last = record
+    await this.#layout.repo.flush(toFlush)
+    return location
+  }
+
+  /** Waits for pending appends, then refuses new ones. */
+  async close(): Promise<void> {
+    this.#closed = true
+    await this.#queue
+  }
+}
