@@ -1,0 +1,324 @@
+// The access handshake (/lakou/hello/1.0.0). On every new connection the dialing side opens a hello stream;
+// each side shows its certificate, its device public key and a device-key signature over its own libp2p peer
+// id. Noise already proves who holds the peer id, so the binding signature stops a copied certificate from
+// being replayed by any other peer. The certificate itself is judged by an injected PeerAuthenticator.
+// A peer that fails is hung up, reported with a typed error, and refused for a cooldown.
+import { cbor } from '@automerge/automerge-repo/slim'
+import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
+import { verifyEd25519 } from './ed25519.ts'
+import { type DropError, HandshakeRejectedError, MalformedFrameError } from './errors.ts'
+import { TypedEvents } from './events.ts'
+import { FrameWriter, readFrames } from './frames.ts'
+
+export const HELLO_PROTOCOL = '/lakou/hello/1.0.0'
+const BINDING_CONTEXT = new TextEncoder().encode('lakou/peer-binding/v1')
+const MAX_HELLO_BYTES = 16 * 1024
+
+/** Who a peer is, once its certificate is accepted. */
+export interface PeerPrincipal {
+  kind: 'device' | 'relay'
+  devicePublicKey: Uint8Array
+  /** The venue that certified the device; absent for federation relays. */
+  venueId?: string
+  /** e.g. admin, cashier, door, relay. */
+  role?: string
+}
+
+/** What a peer presents in its hello, after the binding signature has been checked. */
+export interface PresentedCredentials {
+  certificate: Uint8Array
+  devicePublicKey: Uint8Array
+  remotePeerId: string
+}
+
+/** Judges a presented certificate. Throw HandshakeRejectedError (or any error) to refuse. */
+export interface PeerAuthenticator {
+  authenticate(presented: PresentedCredentials): Promise<PeerPrincipal>
+}
+
+/** This node's own credentials: its certificate and a signer holding its device key. */
+export interface LocalCredentials {
+  certificate: Uint8Array
+  devicePublicKey: Uint8Array
+  sign(message: Uint8Array): Promise<Uint8Array>
+}
+
+/** The message the device key signs to bind itself to a libp2p peer id. */
+export function peerBindingMessage(peerId: string): Uint8Array {
+  const id = new TextEncoder().encode(peerId)
+  const out = new Uint8Array(BINDING_CONTEXT.byteLength + id.byteLength)
+  out.set(BINDING_CONTEXT)
+  out.set(id, BINDING_CONTEXT.byteLength)
+  return out
+}
+
+export interface PeerAccessEvents extends Record<string, unknown> {
+  'peer:authenticated': { peerId: string; principal: PeerPrincipal }
+  'peer:rejected': { peerId: string; error: DropError }
+  'peer:dropped': { peerId: string; error: DropError }
+  'peer:gone': { peerId: string }
+}
+
+export interface PeerAccessOptions {
+  credentials: LocalCredentials
+  authenticator: PeerAuthenticator
+  /** How long a connected peer has to complete the handshake. */
+  helloTimeoutMs?: number
+  /** How long a dropped or rejected peer is refused. */
+  cooldownMs?: number
+  log?: (line: string) => void
+}
+
+interface Hello {
+  v: 1
+  cert: Uint8Array
+  key: Uint8Array
+  sig: Uint8Array
+}
+
+export class PeerAccess extends TypedEvents<PeerAccessEvents> {
+  private libp2p?: Libp2p
+  private readonly principals = new Map<string, PeerPrincipal>()
+  private readonly pending = new Map<string, Promise<void>>()
+  private readonly deniedUntil = new Map<string, number>()
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>()
+  private readonly helloTimeoutMs: number
+  private readonly cooldownMs: number
+  private readonly log: (line: string) => void
+  private unsubscribe: Array<() => void> = []
+
+  constructor(private readonly options: PeerAccessOptions) {
+    super()
+    this.helloTimeoutMs = options.helloTimeoutMs ?? 10_000
+    this.cooldownMs = options.cooldownMs ?? 30_000
+    this.log = options.log ?? ((line) => console.warn(line))
+  }
+
+  async start(libp2p: Libp2p): Promise<void> {
+    this.libp2p = libp2p
+    await libp2p.handle(HELLO_PROTOCOL, (stream, connection) => this.answer(stream, connection), {
+      runOnLimitedConnection: true,
+      maxInboundStreams: 2,
+    })
+    const onOpen = (event: CustomEvent<Connection>) => this.onConnection(event.detail)
+    const onDisconnect = (event: CustomEvent<PeerId>) => this.forget(event.detail.toString())
+    libp2p.addEventListener('connection:open', onOpen)
+    libp2p.addEventListener('peer:disconnect', onDisconnect)
+    this.unsubscribe = [
+      () => libp2p.removeEventListener('connection:open', onOpen),
+      () => libp2p.removeEventListener('peer:disconnect', onDisconnect),
+    ]
+    for (const connection of libp2p.getConnections()) this.onConnection(connection)
+  }
+
+  async stop(): Promise<void> {
+    for (const off of this.unsubscribe) off()
+    this.unsubscribe = []
+    for (const timer of this.timers) clearTimeout(timer)
+    this.timers.clear()
+    await this.libp2p?.unhandle(HELLO_PROTOCOL)
+    this.principals.clear()
+    this.libp2p = undefined
+  }
+
+  isAuthenticated(peerId: string): boolean {
+    return this.principals.has(peerId)
+  }
+
+  principalOf(peerId: string): PeerPrincipal | undefined {
+    return this.principals.get(peerId)
+  }
+
+  authenticatedPeers(): string[] {
+    return [...this.principals.keys()]
+  }
+
+  /** Resolves once the peer has passed the handshake (rejects if it fails or times out). */
+  async whenAuthenticated(peerId: string, timeoutMs = this.helloTimeoutMs): Promise<PeerPrincipal> {
+    const known = this.principals.get(peerId)
+    if (known) return known
+    return new Promise((resolve, reject) => {
+      const offs: Array<() => void> = []
+      const done = () => {
+        clearTimeout(timer)
+        for (const off of offs) off()
+      }
+      const timer = setTimeout(() => {
+        done()
+        reject(new HandshakeRejectedError(`peer ${peerId} not authenticated within ${timeoutMs} ms`))
+      }, timeoutMs)
+      offs.push(
+        this.on('peer:authenticated', (d) => {
+          if (d.peerId !== peerId) return
+          done()
+          resolve(d.principal)
+        }),
+        this.on('peer:rejected', (d) => {
+          if (d.peerId !== peerId) return
+          done()
+          reject(d.error)
+        }),
+      )
+    })
+  }
+
+  /** Hang up on a peer for a reason, refuse it for the cooldown, and report it. The node keeps running. */
+  drop(peerId: string, error: DropError): void {
+    this.log(`lakou/net: dropped peer ${peerId}: ${error.name}: ${error.message}`)
+    this.deniedUntil.set(peerId, Date.now() + this.cooldownMs)
+    this.principals.delete(peerId)
+    this.emit('peer:dropped', { peerId, error })
+    const remote = this.peerIdOf(peerId)
+    if (remote) void this.libp2p?.hangUp(remote).catch(() => {})
+  }
+
+  private peerIdOf(peerId: string): PeerId | undefined {
+    return this.libp2p?.getConnections().find((c) => c.remotePeer.toString() === peerId)?.remotePeer
+  }
+
+  private isDenied(peerId: string): boolean {
+    const until = this.deniedUntil.get(peerId)
+    if (until === undefined) return false
+    if (until > Date.now()) return true
+    this.deniedUntil.delete(peerId)
+    return false
+  }
+
+  private forget(peerId: string): void {
+    if (this.libp2p?.getConnections().some((c) => c.remotePeer.toString() === peerId)) return
+    if (this.principals.delete(peerId)) this.emit('peer:gone', { peerId })
+  }
+
+  private onConnection(connection: Connection): void {
+    const peerId = connection.remotePeer.toString()
+    if (this.isDenied(peerId)) {
+      void connection.close().catch(() => {})
+      return
+    }
+    if (this.principals.has(peerId)) return
+    if (connection.direction === 'outbound' && !this.pending.has(peerId)) {
+      const attempt = this.greet(connection)
+        .catch((err) => this.reject(peerId, err))
+        .finally(() => this.pending.delete(peerId))
+      this.pending.set(peerId, attempt)
+    }
+    // Whatever the direction, a peer that has not passed the handshake in time is hung up.
+    const timer = setTimeout(() => {
+      this.timers.delete(timer)
+      if (!this.principals.has(peerId) && connection.status === 'open') {
+        this.reject(peerId, new HandshakeRejectedError('handshake timeout'))
+      }
+    }, this.helloTimeoutMs)
+    this.timers.add(timer)
+  }
+
+  /** Dialing side: send our hello, then judge the answer. */
+  private async greet(connection: Connection): Promise<void> {
+    const stream = await connection.newStream(HELLO_PROTOCOL, {
+      runOnLimitedConnection: true,
+      signal: AbortSignal.timeout(this.helloTimeoutMs),
+    })
+    try {
+      await new FrameWriter(stream, MAX_HELLO_BYTES).write(await this.ownHello())
+      const answer = await this.firstFrame(stream)
+      await this.accept(connection.remotePeer.toString(), answer)
+      await stream.close().catch(() => {})
+    } catch (err) {
+      stream.abort(err as Error)
+      throw err
+    }
+  }
+
+  /** Answering side: judge the hello, then answer with ours (or with the reason for refusing). */
+  private async answer(stream: Stream, connection: Connection): Promise<void> {
+    const peerId = connection.remotePeer.toString()
+    const writer = new FrameWriter(stream, MAX_HELLO_BYTES)
+    try {
+      if (this.isDenied(peerId)) throw new HandshakeRejectedError('peer is in cooldown after being dropped')
+      const hello = await this.firstFrame(stream)
+      await this.accept(peerId, hello, async () => writer.write(await this.ownHello()))
+      await stream.close().catch(() => {})
+    } catch (err) {
+      await writer.write(cbor.encode({ v: 1, error: String((err as Error).message) })).catch(() => {})
+      await stream.close().catch(() => {})
+      this.reject(peerId, err)
+    }
+  }
+
+  private async firstFrame(stream: Stream): Promise<Uint8Array> {
+    const frames = readFrames(stream, MAX_HELLO_BYTES)
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new HandshakeRejectedError('no hello received in time')),
+        this.helloTimeoutMs,
+      )
+    })
+    try {
+      const first = await Promise.race([frames.next(), timeout])
+      if (first.done) throw new HandshakeRejectedError('stream closed before hello')
+      return first.value
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  private async accept(
+    peerId: string,
+    bytes: Uint8Array,
+    beforeRecording?: () => Promise<void>,
+  ): Promise<void> {
+    const hello = decodeHello(bytes)
+    const bound = await verifyEd25519(hello.key, hello.sig, peerBindingMessage(peerId))
+    if (!bound) throw new HandshakeRejectedError('device key did not sign this peer id')
+    const principal = await this.options.authenticator.authenticate({
+      certificate: hello.cert,
+      devicePublicKey: hello.key,
+      remotePeerId: peerId,
+    })
+    await beforeRecording?.()
+    this.principals.set(peerId, principal)
+    this.emit('peer:authenticated', { peerId, principal })
+  }
+
+  private reject(peerId: string, err: unknown): void {
+    const error =
+      err instanceof HandshakeRejectedError || err instanceof MalformedFrameError
+        ? err
+        : new HandshakeRejectedError((err as Error)?.message ?? String(err))
+    if (!this.libp2p) return
+    this.emit('peer:rejected', { peerId, error })
+    this.drop(peerId, error)
+  }
+
+  private async ownHello(): Promise<Uint8Array> {
+    const { credentials } = this.options
+    const self = this.libp2p?.peerId.toString() ?? ''
+    const hello: Hello = {
+      v: 1,
+      cert: credentials.certificate,
+      key: credentials.devicePublicKey,
+      sig: await credentials.sign(peerBindingMessage(self)),
+    }
+    return cbor.encode(hello)
+  }
+}
+
+function decodeHello(bytes: Uint8Array): Hello {
+  let value: unknown
+  try {
+    value = cbor.decode(bytes)
+  } catch {
+    throw new MalformedFrameError('hello is not CBOR')
+  }
+  const h = value as Partial<Hello> & { error?: unknown }
+  if (typeof h?.error === 'string') throw new HandshakeRejectedError(`refused by peer: ${h.error}`)
+  if (h?.v !== 1 || !isBytes(h.cert) || !isBytes(h.key) || !isBytes(h.sig)) {
+    throw new MalformedFrameError('hello has the wrong shape')
+  }
+  return { v: 1, cert: new Uint8Array(h.cert), key: new Uint8Array(h.key), sig: new Uint8Array(h.sig) }
+}
+
+function isBytes(x: unknown): x is Uint8Array {
+  return x instanceof Uint8Array
+}

@@ -1,0 +1,107 @@
+// The libp2p host of a Lakou node or relay (Node only: it persists the peer key on disk).
+// TCP and WebSockets, noise, yamux, identify, ping; mDNS on the venue LAN (optional); bootstrap to the
+// configured relays and a circuit relay v2 client so a device behind NAT is reachable through them; a
+// circuit relay v2 server when the host is a relay.
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { bootstrap } from '@libp2p/bootstrap'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { identify } from '@libp2p/identify'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import { mdns } from '@libp2p/mdns'
+import { noise } from '@libp2p/noise'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
+import { yamux } from '@libp2p/yamux'
+import { createLibp2p, type Libp2pOptions } from 'libp2p'
+import WebSocket from 'ws'
+import { PeerKeyFileError } from './errors.ts'
+
+export const PEER_KEY_FILE = 'peer.key'
+
+export interface LakouHostOptions {
+  /** Where the peer key lives (`<dataDir>/peer.key`, mode 0600). Omit for an ephemeral identity. */
+  dataDir?: string
+  /** Multiaddrs to listen on; default TCP and WebSockets on every interface, OS-chosen ports. */
+  listen?: string[]
+  /** Addresses to announce instead of the listen addresses (public address of a relay). */
+  announce?: string[]
+  /** mDNS discovery on the LAN (default true). Off in tests and on relays. */
+  mdns?: boolean
+  /** Relay multiaddrs (with /p2p/<id>): dialled at start and used for circuit reservations. */
+  relays?: string[]
+  /** Run a circuit relay v2 server (the `lakou relay` role). */
+  relayServer?: boolean
+  /** Relayed connections carry sync traffic, so a Lakou relay does not cap them by default. */
+  relayUnlimited?: boolean
+}
+
+/** Loads the peer key from the data dir, creating it (mode 0600) on first start. */
+export async function loadOrCreatePeerKey(dataDir: string): Promise<PrivateKey> {
+  const file = join(dataDir, PEER_KEY_FILE)
+  let bytes: Uint8Array | undefined
+  try {
+    bytes = await readFile(file)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new PeerKeyFileError(`cannot read ${file}: ${err}`)
+  }
+  if (bytes) {
+    try {
+      return privateKeyFromProtobuf(bytes)
+    } catch (err) {
+      throw new PeerKeyFileError(`${file} is not a libp2p private key: ${err}`)
+    }
+  }
+  const key = await generateKeyPair('Ed25519')
+  await mkdir(dataDir, { recursive: true })
+  const tmp = `${file}.tmp`
+  await writeFile(tmp, privateKeyToProtobuf(key), { mode: 0o600 })
+  await chmod(tmp, 0o600)
+  await rename(tmp, file)
+  return key
+}
+
+/** Node has no global WebSocket before 22; libp2p's websockets transport dials through it. */
+function ensureGlobalWebSocket(): void {
+  const g = globalThis as { WebSocket?: unknown }
+  if (typeof g.WebSocket !== 'function') g.WebSocket = WebSocket
+}
+
+/** Creates and starts a libp2p host. Stop it with `host.stop()`. */
+export async function createLakouHost(options: LakouHostOptions = {}): Promise<Libp2p> {
+  ensureGlobalWebSocket()
+  const privateKey = options.dataDir ? await loadOrCreatePeerKey(options.dataDir) : undefined
+  const relays = options.relays ?? []
+  const listen = [...(options.listen ?? ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws'])]
+  if (relays.length > 0 && !options.relayServer) listen.push('/p2p-circuit')
+  const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = []
+  if (options.mdns ?? true) peerDiscovery.push(mdns())
+  if (relays.length > 0) peerDiscovery.push(bootstrap({ list: relays, timeout: 100 }))
+
+  const services: Record<string, unknown> = { identify: identify(), ping: ping() }
+  if (options.relayServer) {
+    services.relay = circuitRelayServer({
+      reservations: { maxReservations: 1024, applyDefaultLimit: !(options.relayUnlimited ?? true) },
+    })
+  }
+
+  const host = await createLibp2p({
+    ...(privateKey ? { privateKey } : {}),
+    addresses: { listen, ...(options.announce ? { announce: options.announce } : {}) },
+    transports: [tcp(), webSockets(), circuitRelayTransport()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery,
+    services: services as Libp2pOptions['services'],
+    connectionManager: { maxConnections: 300 },
+  })
+  // libp2p does not dial discovered peers by itself: venue devices found on the LAN are dialled here.
+  host.addEventListener('peer:discovery', (event) => {
+    const id = event.detail.id
+    if (host.getConnections(id).length === 0) void host.dial(id).catch(() => {})
+  })
+  return host
+}

@@ -1,0 +1,308 @@
+// An automerge-repo NetworkAdapter over libp2p streams. Works in Node and browsers (no node: imports).
+//
+// Each side opens its own outbound stream to each authenticated peer and writes; it reads the peer's
+// outbound stream as its inbound. Two one-way streams avoid a tie-break on simultaneous open. The first
+// frame of a stream is a join {senderId, peerMetadata}; every later frame is a repo message encoded as
+// automerge-repo encodes it (CBOR). Frames are length-prefixed with a maximum size. Only peers that passed
+// the access handshake are served; a peer sending a malformed, oversized or spoofed frame, or flooding, is
+// dropped through the gate with a typed error while the others keep syncing.
+
+import type { Message, PeerMetadata } from '@automerge/automerge-repo/slim'
+import { cbor, NetworkAdapter, type PeerId as RepoPeerId } from '@automerge/automerge-repo/slim'
+import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
+import type { PeerPrincipal } from './access.ts'
+import { type DropError, MalformedFrameError, PeerFloodError, PeerNotAuthenticatedError } from './errors.ts'
+import { DEFAULT_MAX_FRAME_BYTES, FrameWriter, readFrames } from './frames.ts'
+import { DEFAULT_RATE_LIMIT, type RateLimit, TokenBucket } from './rate-limit.ts'
+
+export const AUTOMERGE_PROTOCOL = '/lakou/automerge-repo/1.0.0'
+
+/** What the adapter needs from the access handshake (PeerAccess implements it). */
+export interface PeerGate {
+  isAuthenticated(peerId: string): boolean
+  principalOf(peerId: string): PeerPrincipal | undefined
+  authenticatedPeers(): string[]
+  on(type: 'peer:authenticated', listener: (d: { peerId: string }) => void): () => void
+  drop(peerId: string, error: DropError): void
+}
+
+export interface Libp2pNetworkAdapterOptions {
+  libp2p: Libp2p
+  gate: PeerGate
+  protocol?: string
+  maxFrameBytes?: number
+  rateLimit?: RateLimit
+  /** whenReady() resolves once every authenticated peer has joined, or after this long. */
+  readyTimeoutMs?: number
+  /** Called for every frame received from a peer (status tracking). */
+  onFrame?: (libp2pPeerId: string) => void
+}
+
+interface Link {
+  libp2pPeerId: string
+  outbound?: { stream: Stream; writer: FrameWriter }
+  opening?: Promise<void>
+  inbound?: Stream
+  /** The repo peer id announced in the peer's join; set once the join has arrived. */
+  repoPeerId?: RepoPeerId
+}
+
+interface Join {
+  type: 'join'
+  senderId: RepoPeerId
+  peerMetadata: PeerMetadata
+}
+
+export class Libp2pNetworkAdapter extends NetworkAdapter {
+  private readonly libp2p: Libp2p
+  private readonly gate: PeerGate
+  private readonly protocol: string
+  private readonly maxFrameBytes: number
+  private readonly rateLimit: RateLimit
+  private readonly readyTimeoutMs: number
+  private readonly links = new Map<string, Link>()
+  private readonly byRepoPeer = new Map<RepoPeerId, string>()
+  private connected = false
+  private ready = false
+  private readyWaiters: Array<() => void> = []
+  private offs: Array<() => void> = []
+
+  constructor(private readonly options: Libp2pNetworkAdapterOptions) {
+    super()
+    this.libp2p = options.libp2p
+    this.gate = options.gate
+    this.protocol = options.protocol ?? AUTOMERGE_PROTOCOL
+    this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES
+    this.rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT
+    this.readyTimeoutMs = options.readyTimeoutMs ?? 1_000
+  }
+
+  isReady(): boolean {
+    return this.ready
+  }
+
+  whenReady(): Promise<void> {
+    if (this.ready) return Promise.resolve()
+    return new Promise((resolve) => this.readyWaiters.push(resolve))
+  }
+
+  /** The principal behind a repo peer id, for sharePolicy decisions. */
+  principalOf(repoPeerId: RepoPeerId): PeerPrincipal | undefined {
+    const libp2pPeerId = this.byRepoPeer.get(repoPeerId)
+    return libp2pPeerId === undefined ? undefined : this.gate.principalOf(libp2pPeerId)
+  }
+
+  /** The libp2p peer id behind a repo peer id. */
+  libp2pPeerOf(repoPeerId: RepoPeerId): string | undefined {
+    return this.byRepoPeer.get(repoPeerId)
+  }
+
+  connect(peerId: RepoPeerId, peerMetadata?: PeerMetadata): void {
+    this.peerId = peerId
+    this.peerMetadata = peerMetadata ?? {}
+    this.connected = true
+    this.ready = false
+    void this.libp2p
+      .handle(this.protocol, (stream, connection) => this.onInbound(stream, connection), {
+        runOnLimitedConnection: true,
+        maxInboundStreams: 4,
+        force: true,
+      })
+      .then(() => {
+        if (!this.connected) return
+        const openAll = Promise.all(this.gate.authenticatedPeers().map((p) => this.openOutbound(p)))
+        // Ready when the peers we already know have joined, so a find() right after start can reach them.
+        void this.untilJoined(openAll).then(() => this.markReady())
+        setTimeout(() => this.markReady(), this.readyTimeoutMs)
+      })
+    this.offs.push(
+      this.gate.on('peer:authenticated', ({ peerId: p }) => {
+        if (this.connected) void this.openOutbound(p)
+      }),
+    )
+    const onDisconnect = (event: CustomEvent<PeerId>) => this.closeLink(event.detail.toString())
+    this.libp2p.addEventListener('peer:disconnect', onDisconnect)
+    this.offs.push(() => this.libp2p.removeEventListener('peer:disconnect', onDisconnect))
+  }
+
+  send(message: Message): void {
+    if (!this.connected) return
+    const libp2pPeerId = this.byRepoPeer.get(message.targetId)
+    const link = libp2pPeerId === undefined ? undefined : this.links.get(libp2pPeerId)
+    if (!link) return
+    const bytes = cbor.encode(message)
+    void this.outboundFor(link)
+      .then((out) => out?.writer.write(bytes))
+      .catch(() => this.closeLink(link.libp2pPeerId))
+  }
+
+  disconnect(): void {
+    this.connected = false
+    for (const off of this.offs) off()
+    this.offs = []
+    void this.libp2p.unhandle(this.protocol).catch(() => {})
+    for (const id of [...this.links.keys()]) this.closeLink(id)
+  }
+
+  private markReady(): void {
+    if (this.ready || !this.connected) return
+    this.ready = true
+    for (const resolve of this.readyWaiters.splice(0)) resolve()
+  }
+
+  private async untilJoined(opened: Promise<unknown>): Promise<void> {
+    await opened.catch(() => {})
+    const waitFor = [...this.links.values()].filter((l) => l.outbound && !l.repoPeerId)
+    if (waitFor.length === 0) return
+    await new Promise<void>((resolve) => {
+      const check = () => {
+        if (waitFor.every((l) => l.repoPeerId || !this.links.has(l.libp2pPeerId))) {
+          this.off('peer-candidate', check)
+          resolve()
+        }
+      }
+      this.on('peer-candidate', check)
+      check()
+    })
+  }
+
+  private link(libp2pPeerId: string): Link {
+    let link = this.links.get(libp2pPeerId)
+    if (!link) {
+      link = { libp2pPeerId }
+      this.links.set(libp2pPeerId, link)
+    }
+    return link
+  }
+
+  private async outboundFor(link: Link): Promise<Link['outbound']> {
+    if (!link.outbound && link.opening) await link.opening
+    return link.outbound
+  }
+
+  private openOutbound(libp2pPeerId: string): Promise<void> {
+    const link = this.link(libp2pPeerId)
+    if (link.outbound) return Promise.resolve()
+    if (link.opening) return link.opening
+    link.opening = (async () => {
+      const connection = this.libp2p
+        .getConnections()
+        .filter((c) => c.remotePeer.toString() === libp2pPeerId && c.status === 'open')
+        .sort((a, b) => Number(a.limits != null) - Number(b.limits != null))[0]
+      if (!connection) throw new Error('no open connection')
+      const stream = await connection.newStream(this.protocol, { runOnLimitedConnection: true })
+      const writer = new FrameWriter(stream, this.maxFrameBytes)
+      const join: Join = { type: 'join', senderId: this.peerId!, peerMetadata: this.peerMetadata ?? {} }
+      await writer.write(cbor.encode(join))
+      if (!this.connected || this.links.get(libp2pPeerId) !== link) {
+        stream.abort(new Error('adapter disconnected'))
+        return
+      }
+      link.outbound = { stream, writer }
+      stream.addEventListener('close', () => {
+        if (link.outbound?.stream === stream) this.closeLink(libp2pPeerId)
+      })
+    })()
+      .catch(() => {
+        // The peer may not run the protocol yet (its adapter not connected): it will open towards us when it
+        // does, and we answer its join by opening ours.
+        if (this.links.get(libp2pPeerId) === link && !link.inbound) this.links.delete(libp2pPeerId)
+      })
+      .finally(() => {
+        link.opening = undefined
+      })
+    return link.opening
+  }
+
+  private async onInbound(stream: Stream, connection: Connection): Promise<void> {
+    const libp2pPeerId = connection.remotePeer.toString()
+    if (!this.gate.isAuthenticated(libp2pPeerId)) {
+      stream.abort(new PeerNotAuthenticatedError('handshake first'))
+      this.gate.drop(libp2pPeerId, new PeerNotAuthenticatedError('opened a sync stream before the handshake'))
+      return
+    }
+    const link = this.link(libp2pPeerId)
+    if (link.inbound && link.inbound !== stream) link.inbound.abort(new Error('replaced by a newer stream'))
+    link.inbound = stream
+    const bucket = new TokenBucket(this.rateLimit)
+    try {
+      for await (const frame of readFrames(stream, this.maxFrameBytes)) {
+        if (!this.connected) break
+        this.options.onFrame?.(libp2pPeerId)
+        if (!bucket.take()) throw new PeerFloodError(`more than ${this.rateLimit.burst} frames in a burst`)
+        const decoded = decodeFrame(frame)
+        if (link.repoPeerId === undefined) {
+          this.onJoin(link, decoded)
+          continue
+        }
+        const message = asMessage(decoded, link.repoPeerId, this.peerId!)
+        this.emit('message', message)
+      }
+    } catch (err) {
+      if (link.inbound !== stream) return
+      const name = (err as Error)?.name
+      if (name === 'FrameTooLargeError' || name === 'MalformedFrameError' || name === 'PeerFloodError') {
+        this.closeLink(libp2pPeerId)
+        this.gate.drop(libp2pPeerId, err as DropError)
+        return
+      }
+    }
+    if (link.inbound === stream) this.closeLink(libp2pPeerId)
+  }
+
+  private onJoin(link: Link, decoded: unknown): void {
+    const join = decoded as Partial<Join>
+    if (join?.type !== 'join' || typeof join.senderId !== 'string' || join.senderId.length === 0) {
+      throw new MalformedFrameError('first frame is not a join')
+    }
+    const owner = this.byRepoPeer.get(join.senderId)
+    if (owner !== undefined && owner !== link.libp2pPeerId) {
+      throw new MalformedFrameError(`repo peer id ${join.senderId} is already used by another peer`)
+    }
+    const peerMetadata = isPlainObject(join.peerMetadata) ? (join.peerMetadata as PeerMetadata) : {}
+    link.repoPeerId = join.senderId
+    this.byRepoPeer.set(join.senderId, link.libp2pPeerId)
+    void this.openOutbound(link.libp2pPeerId)
+    this.emit('peer-candidate', { peerId: join.senderId, peerMetadata })
+  }
+
+  private closeLink(libp2pPeerId: string): void {
+    const link = this.links.get(libp2pPeerId)
+    if (!link) return
+    this.links.delete(libp2pPeerId)
+    link.outbound?.stream.abort(new Error('link closed'))
+    link.inbound?.abort(new Error('link closed'))
+    if (link.repoPeerId !== undefined) {
+      this.byRepoPeer.delete(link.repoPeerId)
+      this.emit('peer-disconnected', { peerId: link.repoPeerId })
+    }
+  }
+}
+
+function decodeFrame(frame: Uint8Array): unknown {
+  try {
+    return cbor.decode(frame)
+  } catch {
+    throw new MalformedFrameError('frame is not CBOR')
+  }
+}
+
+/** A repo message must come from the peer that joined on this stream and be addressed to us. */
+function asMessage(decoded: unknown, senderId: RepoPeerId, self: RepoPeerId): Message {
+  if (!isPlainObject(decoded)) throw new MalformedFrameError('message is not a map')
+  const m = decoded as Partial<Message>
+  if (typeof m.type !== 'string') throw new MalformedFrameError('message has no type')
+  if (m.senderId !== senderId)
+    throw new MalformedFrameError('message senderId does not match the joined peer')
+  if (m.targetId !== self) throw new MalformedFrameError('message is not addressed to this peer')
+  if (m.data !== undefined && !(m.data instanceof Uint8Array))
+    throw new MalformedFrameError('message data is not bytes')
+  if (m.documentId !== undefined && typeof m.documentId !== 'string') {
+    throw new MalformedFrameError('message documentId is not a string')
+  }
+  return decoded as Message
+}
+
+function isPlainObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x) && !(x instanceof Uint8Array)
+}

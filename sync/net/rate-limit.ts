@@ -1,0 +1,31 @@
+// A token bucket per peer: `burst` frames at once, refilled at `perSecond`. Sync bursts on catch-up are
+// legitimate, so the default burst is generous; a peer that keeps exceeding it is flooding.
+export interface RateLimit {
+  perSecond: number
+  burst: number
+}
+
+export const DEFAULT_RATE_LIMIT: RateLimit = { perSecond: 500, burst: 2_000 }
+
+export class TokenBucket {
+  private tokens: number
+  private last: number
+
+  constructor(
+    private readonly limit: RateLimit,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.tokens = limit.burst
+    this.last = now()
+  }
+
+  /** Takes one token; false when the bucket is empty. */
+  take(): boolean {
+    const t = this.now()
+    this.tokens = Math.min(this.limit.burst, this.tokens + ((t - this.last) / 1000) * this.limit.perSecond)
+    this.last = t
+    if (this.tokens < 1) return false
+    this.tokens -= 1
+    return true
+  }
+}
