@@ -108,13 +108,13 @@ export class IndexFeed extends EventEmitter<FeedEvents> {
 
   #watchPage(h: DocHandle<LedgerPageDoc>, cls: Extract<DocClass, { kind: 'ledger-page' }>): void {
     const id = h.documentId
-    const p = (this.#pages[id] ??= {
-      venueId: cls.venueId,
-      deviceId: cls.deviceId,
-      page: cls.page,
-      indexed: 0,
-    })
-    let queued = p.indexed // handed to the queue (synchronously); p.indexed moves once they are ingested
+    let p = this.#pages[id]
+    if (!p) {
+      p = { venueId: cls.venueId, deviceId: cls.deviceId, page: cls.page, indexed: 0 }
+      this.#pages[id] = p
+    }
+    const progress = p
+    let queued = progress.indexed // handed to the queue (synchronously); p.indexed moves once they are ingested
     const catchUp = () => {
       const records = h.doc().records ?? []
       if (records.length <= queued) return
@@ -125,9 +125,9 @@ export class IndexFeed extends EventEmitter<FeedEvents> {
       const n = records.length
       queued = n
       void this.#queue.then(() => {
-        p.indexed = Math.max(p.indexed, n)
-        this.emit('progress', id, p)
-        if (this.#unloadFull && p.indexed >= this.#capacity) this.#release(h, onChange)
+        progress.indexed = Math.max(progress.indexed, n)
+        this.emit('progress', id, progress)
+        if (this.#unloadFull && progress.indexed >= this.#capacity) this.#release(h, onChange)
       })
     }
     // A single-writer page only grows at its end; anything inserted earlier (a misbehaving peer) is fed too.
