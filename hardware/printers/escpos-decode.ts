@@ -39,7 +39,8 @@ const cp850High =
   'ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜø£Ø×ƒáíóúñÑªº¿®¬½¼¡«»░▒▓│┤ÁÂÀ©╣║╗╝¢¥┐└┴┬├─┼ãÃ╚╔╩╦╠═╬¤ðÐÊËÈıÍÎÏ┘┌█▄¦Ì▀ÓßÔÒõÕµþÞÚÛÙýÝ¯´\u00ad±‗¾¶§÷¸°¨·¹³²■\u00a0'
 const cp437High =
   'ÇüéâäàåçêëèïîìÄÅÉæÆôöòûùÿÖÜ¢£¥₧ƒáíóúñÑªº¿⌐¬½¼¡«»░▒▓│┤╡╢╖╕╣║╗╝╜╛┐└┴┬├─┼╞╟╚╔╩╦╠═╬╧╨╤╥╙╘╒╓╫╪┘┌█▄▌▐▀αßΓπΣσµτΦΘΩδ∞φε∩≡±≥≤⌠⌡÷≈°∙·√ⁿ²■\u00a0'
-const cp1252 = new TextDecoder('windows-1252')
+// windows-1252 is Latin-1 except 0x80..0x9F (written out: Node's small-ICU TextDecoder maps it as Latin-1).
+const cp1252Low = '€\ufffd‚ƒ„…†‡ˆ‰Š‹Œ\ufffdŽ\ufffd\ufffd‘’“”•–—˜™š›œ\ufffdžŸ'
 
 /** Epson ESC t numbering of the code pages this decoder reads. */
 export const epsonCodepages: Readonly<Record<number, string>> = {
@@ -59,7 +60,7 @@ function decodeByte(byte: number, codepage: number): string {
     case 19:
       return byte === 0xd5 ? '€' : (cp850High[byte - 0x80] ?? '?')
     case 16:
-      return cp1252.decode(Uint8Array.of(byte))
+      return byte < 0xa0 ? (cp1252Low[byte - 0x80] ?? '?') : String.fromCharCode(byte)
     default:
       return '\ufffd'
   }
