@@ -1,0 +1,113 @@
+// The node's HTTP server: serves the built app (dist/app) and upgrades /api to the WebSocket API.
+// Single-page app: unknown paths without a file extension get index.html (the router lives in the app).
+import { createReadStream } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { extname, join, normalize, resolve } from 'node:path'
+import { WebSocketServer } from 'ws'
+import { type ApiHandler, attachApi } from './ws-api.ts'
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json',
+  '.webmanifest': 'application/manifest+json',
+  '.wasm': 'application/wasm',
+  '.ico': 'image/x-icon',
+  '.txt': 'text/plain; charset=utf-8',
+}
+
+export interface AppServerOptions {
+  /** Folder with the built app (index.html, assets/). */
+  staticDir: string
+  handler: ApiHandler
+  host?: string
+  /** 0 picks a free port. */
+  port?: number
+}
+
+export class AppServer {
+  private server: Server | undefined
+  private wss: WebSocketServer | undefined
+  private detach: (() => void) | undefined
+
+  constructor(private readonly options: AppServerOptions) {}
+
+  get url(): string {
+    const addr = this.server?.address() as AddressInfo | null | undefined
+    if (!addr) throw new Error('server not started')
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address
+    return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${addr.port}/`
+  }
+
+  async start(): Promise<void> {
+    const root = resolve(this.options.staticDir)
+    const server = createServer((req, res) => {
+      void this.serveFile(root, req.url ?? '/', res)
+    })
+    const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 })
+    server.on('upgrade', (req, socket, head) => {
+      if (new URL(req.url ?? '/', 'http://x').pathname !== '/api') return socket.destroy()
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req))
+    })
+    this.detach = attachApi(wss, this.options.handler)
+    const { promise, resolve: done, reject } = Promise.withResolvers<void>()
+    server.once('error', reject)
+    server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => done())
+    await promise
+    this.server = server
+    this.wss = wss
+  }
+
+  async stop(): Promise<void> {
+    this.detach?.()
+    for (const client of this.wss?.clients ?? []) client.terminate()
+    this.wss?.close()
+    const server = this.server
+    this.server = undefined
+    if (!server) return
+    server.closeAllConnections()
+    await new Promise<void>((r) => server.close(() => r()))
+  }
+
+  private async serveFile(root: string, url: string, res: import('node:http').ServerResponse): Promise<void> {
+    let pathname: string
+    try {
+      pathname = decodeURIComponent(new URL(url, 'http://x').pathname)
+    } catch {
+      res.writeHead(400).end()
+      return
+    }
+    if (pathname === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok')
+      return
+    }
+    let file = normalize(join(root, pathname))
+    if (!file.startsWith(root)) {
+      res.writeHead(403).end()
+      return
+    }
+    let info = await stat(file).catch(() => undefined)
+    if (info?.isDirectory()) {
+      file = join(file, 'index.html')
+      info = await stat(file).catch(() => undefined)
+    }
+    if (!info && extname(pathname) === '') {
+      file = join(root, 'index.html')
+      info = await stat(file).catch(() => undefined)
+    }
+    if (!info?.isFile()) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found')
+      return
+    }
+    const type = TYPES[extname(file)] ?? 'application/octet-stream'
+    // Hashed assets are immutable; index.html and the service worker must be revalidated to update.
+    const cache = pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache'
+    res.writeHead(200, { 'content-type': type, 'content-length': info.size, 'cache-control': cache })
+    createReadStream(file).pipe(res)
+  }
+}

@@ -1,0 +1,73 @@
+// The WebSocket API: parses one JSON request per message, validates it, calls the service and answers
+// with the same id. Events from the service are pushed to every open socket. A malformed message gets a
+// typed error answer; it never closes the socket or reaches the service.
+import type { WebSocket, WebSocketServer } from 'ws'
+import type {
+  EventMessage,
+  EventName,
+  Events,
+  Method,
+  Params,
+  ResponseMessage,
+  Result,
+} from '../shared/protocol.ts'
+import { AppError, InvalidRequestError, UnknownMethodError } from './errors.ts'
+import { isMethod, validateParams } from './validate.ts'
+
+export interface ApiHandler {
+  call<M extends Method>(method: M, params: Params<M>): Promise<Result<M>>
+  onEvent(listener: <E extends EventName>(event: E, data: Events[E]) => void): () => void
+}
+
+const MAX_MESSAGE_BYTES = 64 * 1024
+
+export function errorToWire(e: unknown): { name: string; message: string; details?: unknown } {
+  if (e instanceof AppError) return { name: e.name, message: e.message, details: e.details }
+  // Errors from other parts (ledger, sync) keep their stable name; stack traces stay on the server.
+  if (e instanceof Error && e.name !== 'Error') return { name: e.name, message: e.message }
+  return { name: 'InternalError', message: e instanceof Error ? e.message : String(e) }
+}
+
+export async function handleMessage(handler: ApiHandler, raw: string): Promise<ResponseMessage> {
+  let id = 0
+  try {
+    if (raw.length > MAX_MESSAGE_BYTES) throw new InvalidRequestError('message too large')
+    let msg: unknown
+    try {
+      msg = JSON.parse(raw)
+    } catch {
+      throw new InvalidRequestError('message is not JSON')
+    }
+    if (typeof msg !== 'object' || msg === null) throw new InvalidRequestError('message is not an object')
+    const m = msg as { id?: unknown; method?: unknown; params?: unknown }
+    if (!Number.isSafeInteger(m.id)) throw new InvalidRequestError('id must be an integer')
+    id = m.id as number
+    if (!isMethod(m.method)) throw new UnknownMethodError(`unknown method ${String(m.method)}`)
+    const params = validateParams(m.method, m.params)
+    const result = await handler.call(m.method, params)
+    return { id, ok: true, result: result ?? null }
+  } catch (e) {
+    if (!(e instanceof AppError)) console.error('api: request failed', e)
+    return { id, ok: false, error: errorToWire(e) }
+  }
+}
+
+export function attachApi(wss: WebSocketServer, handler: ApiHandler): () => void {
+  const sockets = new Set<WebSocket>()
+  const unsubscribe = handler.onEvent((event, data) => {
+    const text = JSON.stringify({ event, data } satisfies EventMessage)
+    for (const s of sockets) if (s.readyState === s.OPEN) s.send(text)
+  })
+  wss.on('connection', (socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+    socket.on('error', () => sockets.delete(socket))
+    socket.on('message', (data, isBinary) => {
+      const raw = isBinary ? '' : data.toString()
+      void handleMessage(handler, raw).then((res) => {
+        if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(res))
+      })
+    })
+  })
+  return unsubscribe
+}
