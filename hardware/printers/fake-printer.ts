@@ -60,6 +60,18 @@ export class FakePrinter {
     return [...decodeEscPos(all).pages]
   }
 
+  /** Waits until at least `count` pages were printed (bytes arrive a little after the client's write). */
+  async waitForPages(count: number, timeoutMs = 5000): Promise<DecodedPage[]> {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const pages = this.pages()
+      if (pages.length >= count) return pages
+      if (Date.now() > deadline)
+        throw new Error(`fake printer: ${pages.length} pages printed, expected ${count}`)
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+  }
+
   /** Printed pages as plain text, one string per page. */
   texts(): string[] {
     return this.pages().map((page) => page.lines.map((line) => line.text.trimEnd()).join('\n'))
@@ -91,8 +103,8 @@ export class FakePrinter {
         if (data[i + 1] === 0x04) this.#answerStatus(socket, data[i + 2] as number)
       }
       carry = data.slice(end)
-      const complete = data.subarray(0, end)
-      if (this.mode === 'online' || this.mode === 'no-status') this.#printed.push(complete.slice())
+      const complete = withoutStatusRequests(data.subarray(0, end))
+      if (this.mode === 'online' || this.mode === 'no-status') this.#printed.push(complete)
       else this.#discarded += complete.length
     })
   }
@@ -107,4 +119,13 @@ export class FakePrinter {
     if (n === 4 && this.mode === 'out-of-paper') reply |= 0x6c
     socket.write(Uint8Array.of(reply))
   }
+}
+
+function withoutStatusRequests(data: Uint8Array): Uint8Array {
+  const kept: number[] = []
+  for (let i = 0; i < data.length; i++) {
+    if (data[i] === 0x10 && data[i + 1] === 0x04) i += 2
+    else kept.push(data[i] as number)
+  }
+  return Uint8Array.from(kept)
 }
