@@ -263,11 +263,7 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
     }
   }
 
-  private async accept(
-    peerId: string,
-    bytes: Uint8Array,
-    beforeRecording?: () => Promise<void>,
-  ): Promise<void> {
+  private async accept(peerId: string, bytes: Uint8Array, answerWith?: () => Promise<void>): Promise<void> {
     const hello = decodeHello(bytes)
     const bound = await verifyEd25519(hello.key, hello.sig, peerBindingMessage(peerId))
     if (!bound) throw new HandshakeRejectedError('device key did not sign this peer id')
@@ -276,8 +272,14 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
       devicePublicKey: hello.key,
       remotePeerId: peerId,
     })
-    await beforeRecording?.()
+    // Record before answering: the dialer opens sync streams as soon as it reads our answer.
     this.principals.set(peerId, principal)
+    try {
+      await answerWith?.()
+    } catch (err) {
+      this.principals.delete(peerId)
+      throw err
+    }
     this.emit('peer:authenticated', { peerId, principal })
   }
 

@@ -20,6 +20,8 @@ export const AUTOMERGE_PROTOCOL = '/lakou/automerge-repo/1.0.0'
 /** What the adapter needs from the access handshake (PeerAccess implements it). */
 export interface PeerGate {
   isAuthenticated(peerId: string): boolean
+  /** Resolves when the peer passes the handshake; rejects when it fails or times out. */
+  whenAuthenticated(peerId: string): Promise<unknown>
   principalOf(peerId: string): PeerPrincipal | undefined
   authenticatedPeers(): string[]
   on(type: 'peer:authenticated', listener: (d: { peerId: string }) => void): () => void
@@ -217,9 +219,21 @@ export class Libp2pNetworkAdapter extends NetworkAdapter {
   private async onInbound(stream: Stream, connection: Connection): Promise<void> {
     const libp2pPeerId = connection.remotePeer.toString()
     if (!this.gate.isAuthenticated(libp2pPeerId)) {
-      stream.abort(new PeerNotAuthenticatedError('handshake first'))
-      this.gate.drop(libp2pPeerId, new PeerNotAuthenticatedError('opened a sync stream before the handshake'))
-      return
+      // Both ends finish the handshake at slightly different times: give the peer's a moment to complete.
+      const passed = await this.gate.whenAuthenticated(libp2pPeerId).then(
+        () => true,
+        () => false,
+      )
+      if (!passed || !this.connected) {
+        stream.abort(new PeerNotAuthenticatedError('handshake first'))
+        if (!passed) {
+          this.gate.drop(
+            libp2pPeerId,
+            new PeerNotAuthenticatedError('opened a sync stream without passing the handshake'),
+          )
+        }
+        return
+      }
     }
     const link = this.link(libp2pPeerId)
     if (link.inbound && link.inbound !== stream) link.inbound.abort(new Error('replaced by a newer stream'))

@@ -1,0 +1,44 @@
+// The portable (Node and browser) part of the network layer: no node: imports below this file.
+export {
+  HELLO_PROTOCOL,
+  type LocalCredentials,
+  PeerAccess,
+  type PeerAccessEvents,
+  type PeerAccessOptions,
+  type PeerAuthenticator,
+  type PeerPrincipal,
+  type PresentedCredentials,
+  peerBindingMessage,
+} from './access.ts'
+export { type Ed25519Signer, generateEd25519Signer, verifyEd25519 } from './ed25519.ts'
+export {
+  type DropError,
+  FrameTooLargeError,
+  HandshakeRejectedError,
+  MalformedFrameError,
+  PeerFloodError,
+  PeerKeyFileError,
+  PeerNotAuthenticatedError,
+} from './errors.ts'
+export { DEFAULT_MAX_FRAME_BYTES } from './frames.ts'
+export {
+  AUTOMERGE_PROTOCOL,
+  Libp2pNetworkAdapter,
+  type Libp2pNetworkAdapterOptions,
+  type PeerGate,
+} from './libp2p-network-adapter.ts'
+export { DEFAULT_RATE_LIMIT, type RateLimit } from './rate-limit.ts'
+export {
+  createShareConfig,
+  type DocumentAccess,
+  type PrincipalLookup,
+  type ShareConfig,
+} from './share-policy.ts'
+export { StaticPeerAuthenticator } from './static-authenticator.ts'
+export {
+  connectionPath,
+  type PeerPath,
+  type PeerStatus,
+  type PeerStatusEvents,
+  PeerStatusTracker,
+} from './status.ts'
