@@ -12,12 +12,6 @@ export class PrinterUnreachableError extends Error {
   override readonly name = 'PrinterUnreachableError'
 }
 
-/** The printer answered its real-time status: paper end, cover open or another error. */
-export class PrinterNotReadyError extends Error {
-  static override readonly name = 'PrinterNotReadyError'
-  override readonly name = 'PrinterNotReadyError'
-}
-
 /** A job names a printer the service has no configuration for. The job stays queued. */
 export class UnknownPrinterError extends Error {
   static override readonly name = 'UnknownPrinterError'

@@ -20,6 +20,8 @@ export class FakePrinter {
   #printed: Uint8Array[] = []
   #discarded = 0
   mode: FakePrinterMode = 'online'
+  /** When set, the paper runs out after this many more job bytes (mode becomes out-of-paper). */
+  paperLeftBytes: number | undefined
   /** Connections accepted so far (each print attempt or status query opens one). */
   connections = 0
 
@@ -92,21 +94,37 @@ export class FakePrinter {
       const data = new Uint8Array(carry.length + chunk.length)
       data.set(carry)
       data.set(chunk, carry.length)
-      // Status requests are answered in real time, wherever they appear in the stream.
-      let end = data.length
-      for (let i = 0; i < data.length; i++) {
+      // Bytes are handled in order: job bytes before a DLE EOT are "printed" before it is answered.
+      let from = 0
+      let i = 0
+      for (; i < data.length; i++) {
         if (data[i] !== 0x10) continue
-        if (i + 2 >= data.length) {
-          end = i
-          break
-        }
-        if (data[i + 1] === 0x04) this.#answerStatus(socket, data[i + 2] as number)
+        if (i + 2 >= data.length) break // a possible DLE EOT split across chunks: keep it for later
+        if (data[i + 1] !== 0x04) continue
+        this.#receive(data.subarray(from, i))
+        this.#answerStatus(socket, data[i + 2] as number)
+        i += 2
+        from = i + 1
       }
-      carry = data.slice(end)
-      const complete = withoutStatusRequests(data.subarray(0, end))
-      if (this.mode === 'online' || this.mode === 'no-status') this.#printed.push(complete)
-      else this.#discarded += complete.length
+      this.#receive(data.subarray(from, Math.min(i, data.length)))
+      carry = data.slice(Math.min(i, data.length))
     })
+  }
+
+  #receive(payload: Uint8Array): void {
+    if (payload.length === 0) return
+    let printable = payload
+    if (this.paperLeftBytes !== undefined && (this.mode === 'online' || this.mode === 'no-status')) {
+      if (payload.length > this.paperLeftBytes) {
+        // The roll ends mid-job: what fits is printed, then the printer reports paper end.
+        this.#printed.push(payload.slice(0, this.paperLeftBytes))
+        printable = payload.subarray(this.paperLeftBytes)
+        this.paperLeftBytes = undefined
+        this.mode = 'out-of-paper'
+      } else this.paperLeftBytes -= payload.length
+    }
+    if (this.mode === 'online' || this.mode === 'no-status') this.#printed.push(printable.slice())
+    else this.#discarded += printable.length
   }
 
   #answerStatus(socket: Socket, n: number): void {
@@ -119,13 +137,4 @@ export class FakePrinter {
     if (n === 4 && this.mode === 'out-of-paper') reply |= 0x6c
     socket.write(Uint8Array.of(reply))
   }
-}
-
-function withoutStatusRequests(data: Uint8Array): Uint8Array {
-  const kept: number[] = []
-  for (let i = 0; i < data.length; i++) {
-    if (data[i] === 0x10 && data[i + 1] === 0x04) i += 2
-    else kept.push(data[i] as number)
-  }
-  return Uint8Array.from(kept)
 }

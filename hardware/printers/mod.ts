@@ -3,7 +3,6 @@
 export {
   CorruptJobFileError,
   InvalidPrintInputError,
-  PrinterNotReadyError,
   PrinterUnreachableError,
   PrintServiceNotStartedError,
   UnknownPrinterError,

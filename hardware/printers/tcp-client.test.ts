@@ -41,6 +41,18 @@ describe('TcpPrinterClient against a fake printer on 127.0.0.1', () => {
     expect(printer.discardedBytes).toBe(0)
   })
 
+  it('does not count a job printed when the paper ran out while it was sent', async () => {
+    printer.paperLeftBytes = 10
+    expect(await client.print(address(), job)).toMatchObject({
+      printed: false,
+      status: { state: 'out-of-paper' },
+    })
+    expect(printer.discardedBytes).toBe(job.length - 10)
+    printer.mode = 'online'
+    expect(await client.print(address(), job)).toMatchObject({ printed: true, status: { state: 'online' } })
+    expect(printer.texts().at(-1)).toBe('Galette saucisse')
+  })
+
   it('reports unknown status for a printer that does not answer DLE EOT, and still prints', async () => {
     printer.mode = 'no-status'
     expect((await client.queryStatus(address())).state).toBe('unknown')
