@@ -1,0 +1,105 @@
+// Ed25519 through WebCrypto (native speed in Node 20 and Chromium) and a synchronous SHA-256.
+// tweetnacl is never on the verification path (50-130x slower, see FACTS.md).
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js'
+import { concatBytes, keyOf } from './bytes.ts'
+import { LedgerKeyError } from './errors.ts'
+
+const subtle = globalThis.crypto.subtle
+
+export function sha256(bytes: Uint8Array): Uint8Array {
+  return nobleSha256(bytes)
+}
+
+/** Something that signs with an Ed25519 key: a device key here, a signing card over PC/SC elsewhere. */
+export interface Signer {
+  /** Raw 32-byte Ed25519 public key. */
+  readonly publicKey: Uint8Array
+  sign(message: Uint8Array): Promise<Uint8Array>
+}
+
+/** An Ed25519 key pair held in memory; `seed` is the 32-byte private key to store (mode 0600). */
+export interface KeyPair extends Signer {
+  readonly seed: Uint8Array
+}
+
+// PKCS#8 wrapping of a raw Ed25519 seed (RFC 8410): fixed 16-byte prefix.
+const PKCS8_PREFIX = new Uint8Array([
+  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+])
+
+function base64UrlToBytes(s: string): Uint8Array {
+  const b64 = s.replace(/-/g, '+').replace(/_/g, '/')
+  const bin = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4))
+  const out = new Uint8Array(bin.length)
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i)
+  return out
+}
+
+export async function keyPairFromSeed(seed: Uint8Array): Promise<KeyPair> {
+  if (!(seed instanceof Uint8Array) || seed.length !== 32)
+    throw new LedgerKeyError('an Ed25519 seed is 32 bytes')
+  const seedCopy = seed.slice()
+  const privateKey = await subtle.importKey(
+    'pkcs8',
+    concatBytes(PKCS8_PREFIX, seedCopy) as Uint8Array<ArrayBuffer>,
+    'Ed25519',
+    true,
+    ['sign'],
+  )
+  const jwk = await subtle.exportKey('jwk', privateKey)
+  if (!jwk.x) throw new LedgerKeyError('runtime did not export the Ed25519 public key')
+  const publicKey = base64UrlToBytes(jwk.x)
+  return {
+    publicKey,
+    seed: seedCopy,
+    async sign(message: Uint8Array) {
+      return new Uint8Array(await subtle.sign('Ed25519', privateKey, message as Uint8Array<ArrayBuffer>))
+    },
+  }
+}
+
+export async function generateKeyPair(): Promise<KeyPair> {
+  return keyPairFromSeed(globalThis.crypto.getRandomValues(new Uint8Array(32)))
+}
+
+/** Deterministic key from a label (tests, fixtures, demo): seed = SHA-256("lakou/test-key/v1" || label). */
+export function keyPairFromLabel(label: string): Promise<KeyPair> {
+  return keyPairFromSeed(sha256(new TextEncoder().encode(`lakou/test-key/v1/${label}`)))
+}
+
+// Imported public keys, cached: import costs about as much as a verify. Bounded so a flood of
+// card keys cannot grow memory without limit.
+const keyCache = new Map<string, Promise<CryptoKey>>()
+const KEY_CACHE_MAX = 50_000
+
+function importPublicKey(publicKey: Uint8Array): Promise<CryptoKey> {
+  const k = keyOf(publicKey)
+  let p = keyCache.get(k)
+  if (!p) {
+    if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear()
+    p = subtle.importKey('raw', publicKey as Uint8Array<ArrayBuffer>, 'Ed25519', false, ['verify'])
+    keyCache.set(k, p)
+    p.catch(() => keyCache.delete(k))
+  }
+  return p
+}
+
+/** Verify an Ed25519 signature; false (never throws) for bad keys, lengths or signatures. */
+export async function verifySignature(
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+): Promise<boolean> {
+  if (publicKey.length !== 32 || signature.length !== 64) return false
+  try {
+    const key = await importPublicKey(publicKey)
+    return await subtle.verify(
+      'Ed25519',
+      key,
+      signature as Uint8Array<ArrayBuffer>,
+      message as Uint8Array<ArrayBuffer>,
+    )
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,1200 @@
+// LedgerIndex: ingests signed bytes (statements and records) in any order and derives every view as a
+// deterministic function of the valid records. Records wait (pending) until their predecessors and
+// certificates arrive; rejected records are kept and reported, never deleted.
+import { type Balances, balanceOf, EMPTY_BALANCES, fromAmounts, toAmounts, withDelta } from './balances.ts'
+import { bytesEqual, bytesOfKey, keyOf, toHex, ZERO_HASH } from './bytes.ts'
+import { cardKindOf, type Decoded, decodeSigned } from './codec.ts'
+import { verifySignature } from './crypto.ts'
+import { LedgerDecodeError, LedgerRuleError, type Rule } from './errors.ts'
+import {
+  cardSignatureMessage,
+  chainPositions,
+  type DeviceChainWriter,
+  deviceSignatureMessage,
+  type SignedRecord,
+  signingCardPositions,
+  statementSignatureMessage,
+} from './sign.ts'
+import {
+  buildTrust,
+  type DeviceAuthority,
+  offlineCeiling,
+  type StatementEntry,
+  type TrustState,
+} from './trust.ts'
+import type {
+  AssetAmount,
+  CardId,
+  CardKind,
+  Checkpoint,
+  Hash,
+  LedgerRecord,
+  PublicKey,
+  RecordKind,
+  Statement,
+} from './types.ts'
+import { assetsOf, checkRecordShape, ROLES_FOR_KIND, saleTotals } from './validate.ts'
+
+export type IngestStatus = 'valid' | 'pending' | 'rejected' | 'duplicate'
+
+export interface IngestResult {
+  /** Hex content hash ('' when the bytes could not be decoded). */
+  hash: string
+  type: 'record' | 'statement' | 'malformed'
+  status: IngestStatus
+  error?: LedgerRuleError | LedgerDecodeError
+  /** For pending items: what they wait for (a hex hash, or a rule such as 'device-not-certified'). */
+  waitingFor?: string
+}
+
+export interface LedgerIndexOptions {
+  /** Federation root key(s). */
+  federation: PublicKey | PublicKey[]
+  /** Signature verifications in flight at once (WebCrypto runs them on the thread pool). */
+  concurrency?: number
+}
+
+export interface ForkEvidence {
+  type: 'card' | 'device'
+  /** Hex card id or device key. */
+  subject: string
+  seq: number
+  /** The conflicting records (hex hashes) and their bytes: self-verifying evidence. */
+  hashes: string[]
+  records: Uint8Array[]
+}
+
+export interface DeviceGap {
+  device: string
+  /** Missing deviceSeq range [from, to] below records that wait for it. */
+  from: number
+  to: number
+}
+
+export interface CardView {
+  card: string
+  kind: CardKind
+  balances: AssetAmount[]
+  /** Highest valid cardSeq and its head (null head when forked at that seq). */
+  cardSeq: number
+  head: string | null
+  frozen: boolean
+  forkSeqs: number[]
+  replacedBy: string[]
+}
+
+export interface MembershipView {
+  plan: string
+  venue: string
+  validFrom: number
+  validUntil: number
+  hash: string
+}
+
+export interface TicketView {
+  ticket: string
+  state: 'issued' | 'checked-in' | 'unknown'
+  issues: Array<{
+    hash: string
+    event: string
+    ticketType: string
+    card: string
+    validUntil: number
+    venue: string
+  }>
+  checkIns: Array<{ hash: string; device: string; time: number }>
+  /** More than one issue with different hashes, or more than one check-in. */
+  conflict: boolean
+}
+
+export interface CloseOutView {
+  hash: string
+  deviceSeq: number
+  expected: AssetAmount[]
+  counted: AssetAmount[]
+}
+
+export interface RejectedView {
+  hash: string
+  bytes: Uint8Array
+  error: LedgerRuleError | LedgerDecodeError
+}
+
+export interface InvariantReport {
+  ok: boolean
+  problems: string[]
+  /** Per asset: sum over all accounts (cards, venues, outside world) - always 0 when money is conserved. */
+  totals: Record<string, number>
+}
+
+type Status = 'verifying' | 'pending' | 'valid' | 'rejected'
+
+interface CardPos {
+  card: string
+  cardSeq: number
+  after: Balances
+}
+
+interface RecordEntry {
+  key: string
+  bytes: Uint8Array
+  status: Status
+  sigOk: boolean
+  rec: LedgerRecord | null
+  error: LedgerRuleError | null
+  waitingFor: string | null
+  // filled when valid
+  kind: RecordKind | 'anchor' | null
+  device: string
+  deviceSeq: number
+  cards: CardPos[] | null
+}
+
+interface CardState {
+  kind: CardKind
+  bySeq: (string | string[] | undefined)[]
+  forkSeqs: number[]
+  replacedBy: string[]
+}
+
+interface DeviceState {
+  bySeq: (string | string[] | undefined)[]
+  forkSeqs: number[]
+  drawer: Map<string, number>
+  closeOuts: CloseOutView[]
+  voids: Map<string, string[]>
+}
+
+type Posting = [account: string, asset: string, delta: number]
+
+interface Effect {
+  cards: CardPos[]
+  postings: Posting[]
+  views?: () => void
+}
+
+const CASH = 'x:cash'
+
+function reject(rule: Rule, detail: string): never {
+  throw new LedgerRuleError(rule, detail)
+}
+
+/** Postings of a valid record: each sums to zero per asset (double entry). */
+function recordPostings(rec: LedgerRecord, venueKey: string, target: LedgerRecord | null): Posting[] {
+  const c = (card: CardId) => `c:${keyOf(card)}`
+  const v = `v:${venueKey}`
+  switch (rec.kind) {
+    case 'top-up':
+      return [
+        [c(rec.chain.card), rec.asset, rec.amount],
+        [`x:${rec.method}`, rec.asset, -rec.amount],
+      ]
+    case 'sale': {
+      const out: Posting[] = []
+      for (const p of rec.payments) {
+        out.push([p.method === 'card' ? c(rec.chain!.card) : `x:${p.method}`, p.asset, -p.amount])
+        out.push([v, p.asset, p.amount])
+      }
+      return out
+    }
+    case 'refund':
+      return [
+        [c(rec.chain.card), rec.asset, -rec.amount],
+        [`x:${rec.method}`, rec.asset, rec.amount],
+      ]
+    case 'transfer':
+      return [
+        [c(rec.chain.card), rec.asset, -rec.amount],
+        [c(rec.to.card), rec.asset, rec.amount],
+      ]
+    case 'void':
+      return target ? recordPostings(target, venueKey, null).map(([a, s, d]) => [a, s, -d] as Posting) : []
+    case 'card-replace': {
+      const out: Posting[] = []
+      for (const m of rec.moved)
+        out.push([c(rec.lostCard), m.asset, -m.amount], [c(rec.chain.card), m.asset, m.amount])
+      return out
+    }
+    default:
+      return []
+  }
+}
+
+export class LedgerIndex {
+  private readonly federationKeys: PublicKey[]
+  private readonly concurrency: number
+  private readonly entries = new Map<string, RecordEntry>()
+  private readonly statements = new Map<string, { bytes: Uint8Array; statement: Statement }>()
+  private readonly malformed: RejectedView[] = []
+  private trust: TrustState
+  // derived state (reset by rebuild)
+  private accounts = new Map<string, Map<string, number>>()
+  private cards = new Map<string, CardState>()
+  private devices = new Map<string, DeviceState>()
+  private waiters = new Map<string, string[]>()
+  private trustWaiters = new Set<string>()
+  private membershipMap = new Map<string, MembershipView[]>()
+  private tickets = new Map<string, TicketView>()
+  private links = new Map<string, Array<{ venue: string; payload: Uint8Array; hash: string }>>()
+  private checkpoints: string[] = []
+  private cardForks: Array<{ card: string; seq: number }> = []
+  private deviceForks: Array<{ device: string; seq: number }> = []
+  private anchors: Checkpoint | null = null
+  private queue: string[] = []
+
+  constructor(options: LedgerIndexOptions) {
+    this.federationKeys = Array.isArray(options.federation) ? options.federation : [options.federation]
+    this.concurrency = options.concurrency ?? 512
+    this.trust = buildTrust(this.federationKeys, [])
+  }
+
+  // ------------------------------------------------------------ ingest
+
+  ingest(bytes: Uint8Array): Promise<IngestResult> {
+    return this.ingestMany([bytes]).then((r) => r[0]!)
+  }
+
+  /** Ingest a batch: statements first, then records, signatures verified concurrently. */
+  async ingestMany(batch: Uint8Array[]): Promise<IngestResult[]> {
+    const results: IngestResult[] = new Array(batch.length)
+    const statementItems: Array<{ i: number; d: Decoded & { type: 'statement' } }> = []
+    const recordItems: Array<{ i: number; d: Decoded & { type: 'record' }; entry: RecordEntry }> = []
+    for (let i = 0; i < batch.length; i++) {
+      const bytes = batch[i]!
+      let d: Decoded
+      try {
+        d = decodeSigned(bytes)
+      } catch (err) {
+        const error = err instanceof LedgerDecodeError ? err : new LedgerDecodeError('malformed', String(err))
+        this.malformed.push({ hash: '', bytes, error })
+        results[i] = { hash: '', type: 'malformed', status: 'rejected', error }
+        continue
+      }
+      const key = keyOf(d.hash)
+      const hash = toHex(d.hash)
+      if (d.type === 'statement') {
+        if (this.statements.has(key)) results[i] = { hash, type: 'statement', status: 'duplicate' }
+        else statementItems.push({ i, d })
+        continue
+      }
+      if (this.entries.has(key)) {
+        results[i] = { hash, type: 'record', status: 'duplicate' }
+        continue
+      }
+      const entry: RecordEntry = {
+        key,
+        bytes,
+        status: 'verifying',
+        sigOk: false,
+        rec: d.record,
+        error: null,
+        waitingFor: null,
+        kind: null,
+        device: '',
+        deviceSeq: 0,
+        cards: null,
+      }
+      this.entries.set(key, entry)
+      recordItems.push({ i, d, entry })
+    }
+
+    if (statementItems.length > 0) {
+      const added: Statement[] = []
+      await this.pool(statementItems, async ({ i, d }) => {
+        const ok =
+          d.signatures.length === 1 &&
+          (await verifySignature(d.statement.issuer, statementSignatureMessage(d.hash), d.signatures[0]!))
+        const hash = toHex(d.hash)
+        if (!ok) {
+          const error = new LedgerRuleError('signature', 'statement signature does not verify')
+          this.malformed.push({ hash, bytes: batch[i]!, error })
+          results[i] = { hash, type: 'statement', status: 'rejected', error }
+          return
+        }
+        if (!this.statements.has(keyOf(d.hash))) {
+          this.statements.set(keyOf(d.hash), { bytes: batch[i]!, statement: d.statement })
+          added.push(d.statement)
+        }
+        results[i] = { hash, type: 'statement', status: 'valid' }
+      })
+      if (added.length > 0) this.trustChanged(added)
+      for (const { i, d } of statementItems) {
+        const r = results[i]!
+        const why = this.trust.inactive.get(keyOf(d.hash))
+        if (r.status === 'valid' && why) {
+          r.status = 'pending'
+          r.waitingFor = why
+        }
+      }
+    }
+
+    await this.pool(recordItems, async ({ d, entry }) => {
+      const ok = await this.verifyRecordSignatures(d)
+      if (entry.status !== 'verifying') return
+      if (ok !== true) {
+        entry.status = 'rejected'
+        entry.error = new LedgerRuleError(ok, 'signature does not verify')
+        entry.rec = null
+        return
+      }
+      entry.sigOk = true
+      entry.status = 'pending'
+      this.queue.push(entry.key)
+      this.drain()
+    })
+
+    for (const { i, d, entry } of recordItems) {
+      const r: IngestResult = { hash: toHex(d.hash), type: 'record', status: entry.status as IngestStatus }
+      if (entry.error) r.error = entry.error
+      if (entry.status === 'pending' && entry.waitingFor) r.waitingFor = entry.waitingFor
+      results[i] = r
+    }
+    return results
+  }
+
+  private async pool<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
+    let next = 0
+    const worker = async () => {
+      while (next < items.length) await work(items[next++]!)
+    }
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, items.length) }, worker))
+  }
+
+  private async verifyRecordSignatures(d: Decoded & { type: 'record' }): Promise<true | Rule> {
+    const positions = signingCardPositions(d.record)
+    if (d.signatures.length !== 1 + positions.length) return 'card-signature'
+    const checks: Promise<boolean>[] = [
+      verifySignature(d.record.device, deviceSignatureMessage(d.hash), d.signatures[0]!),
+    ]
+    for (let i = 0; i < positions.length; i++) {
+      const p = positions[i]!
+      if (p.cardSeq < 1 || p.cardSeq > 0xffffffff) return 'card-counter'
+      checks.push(
+        verifySignature(p.card.subarray(1), cardSignatureMessage(p.cardSeq, d.hash), d.signatures[i + 1]!),
+      )
+    }
+    const results = await Promise.all(checks)
+    if (!results[0]) return 'signature'
+    return results.every(Boolean) ? true : 'card-signature'
+  }
+
+  // ------------------------------------------------------------ trust changes
+
+  private trustChanged(added: Statement[]): void {
+    const old = this.trust
+    this.trust = buildTrust(
+      this.federationKeys,
+      [...this.statements].map(([key, s]): StatementEntry => ({ key, statement: s.statement })),
+    )
+    // Additions that can only turn waiting records valid are applied incrementally; anything that can
+    // change the verdict on an already processed record (revocation, policy, a second certificate or
+    // asset definition) re-derives every view from the stored records (signatures are not re-checked).
+    const processed = [...this.entries.values()].some((e) => e.status === 'valid' || e.status === 'rejected')
+    const retroactive = added.some(
+      (s) =>
+        s.kind === 'device-revocation' ||
+        s.kind === 'federation-policy' ||
+        (s.kind === 'device-certificate' && old.devices.has(keyOf(s.device))) ||
+        (s.kind === 'asset-definition' && old.assets.has(s.asset)) ||
+        (s.kind === 'venue-admission' && old.venues.has(keyOf(s.venue))),
+    )
+    if (processed && retroactive) {
+      this.rebuild()
+      return
+    }
+    for (const k of this.trustWaiters) this.queue.push(k)
+    this.trustWaiters.clear()
+    this.drain()
+  }
+
+  /** Re-derive all views from the stored records (deterministic, order-free). */
+  private rebuild(): void {
+    this.accounts = new Map()
+    this.cards = new Map()
+    this.devices = new Map()
+    this.waiters = new Map()
+    this.trustWaiters = new Set()
+    this.membershipMap = new Map()
+    this.tickets = new Map()
+    this.links = new Map()
+    this.checkpoints = []
+    this.cardForks = []
+    this.deviceForks = []
+    for (const e of this.entries.values()) {
+      if (e.kind === 'anchor') continue
+      if (!e.sigOk) continue
+      e.status = 'pending'
+      e.error = null
+      e.waitingFor = null
+      e.kind = null
+      e.cards = null
+      this.queue.push(e.key)
+    }
+    if (this.anchors) this.applyAnchors(this.anchors)
+    this.drain()
+  }
+
+  // ------------------------------------------------------------ processing
+
+  private drain(): void {
+    while (this.queue.length > 0) this.process(this.queue.pop()!)
+  }
+
+  private wait(entry: RecordEntry, on: string, label: string): void {
+    entry.waitingFor = label
+    getOrCreate(this.waiters, on, () => []).push(entry.key)
+  }
+
+  private waitTrust(entry: RecordEntry, rule: Rule): void {
+    entry.waitingFor = rule
+    this.trustWaiters.add(entry.key)
+  }
+
+  private record(entry: RecordEntry): LedgerRecord {
+    if (!entry.rec) {
+      const d = decodeSigned(entry.bytes)
+      if (d.type !== 'record') throw new Error('unreachable: statement stored as record')
+      return d.record
+    }
+    return entry.rec
+  }
+
+  private process(key: string): void {
+    const entry = this.entries.get(key)
+    if (entry?.status !== 'pending' || !entry.sigOk) return
+    const rec = this.record(entry)
+    const device = this.trust.devices.get(keyOf(rec.device))
+    if (!device) {
+      this.waitTrust(entry, 'device-not-certified')
+      return
+    }
+    for (const asset of assetsOf(rec))
+      if (!this.trust.assets.has(asset)) {
+        this.waitTrust(entry, 'unknown-asset')
+        return
+      }
+    if (rec.staff.length > 0 && !this.trust.staff.has(device.venueKey + keyOf(rec.staff))) {
+      this.waitTrust(entry, 'staff-not-certified')
+      return
+    }
+
+    // predecessors: device chain, card chains, void target, lost card head
+    const deps: Array<[Hash, Rule]> = []
+    if (rec.deviceSeq > 1) deps.push([rec.devicePrev, 'device-chain'])
+    for (const c of chainPositions(rec)) if (c.cardSeq > 1) deps.push([c.cardPrev, 'card-chain'])
+    if (rec.kind === 'void') deps.push([rec.target, 'void'])
+    if (rec.kind === 'card-replace' && rec.lostCardSeq > 0) deps.push([rec.lostHead, 'replace'])
+    for (const [hash, rule] of deps) {
+      const dk = keyOf(hash)
+      const dep = this.entries.get(dk)
+      if (dep?.status === 'rejected') {
+        this.finishRejected(entry, new LedgerRuleError(rule, `predecessor ${toHex(hash)} is rejected`))
+        return
+      }
+      if (dep?.status !== 'valid') {
+        this.wait(entry, dk, toHex(hash))
+        return
+      }
+    }
+
+    let effect: Effect
+    try {
+      checkRecordShape(rec)
+      effect = this.evaluate(rec, device, entry.key)
+    } catch (err) {
+      if (err instanceof LedgerRuleError) {
+        this.finishRejected(entry, err)
+        return
+      }
+      throw err
+    }
+    this.commit(entry, rec, effect)
+  }
+
+  private finishRejected(entry: RecordEntry, error: LedgerRuleError): void {
+    entry.status = 'rejected'
+    entry.error = error
+    entry.waitingFor = null
+    entry.rec = null
+    this.wake(entry.key)
+  }
+
+  private wake(key: string): void {
+    const list = this.waiters.get(key)
+    if (!list) return
+    this.waiters.delete(key)
+    for (const k of list) this.queue.push(k)
+  }
+
+  /** The rules that need the valid history. Throws LedgerRuleError; returns the record's effect. */
+  private evaluate(rec: LedgerRecord, device: DeviceAuthority, key: string): Effect {
+    const hashHex = toHex(bytesOfKey(key))
+    if (!ROLES_FOR_KIND[rec.kind].some((r) => device.roles.has(r)))
+      reject('device-role', `${rec.kind} needs one of ${ROLES_FOR_KIND[rec.kind].join('/')}`)
+    if (rec.deviceSeq > device.cutoff)
+      reject('device-revoked', `deviceSeq ${rec.deviceSeq} > cutoff ${device.cutoff}`)
+    if (!device.windows.some((w) => rec.time >= w.notBefore && (w.notAfter === 0 || rec.time <= w.notAfter)))
+      reject('device-validity', `time ${rec.time} outside the certificate validity`)
+
+    if (rec.deviceSeq > 1) {
+      const prev = this.entries.get(keyOf(rec.devicePrev))!
+      if (prev.device !== keyOf(rec.device) || prev.deviceSeq !== rec.deviceSeq - 1)
+        reject('device-chain', `devicePrev is not this device's record ${rec.deviceSeq - 1}`)
+    }
+    const before = new Map<string, Balances>()
+    for (const c of chainPositions(rec)) {
+      const ck = keyOf(c.card)
+      if (c.cardSeq === 1) {
+        before.set(ck, EMPTY_BALANCES)
+        continue
+      }
+      const prev = this.entries.get(keyOf(c.cardPrev))!
+      const pos = prev.cards?.find((p) => p.card === ck)
+      if (!pos || pos.cardSeq !== c.cardSeq - 1)
+        reject('card-chain', `cardPrev is not this card's record ${c.cardSeq - 1}`)
+      before.set(ck, pos.after)
+    }
+    const asset = (id: string) => this.trust.assets.get(id)!
+    const ceiling = (card: CardId) => offlineCeiling(this.trust, cardKindOf(card))
+    const postings = recordPostings(rec, device.venueKey, null)
+    const cards: CardPos[] = []
+    // path balance after this record for each card position; checks floor on debits, ceiling on credits
+    const move = (card: CardId, cardSeq: number, deltas: Map<string, number>, checkLimits: boolean) => {
+      const ck = keyOf(card)
+      let b = before.get(ck)!
+      for (const [a, d] of deltas) {
+        b = withDelta(b, a, d)
+        const after = balanceOf(b, a)
+        if (!Number.isSafeInteger(after)) reject('amount', 'balance overflow')
+        if (checkLimits && d < 0 && after < asset(a).floor)
+          reject('floor', `${a} would be ${after} < floor ${asset(a).floor}`)
+        if (checkLimits && d > 0 && after > ceiling(card))
+          reject(
+            'offline-ceiling',
+            `${a} would be ${after} > ceiling ${ceiling(card)} for ${cardKindOf(card)} cards`,
+          )
+      }
+      cards.push({ card: ck, cardSeq, after: b })
+    }
+    let views: (() => void) | undefined
+
+    switch (rec.kind) {
+      case 'top-up': {
+        const def = asset(rec.asset)
+        const issuerKey = keyOf(def.issuer)
+        const byFederation = this.trust.federation.has(issuerKey)
+        if (!byFederation && issuerKey !== device.venueKey)
+          reject('asset-issuer', `${rec.asset} is issued by another venue`)
+        if (byFederation && rec.method === 'free')
+          reject('asset-issuer', `only the issuer mints ${rec.asset} for free`)
+        move(rec.chain.card, rec.chain.cardSeq, new Map([[rec.asset, rec.amount]]), true)
+        break
+      }
+      case 'sale': {
+        for (const p of rec.payments)
+          if (p.method !== 'card' && asset(p.asset).assetKind !== 'euro')
+            reject('payment', `${p.method} payment in ${rec.payments[0]?.asset}, which is not a euro asset`)
+        if (rec.chain) {
+          const deltas = new Map<string, number>()
+          for (const [a, v] of saleTotals(rec).card) deltas.set(a, -v)
+          move(rec.chain.card, rec.chain.cardSeq, deltas, true)
+        }
+        break
+      }
+      case 'refund': {
+        if (!asset(rec.asset).refundable) reject('refund', `${rec.asset} is not refundable`)
+        const have = balanceOf(before.get(keyOf(rec.chain.card))!, rec.asset)
+        if (rec.amount > have) reject('refund', `refund ${rec.amount} > refundable balance ${have}`)
+        move(rec.chain.card, rec.chain.cardSeq, new Map([[rec.asset, -rec.amount]]), true)
+        break
+      }
+      case 'transfer':
+        move(rec.chain.card, rec.chain.cardSeq, new Map([[rec.asset, -rec.amount]]), true)
+        move(rec.to.card, rec.to.cardSeq, new Map([[rec.asset, rec.amount]]), true)
+        break
+      case 'void': {
+        const targetEntry = this.entries.get(keyOf(rec.target))!
+        if (targetEntry.kind !== 'sale') reject('void', 'the target is not a sale')
+        if (targetEntry.device !== keyOf(rec.device)) reject('void', 'a till voids only its own sales')
+        const target = this.record(targetEntry) as Extract<LedgerRecord, { kind: 'sale' }>
+        const dev = this.devices.get(targetEntry.device)!
+        for (const other of dev.voids.get(keyOf(rec.target)) ?? [])
+          if (this.isDeviceAncestor(other, rec)) reject('void', 'the sale is already voided')
+        if (
+          !!target.chain !== !!rec.chain ||
+          (target.chain && rec.chain && !bytesEqual(target.chain.card, rec.chain.card))
+        )
+          reject('void', "a void sits in the sale's card chain exactly when the sale did")
+        if (rec.chain) move(rec.chain.card, rec.chain.cardSeq, saleTotals(target).card, false)
+        postings.push(...recordPostings(rec, device.venueKey, target))
+        const vk = keyOf(rec.target)
+        views = () => {
+          const list = dev.voids.get(vk) ?? []
+          list.push(key)
+          dev.voids.set(vk, list)
+        }
+        break
+      }
+      case 'card-replace': {
+        const lostKey = keyOf(rec.lostCard)
+        let atHead = EMPTY_BALANCES
+        if (rec.lostCardSeq > 0) {
+          const pos = this.entries.get(keyOf(rec.lostHead))!.cards?.find((p) => p.card === lostKey)
+          if (!pos || pos.cardSeq !== rec.lostCardSeq)
+            reject('replace', "lostHead is not the lost card's record at lostCardSeq")
+          atHead = pos.after
+        }
+        const expected = toAmounts(atHead).filter((a) => a.amount > 0)
+        const moved = [...rec.moved].sort((a, b) => (a.asset < b.asset ? -1 : 1))
+        if (
+          expected.length !== moved.length ||
+          expected.some((e, i) => e.asset !== moved[i]!.asset || e.amount !== moved[i]!.amount)
+        )
+          reject('replace', 'moved amounts differ from the lost card balance at lostHead')
+        move(rec.chain.card, rec.chain.cardSeq, new Map(moved.map((m) => [m.asset, m.amount])), false)
+        views = () => this.cardState(lostKey, cardKindOf(rec.lostCard)).replacedBy.push(hashHex)
+        break
+      }
+      case 'membership-grant':
+        views = () => {
+          const k = keyOf(rec.card)
+          const list = this.membershipMap.get(k) ?? []
+          list.push({
+            plan: rec.plan,
+            venue: toHex(device.venue),
+            validFrom: rec.validFrom,
+            validUntil: rec.validUntil,
+            hash: hashHex,
+          })
+          this.membershipMap.set(k, list)
+        }
+        break
+      case 'ticket-issue':
+        views = () =>
+          this.ticket(rec.ticket).issues.push({
+            hash: hashHex,
+            event: rec.event,
+            ticketType: rec.ticketType,
+            card: toHex(rec.card),
+            validUntil: rec.validUntil,
+            venue: toHex(device.venue),
+          })
+        break
+      case 'check-in':
+        views = () =>
+          this.ticket(rec.ticket).checkIns.push({ hash: hashHex, device: toHex(rec.device), time: rec.time })
+        break
+      case 'card-link':
+        views = () => {
+          const k = keyOf(rec.card)
+          const list = this.links.get(k) ?? []
+          list.push({ venue: toHex(rec.venue), payload: rec.payload, hash: hashHex })
+          this.links.set(k, list)
+        }
+        break
+      case 'checkpoint':
+        views = () => this.checkpoints.push(hashHex)
+        break
+      case 'till-close-out':
+        views = () => {
+          const dev = this.deviceState(keyOf(rec.device))
+          dev.closeOuts.push({
+            hash: hashHex,
+            deviceSeq: rec.deviceSeq,
+            expected: [...dev.drawer]
+              .map(([asset, amount]) => ({ asset, amount }))
+              .sort((a, b) => (a.asset < b.asset ? -1 : 1)),
+            counted: rec.counted,
+          })
+          dev.drawer = new Map()
+        }
+        break
+    }
+    return views ? { cards, postings, views } : { cards, postings }
+  }
+
+  /** Is record `ancestorKey` on `rec`'s device chain (walk back through devicePrev)? */
+  private isDeviceAncestor(ancestorKey: string, rec: LedgerRecord): boolean {
+    const target = this.entries.get(ancestorKey)
+    if (!target) return false
+    let k = keyOf(rec.devicePrev)
+    for (;;) {
+      if (k === ancestorKey) return true
+      const e = this.entries.get(k)
+      if (!e || e.kind === 'anchor' || e.deviceSeq <= target.deviceSeq) return false
+      k = keyOf(this.record(e).devicePrev)
+    }
+  }
+
+  private cardState(ck: string, kind: CardKind): CardState {
+    return getOrCreate(this.cards, ck, () => ({ kind, bySeq: [], forkSeqs: [], replacedBy: [] }))
+  }
+
+  private deviceState(dk: string): DeviceState {
+    return getOrCreate(this.devices, dk, () => ({
+      bySeq: [],
+      forkSeqs: [],
+      drawer: new Map(),
+      closeOuts: [],
+      voids: new Map(),
+    }))
+  }
+
+  private ticket(id: string): TicketView {
+    return getOrCreate(
+      this.tickets,
+      id,
+      (): TicketView => ({
+        ticket: id,
+        state: 'unknown',
+        issues: [],
+        checkIns: [],
+        conflict: false,
+      }),
+    )
+  }
+
+  private post(account: string, asset: string, delta: number): void {
+    const m = getOrCreate(this.accounts, account, () => new Map<string, number>())
+    m.set(asset, (m.get(asset) ?? 0) + delta)
+  }
+
+  /** Place `key` at `seq`; returns true when another hash already holds that position (a fork). */
+  private static place(bySeq: (string | string[] | undefined)[], seq: number, key: string): boolean {
+    const cur = bySeq[seq]
+    if (cur === undefined) {
+      bySeq[seq] = key
+      return false
+    }
+    if (typeof cur === 'string') bySeq[seq] = [cur, key]
+    else cur.push(key)
+    return true
+  }
+
+  private commit(entry: RecordEntry, rec: LedgerRecord, effect: Effect): void {
+    const dk = keyOf(rec.device)
+    entry.status = 'valid'
+    entry.waitingFor = null
+    entry.kind = rec.kind
+    entry.device = dk
+    entry.deviceSeq = rec.deviceSeq
+    entry.cards = effect.cards.length > 0 ? effect.cards : null
+    const dev = this.deviceState(dk)
+    if (LedgerIndex.place(dev.bySeq, rec.deviceSeq, entry.key)) {
+      if (!dev.forkSeqs.includes(rec.deviceSeq)) {
+        dev.forkSeqs.push(rec.deviceSeq)
+        this.deviceForks.push({ device: dk, seq: rec.deviceSeq })
+      }
+    }
+    for (const pos of effect.cards) {
+      const cs = this.cardState(pos.card, cardKindOf(bytesOfKey(pos.card)))
+      if (LedgerIndex.place(cs.bySeq, pos.cardSeq, entry.key) && !cs.forkSeqs.includes(pos.cardSeq)) {
+        cs.forkSeqs.push(pos.cardSeq)
+        this.cardForks.push({ card: pos.card, seq: pos.cardSeq })
+      }
+    }
+    for (const [account, asset, delta] of effect.postings) {
+      this.post(account, asset, delta)
+      if (account === CASH) dev.drawer.set(asset, (dev.drawer.get(asset) ?? 0) - delta)
+    }
+    effect.views?.()
+    entry.rec = null
+    this.wake(entry.key)
+  }
+
+  // ------------------------------------------------------------ checkpoints
+
+  /**
+   * Start from a checkpoint instead of replaying history: its device heads and card heads (with
+   * balances) become known-valid predecessors. Only on a fresh index, after the trust statements;
+   * the checkpoint's signer must be a certified admin or relay device.
+   */
+  async importCheckpoint(bytes: Uint8Array): Promise<void> {
+    if (this.entries.size > 0)
+      throw new LedgerRuleError('checkpoint', 'import a checkpoint into a fresh index only')
+    const d = decodeSigned(bytes)
+    if (d.type !== 'record' || d.record.kind !== 'checkpoint')
+      throw new LedgerRuleError('checkpoint', 'not a checkpoint')
+    if (
+      d.signatures.length !== 1 ||
+      !(await verifySignature(d.record.device, deviceSignatureMessage(d.hash), d.signatures[0]!))
+    )
+      throw new LedgerRuleError('signature', 'checkpoint signature does not verify')
+    const device = this.trust.devices.get(keyOf(d.record.device))
+    if (!device)
+      throw new LedgerRuleError('device-not-certified', 'checkpoint signer is not a certified device')
+    if (!device.roles.has('admin') && !device.roles.has('relay'))
+      throw new LedgerRuleError('device-role', 'checkpoints are signed by admin or relay devices')
+    if (d.record.deviceSeq > device.cutoff)
+      throw new LedgerRuleError('device-revoked', 'checkpoint signer is revoked')
+    this.anchors = d.record
+    this.applyAnchors(d.record)
+  }
+
+  private applyAnchors(cp: Checkpoint): void {
+    const anchor = (key: string, device: string, deviceSeq: number, cards: CardPos[] | null) => {
+      const existing = this.entries.get(key)
+      if (existing && existing.kind !== 'anchor') {
+        // the real record is known too: the anchor adds its card positions when it has none
+        return
+      }
+      this.entries.set(key, {
+        key,
+        bytes: new Uint8Array(0),
+        status: 'valid',
+        sigOk: true,
+        rec: null,
+        error: null,
+        waitingFor: null,
+        kind: 'anchor',
+        device,
+        deviceSeq,
+        cards,
+      })
+    }
+    for (const dv of cp.devices) {
+      const dk = keyOf(dv.device)
+      anchor(keyOf(dv.head), dk, dv.deviceSeq, null)
+      this.deviceState(dk).bySeq[dv.deviceSeq] = keyOf(dv.head)
+    }
+    for (const c of cp.cards) {
+      const ck = keyOf(c.card)
+      const hk = keyOf(c.head)
+      const pos: CardPos = { card: ck, cardSeq: c.cardSeq, after: fromAmounts(c.balances) }
+      const e = this.entries.get(hk)
+      if (e?.kind === 'anchor') e.cards = [...(e.cards ?? []), pos]
+      else anchor(hk, '', 0, [pos])
+      this.cardState(ck, cardKindOf(c.card)).bySeq[c.cardSeq] = hk
+      for (const b of c.balances) {
+        this.post(`c:${ck}`, b.asset, b.amount)
+        this.post('x:checkpoint', b.asset, -b.amount)
+      }
+    }
+  }
+
+  /**
+   * Sign a checkpoint of the current state with an admin or relay device: every device head (highest
+   * valid seq without fork) and every unforked card's head and balances.
+   */
+  async exportCheckpoint(writer: DeviceChainWriter): Promise<SignedRecord> {
+    const devices = []
+    for (const [dk, s] of this.devices) {
+      const seq = s.bySeq.length - 1
+      const head = s.bySeq[seq]
+      if (typeof head === 'string')
+        devices.push({ device: bytesOfKey(dk), deviceSeq: seq, head: bytesOfKey(head) })
+    }
+    const cards = []
+    for (const [ck, s] of this.cards) {
+      const seq = s.bySeq.length - 1
+      const head = s.bySeq[seq]
+      if (typeof head !== 'string' || s.forkSeqs.length > 0) continue
+      const pos = this.entries.get(head)?.cards?.find((p) => p.card === ck)
+      if (!pos) continue
+      cards.push({
+        card: bytesOfKey(ck),
+        cardSeq: seq,
+        head: bytesOfKey(head),
+        balances: toAmounts(pos.after),
+      })
+    }
+    const order = (a: Uint8Array, b: Uint8Array) => (toHex(a) < toHex(b) ? -1 : 1)
+    devices.sort((a, b) => order(a.device, b.device))
+    cards.sort((a, b) => order(a.card, b.card))
+    return writer.append({ kind: 'checkpoint', devices, cards })
+  }
+
+  // ------------------------------------------------------------ views
+
+  status(hash: Uint8Array | string): Status | undefined {
+    const k = typeof hash === 'string' ? keyOf(hexToBytes(hash)) : keyOf(hash)
+    const e = this.entries.get(k)
+    if (e) return e.status
+    return this.statements.has(k) ? 'valid' : undefined
+  }
+
+  balance(card: CardId, asset: string): number {
+    return this.accounts.get(`c:${keyOf(card)}`)?.get(asset) ?? 0
+  }
+
+  balances(card: CardId): AssetAmount[] {
+    return sortedAmounts(this.accounts.get(`c:${keyOf(card)}`))
+  }
+
+  /** Takings of a venue per asset (all payment methods, net of voids). */
+  takings(venue: PublicKey): AssetAmount[] {
+    return sortedAmounts(this.accounts.get(`v:${keyOf(venue)}`))
+  }
+
+  card(card: CardId): CardView | null {
+    const ck = keyOf(card)
+    const s = this.cards.get(ck)
+    if (!s) return null
+    const seq = s.bySeq.length - 1
+    const head = s.bySeq[seq]
+    return {
+      card: toHex(card),
+      kind: s.kind,
+      balances: this.balances(card),
+      cardSeq: seq,
+      head: typeof head === 'string' ? toHex(bytesOfKey(head)) : null,
+      frozen: s.forkSeqs.length > 0 || s.replacedBy.length > 0,
+      forkSeqs: [...s.forkSeqs].sort((a, b) => a - b),
+      replacedBy: [...s.replacedBy].sort(),
+    }
+  }
+
+  /** Next chain position for a card from this index's knowledge (null cardPrev when forked). */
+  nextChainPosition(
+    card: CardId,
+  ): { card: CardId; cardSeq: number; cardPrev: Hash; balances: AssetAmount[] } | null {
+    const s = this.cards.get(keyOf(card))
+    if (!s) return { card, cardSeq: 1, cardPrev: ZERO_HASH, balances: [] }
+    const seq = s.bySeq.length - 1
+    const head = s.bySeq[seq]
+    if (typeof head !== 'string') return null
+    const pos = this.entries.get(head)?.cards?.find((p) => p.card === keyOf(card))
+    return { card, cardSeq: seq + 1, cardPrev: bytesOfKey(head), balances: pos ? toAmounts(pos.after) : [] }
+  }
+
+  memberships(card: CardId): MembershipView[] {
+    return [...(this.membershipMap.get(keyOf(card)) ?? [])].sort(byHash)
+  }
+
+  /** Is there a membership (any plan, or the given plan) valid at `time`, with skew tolerance? */
+  isMember(card: CardId, time: number, options: { plan?: string; skewMs?: number } = {}): boolean {
+    const skew = options.skewMs ?? 5 * 60_000
+    return this.memberships(card).some(
+      (m) =>
+        (!options.plan || m.plan === options.plan) &&
+        time + skew >= m.validFrom &&
+        time - skew <= m.validUntil,
+    )
+  }
+
+  ticketState(ticket: string): TicketView {
+    const t = this.tickets.get(ticket)
+    if (!t) return { ticket, state: 'unknown', issues: [], checkIns: [], conflict: false }
+    return {
+      ticket,
+      state: t.issues.length === 0 ? 'unknown' : t.checkIns.length > 0 ? 'checked-in' : 'issued',
+      issues: [...t.issues].sort(byHash),
+      checkIns: [...t.checkIns].sort(byHash),
+      conflict: t.issues.length > 1 || t.checkIns.length > 1,
+    }
+  }
+
+  cardLinks(card: CardId): Array<{ venue: string; payload: Uint8Array; hash: string }> {
+    return [...(this.links.get(keyOf(card)) ?? [])].sort(byHash)
+  }
+
+  closeOuts(device: PublicKey): CloseOutView[] {
+    return [...(this.devices.get(keyOf(device))?.closeOuts ?? [])].sort((a, b) => a.deviceSeq - b.deviceSeq)
+  }
+
+  forks(): ForkEvidence[] {
+    const out: ForkEvidence[] = []
+    const evidence = (keys: string | string[] | undefined) => {
+      const list = (Array.isArray(keys) ? keys : []).slice().sort()
+      return {
+        hashes: list.map((k) => toHex(bytesOfKey(k))),
+        records: list.map((k) => this.entries.get(k)!.bytes),
+      }
+    }
+    for (const f of this.cardForks)
+      out.push({
+        type: 'card',
+        subject: toHex(bytesOfKey(f.card)),
+        seq: f.seq,
+        ...evidence(this.cards.get(f.card)!.bySeq[f.seq]),
+      })
+    for (const f of this.deviceForks)
+      out.push({
+        type: 'device',
+        subject: toHex(bytesOfKey(f.device)),
+        seq: f.seq,
+        ...evidence(this.devices.get(f.device)!.bySeq[f.seq]),
+      })
+    return out.sort((a, b) => (a.type + a.subject + a.seq < b.type + b.subject + b.seq ? -1 : 1))
+  }
+
+  /** Missing deviceSeq ranges that keep records of that device pending. */
+  deviceGaps(): DeviceGap[] {
+    const pendingSeqs = new Map<string, number[]>()
+    for (const e of this.entries.values()) {
+      if (e.status !== 'pending') continue
+      const rec = this.record(e)
+      const dk = keyOf(rec.device)
+      const list = pendingSeqs.get(dk) ?? []
+      list.push(rec.deviceSeq)
+      pendingSeqs.set(dk, list)
+    }
+    const gaps: DeviceGap[] = []
+    for (const [dk, seqs] of pendingSeqs) {
+      const have = new Set(seqs)
+      const known = this.devices.get(dk)?.bySeq ?? []
+      const max = Math.max(...seqs)
+      let from = 0
+      for (let s = 1; s <= max; s++) {
+        const missing = known[s] === undefined && !have.has(s)
+        if (missing && from === 0) from = s
+        if (!missing && from !== 0) {
+          gaps.push({ device: toHex(bytesOfKey(dk)), from, to: s - 1 })
+          from = 0
+        }
+      }
+    }
+    return gaps
+  }
+
+  rejected(): RejectedView[] {
+    const out: RejectedView[] = [...this.malformed]
+    for (const e of this.entries.values())
+      if (e.status === 'rejected')
+        out.push({ hash: toHex(bytesOfKey(e.key)), bytes: e.bytes, error: e.error! })
+    return out
+  }
+
+  pending(): Array<{ hash: string; waitingFor: string }> {
+    const out = []
+    for (const e of this.entries.values())
+      if (e.status === 'pending' || e.status === 'verifying')
+        out.push({ hash: toHex(bytesOfKey(e.key)), waitingFor: e.waitingFor ?? 'signature' })
+    return out.sort(byHash)
+  }
+
+  counts(): { valid: number; pending: number; rejected: number; statements: number } {
+    let valid = 0
+    let pending = 0
+    let rejected = this.malformed.length
+    for (const e of this.entries.values()) {
+      if (e.kind === 'anchor') continue
+      if (e.status === 'valid') valid++
+      else if (e.status === 'rejected') rejected++
+      else pending++
+    }
+    return { valid, pending, rejected, statements: this.statements.size }
+  }
+
+  /** Trust context lookups for tag states and tills. */
+  deviceAuthority(device: PublicKey): DeviceAuthority | undefined {
+    return this.trust.devices.get(keyOf(device))
+  }
+  /** @internal */
+  trustState(): TrustState {
+    return this.trust
+  }
+
+  /**
+   * Money conservation, proven from scratch: every valid record's postings sum to zero per asset, the
+   * incremental account totals equal a full recomputation, and all accounts together sum to zero.
+   */
+  checkInvariants(): InvariantReport {
+    const problems: string[] = []
+    const recomputed = new Map<string, Map<string, number>>()
+    const add = (acc: string, asset: string, d: number) => {
+      const m = getOrCreate(recomputed, acc, () => new Map<string, number>())
+      m.set(asset, (m.get(asset) ?? 0) + d)
+    }
+    if (this.anchors)
+      for (const c of this.anchors.cards)
+        for (const b of c.balances) {
+          add(`c:${keyOf(c.card)}`, b.asset, b.amount)
+          add('x:checkpoint', b.asset, -b.amount)
+        }
+    for (const e of this.entries.values()) {
+      if (e.status !== 'valid' || e.kind === 'anchor') continue
+      const rec = this.record(e)
+      const venue = this.trust.devices.get(e.device)?.venueKey ?? ''
+      let target: LedgerRecord | null = null
+      if (rec.kind === 'void') target = this.record(this.entries.get(keyOf(rec.target))!)
+      const postings = recordPostings(rec, venue, target)
+      const sums = new Map<string, number>()
+      for (const [acc, asset, d] of postings) {
+        add(acc, asset, d)
+        sums.set(asset, (sums.get(asset) ?? 0) + d)
+      }
+      for (const [asset, s] of sums)
+        if (s !== 0) problems.push(`record ${toHex(bytesOfKey(e.key))} creates ${s} ${asset}`)
+    }
+    const totals: Record<string, number> = {}
+    const accounts = new Set([...this.accounts.keys(), ...recomputed.keys()])
+    for (const acc of accounts) {
+      const a = this.accounts.get(acc) ?? new Map<string, number>()
+      const b = recomputed.get(acc) ?? new Map<string, number>()
+      for (const asset of new Set([...a.keys(), ...b.keys()])) {
+        const x = a.get(asset) ?? 0
+        const y = b.get(asset) ?? 0
+        if (x !== y)
+          problems.push(
+            `account ${acc.slice(0, 2)}${toHex(bytesOfKey(acc.slice(2)))} ${asset}: ${x} != recomputed ${y}`,
+          )
+        totals[asset] = (totals[asset] ?? 0) + y
+      }
+    }
+    for (const [asset, t] of Object.entries(totals))
+      if (t !== 0) problems.push(`asset ${asset} sums to ${t}, not 0`)
+    // for every card without fork or replacement, its chain tip carries the same balances
+    for (const [ck, s] of this.cards) {
+      if (s.forkSeqs.length > 0 || s.replacedBy.length > 0) continue
+      const head = s.bySeq[s.bySeq.length - 1]
+      if (typeof head !== 'string') continue
+      const pos = this.entries.get(head)?.cards?.find((p) => p.card === ck)
+      const tip = pos ? toAmounts(pos.after).filter((x) => x.amount !== 0) : []
+      const total = sortedAmounts(this.accounts.get(`c:${ck}`)).filter((x) => x.amount !== 0)
+      if (JSON.stringify(tip) !== JSON.stringify(total))
+        problems.push(
+          `card ${toHex(bytesOfKey(ck))}: chain tip ${JSON.stringify(tip)} != total ${JSON.stringify(total)}`,
+        )
+    }
+    return { ok: problems.length === 0, problems, totals }
+  }
+
+  /** A canonical summary of every view: equal on replicas that hold the same records. */
+  snapshot(): Record<string, unknown> {
+    const cards = [...this.cards.keys()].sort().map((ck) => this.card(bytesOfKey(ck)))
+    const venues = [...this.accounts.keys()].filter((a) => a.startsWith('v:')).sort()
+    return {
+      counts: this.counts(),
+      valid: [...this.entries.values()]
+        .filter((e) => e.status === 'valid')
+        .map((e) => toHex(bytesOfKey(e.key)))
+        .sort(),
+      rejected: this.rejected()
+        .map((r) => `${r.hash}:${r.error.message}`)
+        .sort(),
+      cards,
+      takings: venues.map((v) => [toHex(bytesOfKey(v.slice(2))), sortedAmounts(this.accounts.get(v))]),
+      forks: this.forks().map((f) => ({ ...f, records: f.records.length })),
+      tickets: [...this.tickets.keys()].sort().map((t) => this.ticketState(t)),
+      memberships: [...this.membershipMap.keys()].sort().map((c) => this.memberships(bytesOfKey(c))),
+      closeOuts: [...this.devices.keys()].sort().map((d) => this.closeOuts(bytesOfKey(d))),
+    }
+  }
+}
+
+function sortedAmounts(m: Map<string, number> | undefined): AssetAmount[] {
+  if (!m) return []
+  return [...m]
+    .map(([asset, amount]) => ({ asset, amount }))
+    .sort((a, b) => (a.asset < b.asset ? -1 : a.asset > b.asset ? 1 : 0))
+}
+
+function byHash<T extends { hash: string }>(a: T, b: T): number {
+  return a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0
+}
+
+function hexToBytes(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2)
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16)
+  return out
+}
+
+function getOrCreate<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let v = map.get(key)
+  if (v === undefined) {
+    v = make()
+    map.set(key, v)
+  }
+  return v
+}

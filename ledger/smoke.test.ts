@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest'
+import { createFixture, LedgerIndex } from './mod.ts'
+
+describe('smoke', () => {
+  it('top-up then sale on a tag card', async () => {
+    const fx = await createFixture('smoke')
+    const idx = new LedgerIndex({ federation: fx.federation.publicKey })
+    const st = await idx.ingestMany(fx.statements)
+    expect(st.every((r) => r.status === 'valid')).toBe(true)
+    const till = fx.writer(fx.venues[0]!.cashier)
+    const card = fx.tagCards[0]!
+    const r1 = await till.append({
+      kind: 'top-up',
+      chain: { card, cardSeq: 1, cardPrev: new Uint8Array(32) },
+      asset: 'EUR',
+      amount: 2000,
+      method: 'cash',
+    })
+    const r2 = await till.append({
+      kind: 'sale',
+      chain: { card, cardSeq: 2, cardPrev: r1.hash },
+      lines: [{ product: 'beer', quantity: 2, unitPrice: 350, asset: 'EUR', vatRate: 2000 }],
+      payments: [{ method: 'card', asset: 'EUR', amount: 700 }],
+    })
+    const res = await idx.ingestMany([r2.bytes, r1.bytes])
+    expect(res.map((r) => r.status)).toEqual(['valid', 'valid'])
+    expect(idx.balance(card, 'EUR')).toBe(1300)
+    expect(idx.takings(fx.venues[0]!.key.publicKey)).toEqual([{ asset: 'EUR', amount: 700 }])
+    expect(idx.checkInvariants()).toMatchObject({ ok: true })
+  })
+})
