@@ -196,6 +196,17 @@ describe('PrintService with fake TCP printers', () => {
     expect(bar.texts()[0]).toContain('Bière pression')
   })
 
+  it('queues one job when the same order is submitted twice at once', async () => {
+    await bar.stop()
+    const store = new MemoryPrintJobStore()
+    const { service, events } = makeService(store)
+    await service.start()
+    const [a, b] = await Promise.all([service.submitOrder(order), service.submitOrder(order)])
+    expect(a.jobs.map((job) => job.id)).toEqual(b.jobs.map((job) => job.id))
+    expect((await store.list()).filter((job) => job.printerId === 'bar')).toHaveLength(1)
+    expect(events.filter((e) => e.type === 'job-queued')).toHaveLength(2) // bar + kitchen, once each
+  })
+
   it('refuses work before start and for unknown printers with typed errors, queuing nothing', async () => {
     const store = new MemoryPrintJobStore()
     const { service } = makeService(store)

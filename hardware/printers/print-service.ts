@@ -70,6 +70,8 @@ export class PrintService {
   readonly #retry: RetryPolicy
   readonly #events = new EventTarget()
   readonly #queue = new Map<string, PrintJob>()
+  /** Jobs being written to the store, so a concurrent enqueue of the same id waits for the first. */
+  readonly #enqueuing = new Map<string, Promise<PrintJob>>()
   readonly #status = new Map<string, PrinterStatus>()
   readonly #delay = new Map<string, number>()
   readonly #timers = new Map<string, ReturnType<typeof setTimeout>>()
@@ -183,15 +185,22 @@ export class PrintService {
     bytes: Uint8Array
   }): Promise<PrintJob> {
     this.#requireStarted()
-    const existing = this.#queue.get(request.id)
+    const existing = this.#queue.get(request.id) ?? this.#enqueuing.get(request.id)
     if (existing) return existing
     const job: PrintJob = { ...request, seq: this.#nextSeq++, createdAt: this.#now(), attempts: 0 }
     validateJob(job)
-    await this.#store.put(job)
-    this.#queue.set(job.id, job)
-    this.#emit('job-queued', { job })
-    this.#kick(job.printerId)
-    return job
+    const stored = this.#store.put(job).then(() => {
+      this.#queue.set(job.id, job)
+      this.#emit('job-queued', { job })
+      this.#kick(job.printerId)
+      return job
+    })
+    this.#enqueuing.set(job.id, stored)
+    try {
+      return await stored
+    } finally {
+      this.#enqueuing.delete(job.id)
+    }
   }
 
   /** Last known status of a printer ('unknown' until first contact). */
