@@ -277,10 +277,13 @@ export class LedgerIndex {
         else statementItems.push({ i, d })
         continue
       }
-      if (this.entries.has(key)) {
+      const known = this.entries.get(key)
+      // A copy whose signatures failed does not block the genuine record with the same hash.
+      if (known && (known.sigOk || known.status === 'verifying')) {
         results[i] = { hash, type: 'record', status: 'duplicate' }
         continue
       }
+      if (known) this.malformed.push({ hash, bytes: known.bytes, error: known.error! })
       const entry: RecordEntry = {
         key,
         bytes,
@@ -339,6 +342,8 @@ export class LedgerIndex {
       }
       entry.sigOk = true
       entry.status = 'pending'
+      entry.device = keyOf(d.record.device)
+      entry.deviceSeq = d.record.deviceSeq
       this.queue.push(entry.key)
       this.drain()
     })
@@ -479,15 +484,25 @@ export class LedgerIndex {
     }
 
     // predecessors: device chain, card chains, void target, lost card head
+    // The device chain orders a device's records: its predecessor must be known and signed, whatever
+    // the verdict on it (one refused record must not silence a till). Card chains carry balances:
+    // their predecessors must be valid.
+    if (rec.deviceSeq > 1) {
+      const prevKey = keyOf(rec.devicePrev)
+      const prev = this.entries.get(prevKey)
+      if (!prev?.sigOk || (prev.status !== 'valid' && prev.status !== 'rejected')) {
+        this.wait(entry, prevKey, toHex(rec.devicePrev))
+        return
+      }
+    }
     const deps: Array<[Hash, Rule]> = []
-    if (rec.deviceSeq > 1) deps.push([rec.devicePrev, 'device-chain'])
     for (const c of chainPositions(rec)) if (c.cardSeq > 1) deps.push([c.cardPrev, 'card-chain'])
     if (rec.kind === 'void') deps.push([rec.target, 'void'])
     if (rec.kind === 'card-replace' && rec.lostCardSeq > 0) deps.push([rec.lostHead, 'replace'])
     for (const [hash, rule] of deps) {
       const dk = keyOf(hash)
       const dep = this.entries.get(dk)
-      if (dep?.status === 'rejected') {
+      if (dep?.status === 'rejected' && dep.sigOk) {
         this.finishRejected(entry, new LedgerRuleError(rule, `predecessor ${toHex(hash)} is rejected`))
         return
       }
