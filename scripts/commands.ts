@@ -9,3 +9,11 @@ registerCommand('version', async () => ({
     console.log(`lakou ${pkg.version}`)
   },
 }))
+
+registerCommand('demo', async () => ({
+  summary: 'start the demo venue: till, door, admin and member portal on localhost (--port, --data)',
+  async run(args) {
+    const { runDemo } = await import('../app/server/demo.ts')
+    await runDemo(args)
+  },
+}))

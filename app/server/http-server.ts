@@ -55,10 +55,10 @@ export class AppServer {
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req))
     })
     this.detach = attachApi(wss, this.options.handler)
-    const { promise, resolve: done, reject } = Promise.withResolvers<void>()
-    server.once('error', reject)
-    server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => done())
-    await promise
+    await new Promise<void>((done, reject) => {
+      server.once('error', reject)
+      server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => done())
+    })
     this.server = server
     this.wss = wss
   }

@@ -47,7 +47,7 @@ async function evening(): Promise<{ records: ReportRecord[]; device: string }> {
     },
     () => ({ card: card.card, cardSeq: 2, cardPrev: top.hash }),
   )
-  await add(cardSale.bodies[0]!.body, true)
+  await add(cardSale.body, true)
   const cashSale = planSale(
     products,
     { lines: [{ productId: 'wine', qty: 1 }], payments: [{ method: 'cash', amount: 1000 }] },
@@ -55,7 +55,7 @@ async function evening(): Promise<{ records: ReportRecord[]; device: string }> {
       throw new Error('no card')
     },
   )
-  const voided = await add(cashSale.bodies[0]!.body)
+  const voided = await add(cashSale.body)
   await add({ kind: 'void', chain: null, target: voided.hash, reason: 'mistake' })
   await add(
     planSale(
@@ -64,7 +64,7 @@ async function evening(): Promise<{ records: ReportRecord[]; device: string }> {
       () => {
         throw new Error('no card')
       },
-    ).bodies[0]!.body,
+    ).body,
   )
   return { records, device: toHex(venue.cashier.key.publicKey) }
 }

@@ -4,7 +4,7 @@ import type { ChainPosition } from '../../ledger/types.ts'
 import { saleTotals } from '../../ledger/validate.ts'
 import { demoCatalog } from './demo-catalog.ts'
 import { PaymentMismatchError } from './errors.ts'
-import { kitchenTickets, planSale } from './sale-builder.ts'
+import { kitchenTickets, planRemainder, planSale } from './sale-builder.ts'
 
 const { products, categories } = demoCatalog(0)
 const chainOf = (cardId: string): ChainPosition => ({
@@ -12,20 +12,19 @@ const chainOf = (cardId: string): ChainPosition => ({
   cardSeq: 1,
   cardPrev: ZERO_HASH,
 })
+const card = (cardId: string, amount: number) => ({ method: 'card' as const, cardId, asset: 'EUR', amount })
 
 /** Every planned body must satisfy the ledger's own balance rule: lines == payments per asset. */
 function expectBalanced(plan: ReturnType<typeof planSale>) {
-  for (const { body } of plan.bodies) {
-    const t = saleTotals({
-      ...body,
-      device: new Uint8Array(32),
-      deviceSeq: 1,
-      devicePrev: ZERO_HASH,
-      time: 0,
-      staff: new Uint8Array(0),
-    })
-    expect(t.payments).toEqual(t.lines)
+  const header = {
+    device: new Uint8Array(32),
+    deviceSeq: 1,
+    devicePrev: ZERO_HASH,
+    time: 0,
+    staff: new Uint8Array(0),
   }
+  const t = saleTotals({ ...plan.body, ...header })
+  expect(t.payments).toEqual(t.lines)
 }
 
 describe('planSale', () => {
@@ -37,32 +36,31 @@ describe('planSale', () => {
           { productId: 'beer', qty: 2 },
           { productId: 'cup', qty: 2 },
         ],
-        payments: [{ method: 'card', cardId: 'a', asset: 'EUR', amount: 900 }],
+        payments: [card('a', 900)],
       },
       chainOf,
     )
     expect(plan.total).toBe(900)
-    expect(plan.bodies).toHaveLength(1)
-    expect(plan.bodies[0]!.body.payments).toEqual([{ method: 'card', asset: 'EUR', amount: 900 }])
+    expect(plan.cardId).toBe('a')
+    expect(plan.body.payments).toEqual([{ method: 'card', asset: 'EUR', amount: 900 }])
     expectBalanced(plan)
   })
 
-  it('puts the remainder on a second card with split lines that net to zero', () => {
-    const plan = planSale(
-      products,
-      {
-        lines: [{ productId: 'burger', qty: 1 }],
-        payments: [
-          { method: 'card', cardId: 'a', asset: 'EUR', amount: 600 },
-          { method: 'card', cardId: 'b', asset: 'EUR', amount: 350 },
-        ],
-      },
-      chainOf,
-    )
-    expect(plan.bodies.map((b) => b.cardId)).toEqual(['a', 'b'])
-    expectBalanced(plan)
-    const split = plan.bodies.flatMap((b) => b.body.lines).filter((l) => l.product === 'lakou.split')
+  it('carries the remainder to a second card with split lines that net to zero', () => {
+    const input = { lines: [{ productId: 'burger', qty: 1 }], payments: [card('a', 600)] }
+    expect(() => planSale(products, input, chainOf)).toThrow(PaymentMismatchError)
+    const first = planSale(products, { ...input, splitRemainder: true }, chainOf)
+    expect(first.remainder).toBe(350)
+    const second = planRemainder(first.remainder, 'EUR', [card('b', 350)], chainOf)
+    expect(second.cardId).toBe('b')
+    expectBalanced(first)
+    expectBalanced(second)
+    const split = [first, second].flatMap((p) => p.body.lines).filter((l) => l.product === 'lakou.split')
+    expect(split).toHaveLength(2)
     expect(split.reduce((s, l) => s + l.unitPrice * l.quantity, 0)).toBe(0)
+    const cash = planRemainder(350, 'EUR', [{ method: 'cash', amount: 500 }], chainOf)
+    expect(cash.change).toBe(150)
+    expectBalanced(cash)
   })
 
   it('keeps only the cash due and computes change', () => {
@@ -70,15 +68,12 @@ describe('planSale', () => {
       products,
       {
         lines: [{ productId: 'fries', qty: 1 }],
-        payments: [
-          { method: 'card', cardId: 'a', asset: 'EUR', amount: 150 },
-          { method: 'cash', amount: 500 },
-        ],
+        payments: [card('a', 150), { method: 'cash', amount: 500 }],
       },
       chainOf,
     )
     expect(plan.change).toBe(250)
-    expect(plan.bodies[0]!.body.payments).toContainEqual({ method: 'cash', asset: 'EUR', amount: 250 })
+    expect(plan.body.payments).toContainEqual({ method: 'cash', asset: 'EUR', amount: 250 })
     expectBalanced(plan)
   })
 
@@ -98,32 +93,25 @@ describe('planSale', () => {
     expectBalanced(mixed)
     const back = planSale(
       products,
-      {
-        lines: [{ productId: 'cup', qty: -2 }],
-        payments: [{ method: 'card', cardId: 'a', asset: 'EUR', amount: 200 }],
-      },
+      { lines: [{ productId: 'cup', qty: -2 }], payments: [card('a', 200)] },
       chainOf,
     )
     expect(back.total).toBe(-200)
-    expect(back.bodies[0]!.body.payments).toEqual([{ method: 'card', asset: 'EUR', amount: -200 }])
+    expect(back.body.payments).toEqual([{ method: 'card', asset: 'EUR', amount: -200 }])
     expectBalanced(back)
   })
 
-  it('refuses payments that do not cover the total and returns of non-deposits', () => {
+  it('refuses payments that do not cover the total, two cards at once and returns of non-deposits', () => {
+    const beer = [{ productId: 'beer', qty: 1 }]
     expect(() =>
-      planSale(
-        products,
-        { lines: [{ productId: 'beer', qty: 1 }], payments: [{ method: 'cash', amount: 349 }] },
-        chainOf,
-      ),
+      planSale(products, { lines: beer, payments: [{ method: 'cash', amount: 349 }] }, chainOf),
     ).toThrow(PaymentMismatchError)
     expect(() =>
-      planSale(
-        products,
-        { lines: [{ productId: 'beer', qty: 1 }], payments: [{ method: 'bankcard', amount: 400 }] },
-        chainOf,
-      ),
+      planSale(products, { lines: beer, payments: [{ method: 'bankcard', amount: 400 }] }, chainOf),
     ).toThrow(PaymentMismatchError)
+    expect(() =>
+      planSale(products, { lines: beer, payments: [card('a', 200), card('b', 150)] }, chainOf),
+    ).toThrow(/one card/)
     expect(() =>
       planSale(products, { lines: [{ productId: 'beer', qty: -1 }], payments: [] }, chainOf),
     ).toThrow(/deposits/)

@@ -1,7 +1,9 @@
 // Turns a till's cart and payments into ledger sale bodies. A ledger sale sits on at most one card chain,
-// so a sale paid by two cards becomes one sale per card, linked by SPLIT_PRODUCT lines that net to zero:
-// the first card's sale holds the products and a line of -b for the part paid by the second card, whose
-// own sale holds the matching +b line. Every record balances on its own (ledger rule 'sale-balance').
+// and a signing card signs only while it is on the reader, so "the remainder on a second card" is two
+// sales: the first holds the products, the first card's payment and a SPLIT_PRODUCT line of -b (the part
+// left to pay); once the next card is tapped (or cash is given) a second sale holds the matching +b line
+// and its payment. Each record balances on its own (ledger rule 'sale-balance'); the split lines net to
+// zero across the pair, and a remainder left unpaid stays visible as an unmatched split line.
 import type { ChainPosition, Sale, SaleLine, SalePayment } from '../../ledger/types.ts'
 import type { PaymentInput, ProductView, SaleLineInput } from '../shared/protocol.ts'
 import { InvalidRequestError, NotFoundError, PaymentMismatchError } from './errors.ts'
@@ -10,17 +12,48 @@ import { SPLIT_PRODUCT } from './reports.ts'
 export type SaleBody = Omit<Sale, 'device' | 'deviceSeq' | 'devicePrev' | 'time' | 'staff'>
 
 export interface SalePlan {
-  /** One body per card paying (in payment order), or a single card-less body. */
-  bodies: { cardId: string | null; body: SaleBody }[]
+  body: SaleBody
+  /** The card paying, if any (it must be on the reader). */
+  cardId: string | null
   total: number
   asset: string
   /** Cash to hand back: cash received beyond what was due. */
   change: number
+  /** Left to pay by the next card or in cash (sale.payRemainder). */
+  remainder: number
+}
+
+function payments(
+  input: PaymentInput[],
+  due: number,
+  sign: number,
+  asset: string,
+  allowRemainder: boolean,
+): { list: SalePayment[]; cardId: string | null; change: number; remainder: number } {
+  const cards = input.filter((p) => p.method === 'card')
+  if (cards.length > 1)
+    throw new InvalidRequestError('one card per sale: pay the remainder with the next card')
+  if (cards.some((p) => p.asset !== asset)) throw new InvalidRequestError(`card payments must be in ${asset}`)
+  const nonCash = input.filter((p) => p.method !== 'cash').reduce((s, p) => s + p.amount, 0)
+  const cash = input.filter((p) => p.method === 'cash').reduce((s, p) => s + p.amount, 0)
+  if (nonCash > due) throw new PaymentMismatchError('card and bank payments exceed the total')
+  const remainder = allowRemainder && cash === 0 ? due - nonCash : 0
+  if (nonCash + cash + remainder < due)
+    throw new PaymentMismatchError(`payments ${nonCash + cash} < total ${due}`)
+  if (sign < 0 && cash > due - nonCash) throw new PaymentMismatchError('no change on a deposit return')
+  const cashKept = due - nonCash - remainder
+  const list: SalePayment[] = []
+  const card = cards[0]
+  if (card) list.push({ method: 'card', asset, amount: sign * card.amount })
+  for (const p of input)
+    if (p.method === 'bankcard') list.push({ method: 'bankcard', asset, amount: sign * p.amount })
+  if (cashKept > 0) list.push({ method: 'cash', asset, amount: sign * cashKept })
+  return { list, cardId: card?.cardId ?? null, change: cash - cashKept, remainder }
 }
 
 export function planSale(
   products: ProductView[],
-  input: { lines: SaleLineInput[]; payments: PaymentInput[] },
+  input: { lines: SaleLineInput[]; payments: PaymentInput[]; splitRemainder?: boolean },
   chainOf: (cardId: string) => ChainPosition,
 ): SalePlan {
   const lines: SaleLine[] = input.lines.map((l) => {
@@ -29,58 +62,53 @@ export function planSale(
     if (l.qty < 0 && !p.deposit) throw new InvalidRequestError(`only deposits can be returned (${p.id})`)
     return { product: p.id, quantity: l.qty, unitPrice: p.price, asset: p.asset, vatRate: p.vatBp }
   })
-  const assets = new Set(lines.map((l) => l.asset))
-  if (assets.size !== 1) throw new InvalidRequestError('a sale is priced in one asset')
+  if (new Set(lines.map((l) => l.asset)).size !== 1)
+    throw new InvalidRequestError('a sale is priced in one asset')
   const asset = lines[0]!.asset
   const total = lines.reduce((s, l) => s + l.unitPrice * l.quantity, 0)
+  if (total === 0) throw new PaymentMismatchError('nothing to pay')
   // Money flows toward the venue (total > 0) or back to the customer (deposit returns, total < 0).
   const sign = total < 0 ? -1 : 1
-  const due = Math.abs(total)
-
-  const cardPayments = input.payments.filter((p) => p.method === 'card')
-  const cardIds = cardPayments.map((p) => p.cardId)
-  if (new Set(cardIds).size !== cardIds.length)
-    throw new InvalidRequestError('a card pays at most once per sale')
-  if (cardPayments.some((p) => p.asset !== asset))
-    throw new InvalidRequestError(`card payments must be in ${asset}`)
-  const nonCash = input.payments.filter((p) => p.method !== 'cash').reduce((s, p) => s + p.amount, 0)
-  const cash = input.payments.filter((p) => p.method === 'cash').reduce((s, p) => s + p.amount, 0)
-  if (nonCash > due) throw new PaymentMismatchError('card and bank payments exceed the total')
-  if (nonCash + cash < due) throw new PaymentMismatchError(`payments ${nonCash + cash} < total ${due}`)
-  if (sign < 0 && cash > due - nonCash) throw new PaymentMismatchError('no change on a deposit return')
-  if (total === 0 && input.payments.length > 0) throw new PaymentMismatchError('nothing to pay')
-  const cashKept = due - nonCash
-  const change = cash - cashKept
-
-  const payments: SalePayment[] = []
-  const first = cardPayments[0]
-  if (first) payments.push({ method: 'card', asset, amount: sign * first.amount })
-  for (const p of input.payments)
-    if (p.method === 'bankcard') payments.push({ method: 'bankcard', asset, amount: sign * p.amount })
-  if (cashKept > 0) payments.push({ method: 'cash', asset, amount: sign * cashKept })
-
-  const splitLines: SaleLine[] = cardPayments
-    .slice(1)
-    .map((p) => ({ product: SPLIT_PRODUCT, quantity: 1, unitPrice: -sign * p.amount, asset, vatRate: 0 }))
-  const main: SaleBody = {
-    kind: 'sale',
-    chain: first ? chainOf(first.cardId) : null,
-    lines: [...lines, ...splitLines],
-    payments,
+  const pay = payments(
+    input.payments,
+    Math.abs(total),
+    sign,
+    asset,
+    input.splitRemainder === true && sign > 0,
+  )
+  if (pay.remainder > 0)
+    lines.push({ product: SPLIT_PRODUCT, quantity: 1, unitPrice: -pay.remainder, asset, vatRate: 0 })
+  return {
+    body: { kind: 'sale', chain: pay.cardId ? chainOf(pay.cardId) : null, lines, payments: pay.list },
+    cardId: pay.cardId,
+    total,
+    asset,
+    change: pay.change,
+    remainder: pay.remainder,
   }
-  const bodies: SalePlan['bodies'] = [{ cardId: first?.cardId ?? null, body: main }]
-  for (const p of cardPayments.slice(1)) {
-    bodies.push({
-      cardId: p.cardId,
-      body: {
-        kind: 'sale',
-        chain: chainOf(p.cardId),
-        lines: [{ product: SPLIT_PRODUCT, quantity: 1, unitPrice: sign * p.amount, asset, vatRate: 0 }],
-        payments: [{ method: 'card', asset, amount: sign * p.amount }],
-      },
-    })
+}
+
+/** The second sale of a split payment: the +b split line, paid by the next card, cash or bank card. */
+export function planRemainder(
+  remainder: number,
+  asset: string,
+  input: PaymentInput[],
+  chainOf: (cardId: string) => ChainPosition,
+): SalePlan {
+  const pay = payments(input, remainder, 1, asset, false)
+  return {
+    body: {
+      kind: 'sale',
+      chain: pay.cardId ? chainOf(pay.cardId) : null,
+      lines: [{ product: SPLIT_PRODUCT, quantity: 1, unitPrice: remainder, asset, vatRate: 0 }],
+      payments: pay.list,
+    },
+    cardId: pay.cardId,
+    total: remainder,
+    asset,
+    change: pay.change,
+    remainder: 0,
   }
-  return { bodies, total, asset, change }
 }
 
 /** Kitchen tickets: the sold products grouped by their category's printer route. */

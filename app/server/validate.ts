@@ -91,7 +91,9 @@ const schemas: { [M in Method]: Check<Params<M>> } = {
       return lines
     },
     payments: array(payment, 4),
+    splitRemainder: optional(bool),
   }),
+  'sale.payRemainder': shape({ saleId: str(64), payments: array(payment, 4) }),
   'sale.voidLast': empty,
   'card.topUp': shape({ cardId: id, asset: id, amount, paidBy: oneOf('cash', 'bankcard', 'free') }),
   'card.refund': shape({ cardId: id, asset: id, amount }),

@@ -108,6 +108,8 @@ export type PaymentInput =
 
 export interface SaleResult {
   saleId: string
+  /** Left to pay with the next card or in cash (sale.payRemainder with this saleId). */
+  remainder: number
   total: number
   asset: string
   /** Change to give back when paid in cash beyond the total. */
@@ -211,7 +213,8 @@ export interface Api {
   'session.close': [Record<string, never>, null]
   'card.get': [{ cardId: string }, CardView]
   'card.history': [{ cardId: string }, HistoryEntry[]]
-  'sale.pay': [{ lines: SaleLineInput[]; payments: PaymentInput[] }, SaleResult]
+  'sale.pay': [{ lines: SaleLineInput[]; payments: PaymentInput[]; splitRemainder?: boolean }, SaleResult]
+  'sale.payRemainder': [{ saleId: string; payments: PaymentInput[] }, SaleResult]
   'sale.voidLast': [Record<string, never>, { voidedSaleId: string }]
   'card.topUp': [{ cardId: string; asset: string; amount: number; paidBy: PaidBy | 'free' }, CardView]
   'card.refund': [{ cardId: string; asset: string; amount: number }, CardView]
@@ -273,6 +276,7 @@ export const METHODS: readonly Method[] = [
   'card.get',
   'card.history',
   'sale.pay',
+  'sale.payRemainder',
   'sale.voidLast',
   'card.topUp',
   'card.refund',

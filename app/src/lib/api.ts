@@ -77,8 +77,7 @@ export class ApiClient {
   ) {
     if (!this.connected) await new Promise<void>((r) => this.openWaiters.push(r))
     const id = this.nextId++
-    const { promise, resolve, reject } = Promise.withResolvers<unknown>()
-    this.pending.set(id, { resolve, reject })
+    const promise = new Promise<unknown>((resolve, reject) => this.pending.set(id, { resolve, reject }))
     this.socket!.send(JSON.stringify({ id, method, params: args[0] ?? {} }))
     return promise as Promise<Result<M>>
   }

@@ -1,0 +1,125 @@
+// `lakou demo`: a federation with one venue (deterministic demo keys), a seeded catalog and agenda, demo
+// cards on an in-process reader with tap buttons in the UI, data in ./data/demo, served on localhost.
+import { join, resolve } from 'node:path'
+import { toHex } from '../../ledger/bytes.ts'
+import { createFixture, type Fixture } from '../../ledger/fixtures.ts'
+import { DIST_APP, ensureAppBuilt } from './build-app.ts'
+import { type EmulatedCard, EmulatedCardReader } from './card-reader.ts'
+import { CatalogStore } from './catalog-store.ts'
+import { AppServer } from './http-server.ts'
+import type { LedgerBackend } from './ledger-backend.ts'
+import { LocalLedgerBackend } from './local-ledger.ts'
+import { VenueService } from './venue-service.ts'
+
+export interface DemoOptions {
+  dataDir: string
+  port: number
+  host: string
+  /** Skip `vite build` (tests build once beforehand). */
+  build: boolean
+  log: (line: string) => void
+}
+
+export function parseDemoArgs(args: string[]): DemoOptions {
+  const value = (name: string) => {
+    const i = args.indexOf(name)
+    return i >= 0 ? args[i + 1] : undefined
+  }
+  const port = Number(value('--port') ?? process.env.PORT ?? 8787)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`--port: ${value('--port')}`)
+  return {
+    dataDir: resolve(value('--data') ?? 'data/demo'),
+    port,
+    host: value('--host') ?? '127.0.0.1',
+    build: !args.includes('--no-build'),
+    log: console.log,
+  }
+}
+
+export function demoCards(fx: Fixture): EmulatedCard[] {
+  const venue = fx.venues[0]!
+  const [alex, sam] = fx.signingCards
+  const [lou, noa] = fx.tagCards
+  return [
+    { card: venue.staffCard, kind: 'staff', label: 'Camille (équipe)' },
+    { card: alex!.card, kind: 'signing', label: 'Alex', signer: alex },
+    { card: sam!.card, kind: 'signing', label: 'Sam', signer: sam },
+    { card: lou!, kind: 'tag', label: 'Lou' },
+    { card: noa!, kind: 'tag', label: 'Noa' },
+  ]
+}
+
+/** First start only: a few top-ups, a membership and a ticket, so the screens have something to show. */
+async function seedLedger(
+  service: VenueService,
+  reader: EmulatedCardReader,
+  cards: EmulatedCard[],
+): Promise<void> {
+  const [staff, alex, sam, lou] = cards.map((c) => toHex(c.card))
+  await reader.tap(staff!)
+  await service.call('session.open', { staffCardId: staff! })
+  const topUp = async (cardId: string, amount: number, paidBy: 'cash' | 'bankcard') => {
+    await reader.tap(cardId)
+    await service.call('card.topUp', { cardId, asset: 'EUR', amount, paidBy })
+  }
+  await topUp(alex!, 2000, 'cash')
+  await topUp(sam!, 500, 'bankcard')
+  await topUp(lou!, 1000, 'cash')
+  await reader.tap(alex!)
+  await service.call('membership.sell', { cardId: alex!, planId: 'member-year', paidBy: 'cash' })
+  await service.call('ticket.sell', {
+    cardId: alex!,
+    eventId: 'concert',
+    ticketTypeId: 'concert-member',
+    paidBy: 'cash',
+  })
+  await service.call('session.close', {})
+  await reader.remove()
+}
+
+export interface RunningDemo {
+  url: string
+  service: VenueService
+  stop(): Promise<void>
+}
+
+export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
+  if (o.build) ensureAppBuilt(o.log)
+  const fx = await createFixture('lakou-demo', { venues: 1, signingCards: 2, tagCards: 2 })
+  const venue = fx.venues[0]!
+  const cards = demoCards(fx)
+  const reader = new EmulatedCardReader(cards)
+  const catalog = new CatalogStore(o.dataDir)
+  await catalog.load()
+  const backend: LedgerBackend = new LocalLedgerBackend({
+    dataDir: join(o.dataDir, 'ledger'),
+    device: venue.cashier.key,
+    deviceLabel: 'Caisse bar',
+    venueName: 'Café Lakou',
+    federationKeys: [fx.federation.publicKey],
+    statements: fx.statements,
+  })
+  const service = new VenueService({ backend, reader, catalog })
+  await service.start()
+  if (backend.records().length === 0) await seedLedger(service, reader, cards)
+  const server = new AppServer({ staticDir: DIST_APP, handler: service, host: o.host, port: o.port })
+  await server.start()
+  o.log(`Lakou demo: ${server.url}  (data in ${o.dataDir}; Ctrl-C to stop)`)
+  return {
+    url: server.url,
+    service,
+    async stop() {
+      await server.stop()
+      await service.stop()
+    },
+  }
+}
+
+export async function runDemo(args: string[]): Promise<void> {
+  const demo = await startDemo(parseDemoArgs(args))
+  await new Promise<void>((done) => {
+    process.once('SIGINT', () => done())
+    process.once('SIGTERM', () => done())
+  })
+  await demo.stop()
+}
