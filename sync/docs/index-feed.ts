@@ -53,6 +53,7 @@ export class IndexFeed extends EventEmitter<FeedEvents> {
   // Ingestion is serialised so a snapshot is always taken between two records.
   #queue: Promise<unknown> = Promise.resolve()
   #offs: Array<() => void> = []
+  readonly #watched = new Set<DocumentId>()
 
   constructor(
     layout: DocumentLayout,
@@ -84,12 +85,19 @@ export class IndexFeed extends EventEmitter<FeedEvents> {
   start(): void {
     const onPage = (h: DocHandle<LedgerPageDoc>, cls: Extract<DocClass, { kind: 'ledger-page' }>) =>
       this.#watchPage(h, cls)
+    const onEntries = (h: DocHandle<{ entries: Uint8Array[] }>) => this.watchEntries(h)
     this.#layout.on('page', onPage)
-    this.#offs.push(() => this.#layout.off('page', onPage))
+    this.#layout.on('entries', onEntries)
+    this.#offs.push(
+      () => this.#layout.off('page', onPage),
+      () => this.#layout.off('entries', onEntries),
+    )
   }
 
   /** Feeds a federation/venue doc's signed entries, now and as they change (multi-writer: all, deduped). */
   watchEntries(handle: DocHandle<{ entries: Uint8Array[] }>): void {
+    if (this.#watched.has(handle.documentId)) return
+    this.#watched.add(handle.documentId)
     const all = () => {
       for (const e of handle.doc().entries ?? []) this.#enqueue(e, 'entry', handle.documentId)
     }

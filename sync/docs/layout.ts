@@ -20,6 +20,8 @@ import {
 export interface LayoutEvents {
   /** A document was classified (created here or found through the directory). */
   classified: (documentId: DocumentId, cls: DocClass) => void
+  /** A federation or venue doc is ready locally (its signed entries feed the index). */
+  entries: (handle: DocHandle<FederationDoc> | DocHandle<VenueDoc>, cls: DocClass) => void
   /** A ledger page is ready locally (found or created); the index feed subscribes to it. */
   page: (handle: DocHandle<LedgerPageDoc>, cls: Extract<DocClass, { kind: 'ledger-page' }>) => void
   /** A document named by the directory is not a Lakou document of the kind the directory says. */
@@ -161,7 +163,8 @@ export class DocumentLayout extends EventEmitter<LayoutEvents> {
    */
   async follow(federationUrl: AutomergeUrl, options: FollowOptions = {}): Promise<DocHandle<FederationDoc>> {
     const fed = await this.find<FederationDoc>(federationUrl)
-    this.#remember(fed, 'federation')
+    const fedClass = this.#remember(fed, 'federation')
+    this.emit('entries', fed, fedClass)
     const onFed = () => {
       for (const url of Object.values(fed.doc().venues ?? {})) void this.#followVenue(asUrl(url), options)
     }
@@ -182,6 +185,7 @@ export class DocumentLayout extends EventEmitter<LayoutEvents> {
     } catch {
       return
     }
+    this.emit('entries', venue, cls)
     const venueId = cls.kind === 'venue' ? cls.venueId : ''
     const wantsPersonal = options.allPersonal || options.ownVenueId === venueId
     const onVenue = () => {

@@ -1,7 +1,7 @@
 // The device's append-only log: records go into its current ledger page; when the page holds PAGE_CAPACITY
 // records the writer opens the next page. append() resolves only after the page (and, on rollover, the
 // venue directory) is flushed to storage: a payment is on disk before the cashier sees it acknowledged.
-import type { AutomergeUrl, DocHandle } from '@automerge/automerge-repo/slim'
+import type { AutomergeUrl, DocHandle, DocumentId } from '@automerge/automerge-repo/slim'
 import { InvalidRecordBytesError, PageWriterClosedError } from './errors.ts'
 import type { DocumentLayout } from './layout.ts'
 import { asUrl, type LedgerPageDoc, PAGE_CAPACITY, type VenueDoc } from './schema.ts'
@@ -28,6 +28,7 @@ export class PageWriter {
   #count: number
   #last: Uint8Array | undefined
   #queue: Promise<unknown> = Promise.resolve()
+  readonly #pending = new Set<Promise<RecordLocation>>()
   #closed = false
 
   private constructor(
@@ -73,21 +74,31 @@ export class PageWriter {
     return this.#last
   }
 
-  /** Appends one record; resolves once it is durably stored. Appends are applied in call order. */
-  append(record: Uint8Array): Promise<RecordLocation> {
+  /**
+   * Appends one record; resolves once it is durably stored. Appends enter the page in call order; their
+   * flushes may overlap. `onStaged` runs as soon as the record is in the page doc, before the flush.
+   */
+  append(record: Uint8Array, onStaged?: (location: RecordLocation) => void): Promise<RecordLocation> {
     if (this.#closed) return Promise.reject(new PageWriterClosedError('page writer is closed'))
     if (!(record instanceof Uint8Array) || record.length === 0 || record.length > MAX_RECORD_BYTES) {
       return Promise.reject(
         new InvalidRecordBytesError(`a record must be 1..${MAX_RECORD_BYTES} bytes as a Uint8Array`),
       )
     }
-    const next = this.#queue.then(() => this.#append(record))
-    this.#queue = next.catch(() => {})
-    return next
+    const staged = this.#queue.then(() => this.#stage(record))
+    this.#queue = staged.catch(() => {})
+    const done = staged.then(async ({ location, toFlush }) => {
+      onStaged?.(location)
+      await this.#layout.repo.flush(toFlush)
+      return location
+    })
+    this.#pending.add(done)
+    void done.catch(() => {}).finally(() => this.#pending.delete(done))
+    return done
   }
 
-  async #append(record: Uint8Array): Promise<RecordLocation> {
-    const toFlush = []
+  #stage(record: Uint8Array): { location: RecordLocation; toFlush: DocumentId[] } {
+    const toFlush: DocumentId[] = []
     if (this.#count >= this.#capacity) {
       this.#pageNo += 1
       this.#count = 0
@@ -102,13 +113,19 @@ export class PageWriter {
     })
     this.#count += 1
     this.#last = record
-    await this.#layout.repo.flush(toFlush)
-    return location
+    return { location, toFlush }
+  }
+
+  /** Resolves when every append so far is flushed (or failed). */
+  async settled(): Promise<void> {
+    await this.#queue
+    await Promise.allSettled([...this.#pending])
   }
 
   /** Waits for pending appends, then refuses new ones. */
   async close(): Promise<void> {
     this.#closed = true
     await this.#queue
+    await Promise.allSettled([...this.#pending])
   }
 }

@@ -1,0 +1,121 @@
+// A RecordSink that checks what sync itself must know, independent of the ledger's views: the signatures
+// verify, each record counts once (by content hash), and per device the chain has no fork (two records with
+// the same deviceSeq and different hashes) and no gap. The ledger's LedgerIndex, when given, receives every
+// new valid record after these checks and owns all other rules and views.
+import type { IngestOutcome, RecordSink } from '../docs/mod.ts'
+import { decodeSigned, toHex, verifySignatures } from './ledger.ts'
+
+export interface DeviceChainState {
+  /** deviceSeq -> record hash (hex). */
+  seqs: Map<number, string>
+  forks: number[]
+}
+
+/** What the ledger index must offer to be fed by sync. */
+export interface LedgerIngest {
+  ingest(bytes: Uint8Array): unknown
+  snapshot?(): Uint8Array
+}
+
+export class ChainSink implements RecordSink {
+  readonly #hashes = new Set<string>()
+  readonly devices = new Map<string, DeviceChainState>()
+  readonly statements = new Set<string>()
+  rejected = 0
+  readonly #ledger: LedgerIngest | undefined
+  /** Called for every new valid statement (certificates, admissions, revocations). */
+  onStatement?: (bytes: Uint8Array) => void
+
+  constructor(ledger?: LedgerIngest) {
+    this.#ledger = ledger
+  }
+
+  get size(): number {
+    return this.#hashes.size
+  }
+
+  has(hashHex: string): boolean {
+    return this.#hashes.has(hashHex)
+  }
+
+  async ingest(bytes: Uint8Array): Promise<IngestOutcome> {
+    let d: ReturnType<typeof decodeSigned>
+    try {
+      d = decodeSigned(bytes)
+    } catch {
+      this.rejected++
+      return 'rejected'
+    }
+    const hash = toHex(d.hash)
+    if (this.#hashes.has(hash)) return 'duplicate'
+    if (!(await verifySignatures(bytes))) {
+      this.rejected++
+      return 'rejected'
+    }
+    this.#hashes.add(hash)
+    if (d.type === 'record') {
+      const device = toHex(d.record.device)
+      let chain = this.devices.get(device)
+      if (!chain) {
+        chain = { seqs: new Map(), forks: [] }
+        this.devices.set(device, chain)
+      }
+      const seen = chain.seqs.get(d.record.deviceSeq)
+      if (seen !== undefined && seen !== hash) chain.forks.push(d.record.deviceSeq)
+      else chain.seqs.set(d.record.deviceSeq, hash)
+    } else {
+      this.statements.add(hash)
+      this.onStatement?.(bytes)
+    }
+    await this.#ledger?.ingest(bytes)
+    return 'applied'
+  }
+
+  /** Highest deviceSeq seen for a device, and whether its chain 1..max is complete. */
+  chainOf(deviceHex: string): { max: number; complete: boolean; forks: number[] } {
+    const c = this.devices.get(deviceHex)
+    if (!c) return { max: 0, complete: true, forks: [] }
+    const max = Math.max(0, ...c.seqs.keys())
+    return { max, complete: c.seqs.size === max, forks: [...c.forks] }
+  }
+
+  snapshot(): Uint8Array {
+    const devices: Record<string, [number, string][]> = {}
+    for (const [d, c] of this.devices) devices[d] = [...c.seqs]
+    const forks: Record<string, number[]> = {}
+    for (const [d, c] of this.devices) if (c.forks.length) forks[d] = c.forks
+    const json = JSON.stringify({
+      v: 1,
+      statements: [...this.statements],
+      devices,
+      forks,
+      rejected: this.rejected,
+      ledger: this.#ledger?.snapshot ? Buffer.from(this.#ledger.snapshot()).toString('base64') : undefined,
+    })
+    return new TextEncoder().encode(json)
+  }
+
+  /** Restores a snapshot; returns the ledger part for the caller to restore its LedgerIndex from. */
+  restore(bytes: Uint8Array): Uint8Array | undefined {
+    const s = JSON.parse(new TextDecoder().decode(bytes)) as {
+      v: number
+      statements: string[]
+      devices: Record<string, [number, string][]>
+      forks: Record<string, number[]>
+      rejected: number
+      ledger?: string
+    }
+    if (s.v !== 1) throw new Error(`unknown snapshot version ${s.v}`)
+    for (const h of s.statements) {
+      this.statements.add(h)
+      this.#hashes.add(h)
+    }
+    for (const [d, seqs] of Object.entries(s.devices)) {
+      const chain: DeviceChainState = { seqs: new Map(seqs), forks: s.forks[d] ?? [] }
+      this.devices.set(d, chain)
+      for (const [, h] of seqs) this.#hashes.add(h)
+    }
+    this.rejected = s.rejected
+    return s.ledger ? new Uint8Array(Buffer.from(s.ledger, 'base64')) : undefined
+  }
+}

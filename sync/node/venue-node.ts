@@ -1,0 +1,373 @@
+// A Lakou venue node: libp2p network (sync/net) + automerge-repo on durable disk storage + the document
+// layout + the ledger index fed by sync + sync status, with start()/stop(), and appendRecord for the till.
+// Signing happens here with the device key from the data dir (mode 0600); browsers never hold it.
+import {
+  type AutomergeUrl,
+  type DocHandle,
+  type DocumentId,
+  Repo,
+  type PeerId as RepoPeerId,
+} from '@automerge/automerge-repo'
+import { EventEmitter } from 'eventemitter3'
+import { DurableFsStorageAdapter } from '../docs/durable-storage.ts'
+import {
+  type DocClass,
+  DocStatusBoard,
+  type DocSyncStatus,
+  DocumentLayout,
+  type FeedState,
+  IndexFeed,
+  type IngestOutcome,
+  PageWriter,
+  type RecordLocation,
+  RecordPush,
+  type SyncSummary,
+  type VenueDoc,
+} from '../docs/mod.ts'
+import { type LakouNetwork, type PeerPrincipal, type PeerStatus, startLakouNetwork } from '../net/mod.ts'
+import { ChainSink, type LedgerIngest } from './chain-sink.ts'
+import { ChainWal } from './chain-wal.ts'
+import { dataPaths, type NodeConfig, readNodeConfig } from './config.ts'
+import { CertificateAuthenticator, localCredentials } from './credentials.ts'
+import { NodeNotReadyError } from './errors.ts'
+import { loadKey, readIfExists, writeFileDurably } from './files.ts'
+import {
+  type CardSigner,
+  DeviceChainWriter,
+  decodeSigned,
+  fromHex,
+  type Hash,
+  type KeyPair,
+  type RecordBody,
+  toHex,
+} from './ledger.ts'
+
+export interface VenueNodeOptions {
+  dataDir: string
+  /** libp2p listen multiaddrs (default TCP + WebSockets on every interface, OS-chosen ports). */
+  listen?: string[]
+  /** Relay multiaddrs with /p2p/<id>. */
+  relays?: string[]
+  /** mDNS discovery on the LAN (default true). */
+  mdns?: boolean
+  /** The ledger's index, fed every new valid record (after signature, dedup and chain checks). */
+  ledger?: LedgerIngest
+  /** Checkpoint the index to disk at most this often while records arrive (default 5 s) and at stop. */
+  checkpointEveryMs?: number
+  /** Records per ledger page (default 1000; tests use less). */
+  pageCapacity?: number
+  log?: (line: string) => void
+}
+
+export interface AppendResult {
+  hash: Hash
+  bytes: Uint8Array
+  deviceSeq: number
+  location: RecordLocation
+}
+
+export interface VenueNodeEvents {
+  /** A record or statement reached the index (from this till, a page synced, or a peer's push). */
+  record: (e: { outcome: IngestOutcome; source: 'page' | 'entry' | 'push' }) => void
+  'doc:status': (s: DocSyncStatus) => void
+  'peer:status': (s: PeerStatus) => void
+}
+
+export interface VenueNode extends EventEmitter<VenueNodeEvents> {
+  readonly dataDir: string
+  readonly config: NodeConfig
+  readonly device: KeyPair
+  readonly sink: ChainSink
+  readonly repo: Repo
+  readonly layout: DocumentLayout
+  readonly network: LakouNetwork
+  readonly peerId: string
+  /** Multiaddrs others can dial. */
+  addresses(): string[]
+  /** Signs the next record of this device's chain and resolves once it is on disk (then pushes it). */
+  appendRecord(body: RecordBody, cards?: CardSigner[]): Promise<AppendResult>
+  /** Appends an already signed record of this device (tests, imports); same durability. */
+  appendSigned(bytes: Uint8Array): Promise<RecordLocation>
+  status(): { peers: PeerStatus[]; docs: DocSyncStatus[]; summary: SyncSummary; online: boolean }
+  /** Writes the index checkpoint now. */
+  checkpoint(): Promise<void>
+  /** Resolves when every record handed to the index so far is processed. */
+  idle(): Promise<void>
+  stop(): Promise<void>
+}
+
+/**
+ * Who may hold which document: personal data only within its venue; every other doc to any certified peer.
+ * A document this node has not classified is one it does not hold yet (a peer announcing its new page):
+ * accepting it is what lets that page sync before the directory names it. The node's own personal doc is
+ * classified before any such answer (`ready`), so it is never mistaken for an unknown one.
+ */
+export function documentAccess(
+  classify: (id: DocumentId) => DocClass | undefined,
+  ready: Promise<unknown>,
+): (principal: PeerPrincipal, documentId: DocumentId) => Promise<boolean> {
+  const rule = (principal: PeerPrincipal, cls: DocClass) =>
+    cls.kind !== 'personal' || (principal.kind === 'device' && principal.venueId === cls.venueId)
+  return async (principal, documentId) => {
+    let cls = classify(documentId)
+    if (!cls) {
+      await ready.catch(() => {})
+      cls = classify(documentId)
+    }
+    return cls ? rule(principal, cls) : true
+  }
+}
+
+/** The chain log is cut back to its last record once it holds this many. */
+const WAL_COMPACT_AT = 1000
+
+interface CheckpointFile {
+  v: 1
+  state: FeedState
+  snapshot: string
+}
+
+export async function createVenueNode(options: VenueNodeOptions): Promise<VenueNode> {
+  const paths = dataPaths(options.dataDir)
+  const log = options.log ?? ((line: string) => console.error(line))
+  const config = await readNodeConfig(options.dataDir)
+  const device = await loadKey(paths.deviceKey)
+  const deviceHex = toHex(device.publicKey)
+
+  // Index state from the checkpoint, so a restart does not replay every record.
+  const sink = new ChainSink(options.ledger)
+  let feedState: FeedState | undefined
+  const cpBytes = await readIfExists(paths.checkpoint)
+  if (cpBytes) {
+    try {
+      const cp = JSON.parse(new TextDecoder().decode(cpBytes)) as CheckpointFile
+      sink.restore(new Uint8Array(Buffer.from(cp.snapshot, 'base64')))
+      feedState = cp.state
+    } catch (e) {
+      log(
+        `lakou/node: checkpoint unreadable, rebuilding the index from the documents: ${(e as Error).message}`,
+      )
+    }
+  }
+
+  const federationKey = fromHex(config.federationKey)
+  const revoked = new Set<string>()
+  const network = await startLakouNetwork({
+    dataDir: options.dataDir,
+    ...(options.listen ? { listen: options.listen } : {}),
+    ...(options.relays ? { relays: options.relays } : {}),
+    mdns: options.mdns ?? true,
+    credentials: localCredentials(device, fromHex(config.bundle)),
+    authenticator: new CertificateAuthenticator({ federationKey, isRevoked: (d) => revoked.has(d) }),
+    log,
+  })
+  sink.onStatement = (bytes) => {
+    const d = decodeSigned(bytes)
+    if (d.type === 'statement' && d.statement.kind === 'device-revocation')
+      revoked.add(toHex(d.statement.device))
+  }
+
+  let layout: DocumentLayout | undefined
+  const classified = Promise.withResolvers<void>()
+  const repo = new Repo({
+    storage: new DurableFsStorageAdapter(paths.automerge),
+    network: [network.adapter],
+    peerId: network.host.peerId.toString() as RepoPeerId,
+    shareConfig: network.shareConfig(documentAccess((id) => layout?.classify(id), classified.promise)),
+  })
+  layout = new DocumentLayout(repo)
+  // Classify the own venue's personal doc (held since enrollment) before answering for unknown docs.
+  if (config.venueUrl && config.venueId) {
+    try {
+      const v = await repo.find<VenueDoc>(config.venueUrl as AutomergeUrl)
+      const personal = String(v.doc().personal ?? '')
+      if (personal)
+        layout.learn(personal.slice('automerge:'.length) as DocumentId, {
+          kind: 'personal',
+          venueId: config.venueId,
+        })
+    } finally {
+      classified.resolve()
+    }
+  } else classified.resolve()
+  const capacity = options.pageCapacity
+  const feed = new IndexFeed(layout, sink, feedState, capacity ? { capacity } : {})
+  for (const [id, p] of Object.entries(feedState?.pages ?? {})) {
+    layout.learn(id as DocumentId, {
+      kind: 'ledger-page',
+      venueId: p.venueId,
+      deviceId: p.deviceId,
+      page: p.page,
+    })
+  }
+  const board = new DocStatusBoard()
+  const push = new RecordPush(feed, board)
+  const emitter = new EventEmitter<VenueNodeEvents>()
+
+  feed.on('ingested', (e) => emitter.emit('record', { outcome: e.outcome, source: e.source }))
+  feed.on('progress', (id, p) => board.indexed(id, p))
+  feed.on('error', (e) => log(`lakou/node: index feed: ${e.message}`))
+  for (const [id, p] of Object.entries(feedState?.pages ?? {})) board.indexed(id as DocumentId, p)
+  board.on('doc:status', (s) => emitter.emit('doc:status', s))
+  network.status.on('peer:status', (s) => emitter.emit('peer:status', s))
+  // A peer that just passed the handshake learns how far this node is (for its progress bars).
+  const offAuth = network.access.on('peer:authenticated', () => setTimeout(() => push.announce(), 300))
+  layout.on('entries', (h, cls) => {
+    if (cls.kind === 'venue') push.watch(h as DocHandle<VenueDoc>)
+  })
+  layout.on('malformed', (url, reason) => log(`lakou/node: ${url}: ${reason}`))
+  feed.start()
+
+  await layout.follow(config.federationUrl as AutomergeUrl, {
+    ...(config.venueId ? { ownVenueId: config.venueId } : {}),
+    skipPages: feed.completePages(),
+  })
+
+  // The till's own page writer and device chain (relays have no venue and write nothing).
+  let venue: DocHandle<VenueDoc> | undefined
+  let writer: PageWriter | undefined
+  let chain: DeviceChainWriter | undefined
+  let wal: ChainWal | undefined
+  if (config.venueUrl) {
+    venue = await layout.find<VenueDoc>(config.venueUrl as AutomergeUrl)
+    push.watch(venue)
+    writer = await PageWriter.open(layout, venue, deviceHex, capacity ? { capacity } : {})
+    const opened = await ChainWal.open(paths.chainLog)
+    wal = opened.wal
+    chain = await resumeChain(device, writer, opened.records, log)
+  }
+
+  // Appends are serialised up to the moment the record is in the page doc (sign -> log -> page -> push);
+  // their flushes to disk overlap, and each append resolves once its own record is flushed.
+  let queue: Promise<unknown> = Promise.resolve()
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const next = queue.then(fn)
+    queue = next.catch(() => {})
+    return next
+  }
+  const pageOnly = () => {
+    if (!writer || !venue) throw new NodeNotReadyError('this node has no venue: it cannot write records')
+    return { writer, venue }
+  }
+  const stage = (bytes: Uint8Array): Promise<RecordLocation> => {
+    const { writer, venue } = pageOnly()
+    return writer.append(bytes, (location) =>
+      push.send(venue, location.pageUrl.slice('automerge:'.length) as DocumentId, location.index, bytes),
+    )
+  }
+
+  const appendRecord = async (body: RecordBody, cards: CardSigner[] = []): Promise<AppendResult> => {
+    const { signed, stored } = await serial(async () => {
+      if (!chain || !wal || stopped) throw new NodeNotReadyError('node is stopped or has no device chain')
+      pageOnly()
+      const before = { deviceSeq: chain.deviceSeq, head: chain.head }
+      const signed = await chain.append(body, cards)
+      try {
+        if (wal.entries >= WAL_COMPACT_AT) {
+          await writer!.settled()
+          await wal.compact(writer!.lastRecord()!)
+        }
+        await wal.append(signed.bytes)
+      } catch (e) {
+        chain = new DeviceChainWriter(device, before) // not logged: as if never signed
+        throw e
+      }
+      return { signed, stored: stage(signed.bytes) }
+    })
+    const location = await stored
+    return { hash: signed.hash, bytes: signed.bytes, deviceSeq: signed.record.deviceSeq, location }
+  }
+
+  let checkpointing: Promise<void> | undefined
+  const checkpoint = async () => {
+    if (checkpointing) return checkpointing
+    checkpointing = (async () => {
+      const { state, snapshot } = await feed.checkpoint()
+      const file: CheckpointFile = { v: 1, state, snapshot: Buffer.from(snapshot).toString('base64') }
+      await writeFileDurably(paths.checkpoint, JSON.stringify(file))
+    })().finally(() => {
+      checkpointing = undefined
+    })
+    return checkpointing
+  }
+  let dirty = false
+  feed.on('ingested', () => {
+    dirty = true
+  })
+  const timer = setInterval(() => {
+    if (!dirty) return
+    dirty = false
+    checkpoint().catch((e) => log(`lakou/node: checkpoint failed: ${(e as Error).message}`))
+  }, options.checkpointEveryMs ?? 5000)
+
+  let stopped = false
+  const node = Object.assign(emitter, {
+    dataDir: options.dataDir,
+    config,
+    device,
+    sink,
+    repo,
+    layout,
+    network,
+    peerId: network.host.peerId.toString(),
+    addresses: () => network.addresses(),
+    appendRecord,
+    appendSigned: (bytes: Uint8Array) => serial(async () => ({ stored: stage(bytes) })).then((r) => r.stored),
+    status: () => {
+      const peers = network.status.all()
+      return {
+        peers,
+        docs: board.all(),
+        summary: board.summary(),
+        online: peers.some((p) => p.connected && p.authenticated),
+      }
+    },
+    checkpoint,
+    idle: () => feed.idle(),
+    async stop() {
+      if (stopped) return
+      stopped = true
+      clearInterval(timer)
+      await queue
+      await writer?.close()
+      await wal?.close()
+      await feed.idle()
+      await checkpoint()
+      offAuth()
+      push.stop()
+      feed.stop()
+      layout?.stop()
+      board.stop()
+      // Not repo.shutdown(): it flushes every handle, and throws on one still being looked for.
+      const ready = Object.values(repo.handles).filter((h) => h.isReady())
+      await repo.flush(ready.map((h) => h.documentId))
+      await network.stop()
+    },
+  })
+  return node as VenueNode
+}
+
+// The device chain continues after the newest record of the page and of the write-ahead log. Logged records
+// newer than the page were signed but not yet in the page at the crash: they are stored now, in order.
+async function resumeChain(
+  device: KeyPair,
+  writer: PageWriter,
+  logged: Uint8Array[],
+  log: (line: string) => void,
+): Promise<DeviceChainWriter> {
+  const position = (bytes: Uint8Array | undefined) => {
+    if (!bytes) return { deviceSeq: 0, head: new Uint8Array(32) }
+    const d = decodeSigned(bytes)
+    if (d.type !== 'record') throw new NodeNotReadyError('the chain log holds something that is not a record')
+    return { deviceSeq: d.record.deviceSeq, head: d.hash }
+  }
+  let at = position(writer.lastRecord())
+  for (const bytes of logged) {
+    const p = position(bytes)
+    if (p.deviceSeq <= at.deviceSeq) continue
+    log(`lakou/node: recovering record ${p.deviceSeq} from the chain log`)
+    await writer.append(bytes)
+    at = p
+  }
+  return new DeviceChainWriter(device, at)
+}
