@@ -15,6 +15,8 @@ export interface LakouNetworkOptions extends LakouHostOptions {
   rateLimit?: RateLimit
   helloTimeoutMs?: number
   log?: (line: string) => void
+  /** Called for every sync frame received (metrics). */
+  onFrame?: (peerId: string) => void
 }
 
 export interface LakouNetwork {
@@ -44,7 +46,10 @@ export async function startLakouNetwork(options: LakouNetworkOptions): Promise<L
     gate: access,
     ...(options.maxFrameBytes !== undefined ? { maxFrameBytes: options.maxFrameBytes } : {}),
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
-    onFrame: (peerId) => status.seen(peerId),
+    onFrame: (peerId) => {
+      status.seen(peerId)
+      options.onFrame?.(peerId)
+    },
   })
   return {
     host,

@@ -1,0 +1,116 @@
+// The Lakou relay: a libp2p circuit relay v2 server (NAT'd tills are reachable through it), an always-on
+// automerge-repo peer with on-disk storage that stores and forwards the documents it may hold (two tills
+// never online together converge through it), a WebSocket listen address for browsers, and HTTP /healthz
+// and /metrics. It holds a relay certificate and its own device key only: no venue key, so it can forge
+// no record; personal data reaches it encrypted.
+
+import { join } from 'node:path'
+import type { PeerId as RepoPeerId, StorageAdapterInterface } from '@automerge/automerge-repo'
+import { Repo } from '@automerge/automerge-repo'
+import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
+import {
+  type DocumentAccess,
+  type LakouNetwork,
+  type LocalCredentials,
+  type PeerAuthenticator,
+  startLakouNetwork,
+} from '../sync/net/mod.ts'
+import { type HttpEndpoint, startHttpEndpoint } from './http.ts'
+import { RelayMetrics } from './metrics.ts'
+
+export interface RelayOptions {
+  dataDir: string
+  /** TCP multiaddrs (default /ip4/0.0.0.0/tcp/0). */
+  listen?: string[]
+  /** WebSocket port for browsers (0 = OS-chosen). */
+  wsPort?: number
+  /** Host the WebSocket and HTTP listeners bind to (default 0.0.0.0). */
+  bindHost?: string
+  /** HTTP port for /healthz and /metrics (0 = OS-chosen; omit to serve no HTTP). */
+  httpPort?: number
+  /** Public addresses to announce (a relay behind a port forward). */
+  announce?: string[]
+  credentials: LocalCredentials
+  authenticator: PeerAuthenticator
+  /** Which certified peer may hold which document; default: every certified peer, every document. */
+  documentAccess?: DocumentAccess
+  /** Storage for the repo; default NodeFS in <dataDir>/automerge. */
+  storage?: StorageAdapterInterface
+  /** Called once the repo exists (e.g. to follow the federation directory so every document is held). */
+  onRepo?: (repo: Repo) => Promise<void> | void
+  log?: (line: string) => void
+}
+
+export interface RelayServer {
+  network: LakouNetwork
+  repo: Repo
+  metrics: RelayMetrics
+  http?: HttpEndpoint
+  peerId: string
+  /** libp2p multiaddrs (TCP and WebSocket) with /p2p/<id>. */
+  addresses(): string[]
+  stop(): Promise<void>
+}
+
+export async function startRelay(options: RelayOptions): Promise<RelayServer> {
+  const bind = options.bindHost ?? '0.0.0.0'
+  const listen = [...(options.listen ?? [`/ip4/${bind}/tcp/0`]), `/ip4/${bind}/tcp/${options.wsPort ?? 0}/ws`]
+  const metrics = new RelayMetrics()
+  const network = await startLakouNetwork({
+    dataDir: options.dataDir,
+    listen,
+    mdns: false,
+    relayServer: true,
+    ...(options.announce ? { announce: options.announce } : {}),
+    credentials: options.credentials,
+    authenticator: options.authenticator,
+    onFrame: () => metrics.framesReceived++,
+    ...(options.log ? { log: options.log } : {}),
+  })
+  network.access.on('peer:dropped', ({ error }) => metrics.dropped(error.name))
+
+  const documentAccess: DocumentAccess = options.documentAccess ?? (() => true)
+  const repo = new Repo({
+    network: [network.adapter],
+    storage: options.storage ?? new NodeFSStorageAdapter(join(options.dataDir, 'automerge')),
+    peerId: network.host.peerId.toString() as RepoPeerId,
+    shareConfig: network.shareConfig(documentAccess),
+  })
+  await options.onRepo?.(repo)
+
+  const relayService = (network.host.services as { relay?: { reservations?: { size: number } } }).relay
+  const snapshot = () => ({
+    peerId: network.host.peerId.toString(),
+    connectedPeers: new Set(network.host.getConnections().map((c) => c.remotePeer.toString())).size,
+    authenticatedPeers: network.access.authenticatedPeers().length,
+    relayedPeers: network.status.all().filter((s) => s.connected && s.via === 'relay').length,
+    reservations: relayService?.reservations?.size ?? 0,
+    documents: Object.keys(repo.handles).length,
+  })
+
+  let http: HttpEndpoint | undefined
+  if (options.httpPort !== undefined) {
+    http = await startHttpEndpoint({
+      port: options.httpPort,
+      host: bind,
+      health: () => ({ ok: network.host.status === 'started', ...snapshot() }),
+      metrics: () => metrics.render(snapshot()),
+    })
+  }
+
+  return {
+    network,
+    repo,
+    metrics,
+    ...(http ? { http } : {}),
+    peerId: network.host.peerId.toString(),
+    addresses: () => network.addresses(),
+    async stop() {
+      await http?.close()
+      // Flush every document to disk before the network goes away: acknowledged data must survive restarts.
+      await repo.flush()
+      await repo.shutdown()
+      await network.stop()
+    },
+  }
+}
