@@ -38,14 +38,22 @@ export class Channel implements CardChannel {
     const run = async () => {
       if (this.gone) throw new CardRemovedError()
       this.apduCount++
+      let response: Uint8Array
       try {
-        return await this.raw(apdu)
+        response = await this.raw(apdu)
       } catch (err) {
         // Whatever the PC/SC layer says (removed, reset, not transacted), the card can no longer be used
         // in this presentation; the caller retries on the next tap.
         this.gone = true
         throw new CardRemovedError('lost the card during a command', { cause: err })
       }
+      // Every card answer ends with SW1 SW2; vpcd (and real readers) hand back nothing when the card left
+      // the field before answering.
+      if (response.length < 2) {
+        this.gone = true
+        throw new CardRemovedError('the card did not answer (left the field)')
+      }
+      return response
     }
     const result = this.queue.then(run, run)
     this.queue = result.catch(() => {})

@@ -25,13 +25,16 @@ export function isLoopbackPortListening(port: number): boolean {
   return false
 }
 
-/** Pids of running processes whose command name is pcscd. */
+/** Pids of live processes whose command name is pcscd. */
 export function pcscdPids(): number[] {
   const pids: number[] = []
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue
     try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'pcscd') pids.push(Number(entry))
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'pcscd') continue
+      // A zombie (exited, not yet reaped) is not a running daemon.
+      const state = /\) (\S)/.exec(readFileSync(`/proc/${entry}/stat`, 'utf8'))?.[1]
+      if (state !== 'Z') pids.push(Number(entry))
     } catch {
       // the process exited while we looked
     }

@@ -1,0 +1,109 @@
+// Test rigs: one way to present virtual cards, per transport. The conformance suite runs on each.
+import { once } from 'node:events'
+import type { VirtualCard } from '../cards/virtual-card.ts'
+import { NfcReaderService } from '../nfc/reader-service.ts'
+import { SimulatedReader } from '../sim/simulated-reader.ts'
+import type { CardChannel, CardReaderService } from '../transport.ts'
+import { VPCD_PORTS, VpcdCardConnection } from '../vpcd/vpcd-card.ts'
+
+export interface CardRig {
+  readonly name: string
+  readonly service: CardReaderService
+  start(): Promise<void>
+  stop(): Promise<void>
+  /** Puts the card on the reader (removing any other) and resolves with its identified channel. */
+  present(card: VirtualCard): Promise<CardChannel>
+  /** Takes the card off and resolves once the service reported it removed. */
+  remove(): Promise<void>
+  /** The card leaves the field when this many more APDUs arrive (that one is never answered). */
+  tearAfterApdus(count: number): void
+}
+
+/** Resolves with the first event that matches, or rejects after timeoutMs. */
+export async function nextEvent<K extends 'card-presented' | 'card-removed' | 'reader-attached'>(
+  service: CardReaderService,
+  event: K,
+  match: (e: { reader: string }) => boolean = () => true,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const ac = new AbortController()
+  const timer = setTimeout(() => ac.abort(), timeoutMs)
+  try {
+    for (;;) {
+      const [e] = (await once(service as never, event, { signal: ac.signal })) as [{ reader: string }]
+      if (match(e)) return
+    }
+  } catch (err) {
+    if (ac.signal.aborted) throw new Error(`timed out after ${timeoutMs} ms waiting for ${event}`)
+    throw err
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+export class SimRig implements CardRig {
+  readonly name = 'simulated reader'
+  readonly service = new SimulatedReader()
+  async start(): Promise<void> {
+    await this.service.start()
+  }
+  async stop(): Promise<void> {
+    await this.service.stop()
+  }
+  present(card: VirtualCard): Promise<CardChannel> {
+    return this.service.present(card)
+  }
+  remove(): Promise<void> {
+    return this.service.remove()
+  }
+  tearAfterApdus(count: number): void {
+    this.service.tearAfterApdus(count)
+  }
+}
+
+/** Real stack: nfc-pcsc -> libpcsclite -> pcscd -> vpcd driver -> TCP -> the project's virtual card. */
+export class PcscdRig implements CardRig {
+  readonly name = 'pcscd + vpcd'
+  readonly service = new NfcReaderService({ pollMs: 100 })
+  readonly reader: string
+  private connection: VpcdCardConnection | undefined
+
+  constructor(readonly port: number = VPCD_PORTS[0]) {
+    this.reader = `Virtual PCD 00 0${VPCD_PORTS.indexOf(port as 35963)}`
+  }
+
+  async start(): Promise<void> {
+    const attached = nextEvent(this.service, 'reader-attached', (e) => e.reader === this.reader)
+    await this.service.start()
+    await attached
+  }
+
+  async stop(): Promise<void> {
+    await this.remove()
+    await this.service.stop()
+  }
+
+  async present(card: VirtualCard): Promise<CardChannel> {
+    await this.remove()
+    const presented = nextEvent(this.service, 'card-presented', (e) => e.reader === this.reader)
+    this.connection = new VpcdCardConnection(card, { port: this.port })
+    await this.connection.insert()
+    await presented
+    return this.service.cardIn(this.reader)!
+  }
+
+  async remove(): Promise<void> {
+    const connection = this.connection
+    this.connection = undefined
+    const announced = this.service.cardIn(this.reader) !== undefined
+    const removed = announced
+      ? nextEvent(this.service, 'card-removed', (e) => e.reader === this.reader)
+      : undefined
+    await connection?.remove()
+    await removed
+  }
+
+  tearAfterApdus(count: number): void {
+    if (this.connection) this.connection.tearAfterApdus = count
+  }
+}
