@@ -4,16 +4,24 @@
 // cards) come from the caller (the demo federation fixture).
 import { mkdir, open, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { bytesEqual, keyOf, toHex } from '../../ledger/bytes.ts'
-import { decodeSigned } from '../../ledger/codec.ts'
-import type { KeyPair } from '../../ledger/crypto.ts'
-import { type CardSigner, DeviceChainWriter, type SignedRecord, verifySignatures } from '../../ledger/sign.ts'
-import { buildTrust, type TrustState } from '../../ledger/trust.ts'
-import type { AssetDefinition, CardId, LedgerRecord, PublicKey, RecordBody } from '../../ledger/types.ts'
+import {
+  type AssetDefinition,
+  bytesEqual,
+  type CardId,
+  type CardSigner,
+  DeviceChainWriter,
+  decodeSigned,
+  type KeyPair,
+  LedgerIndex,
+  type PublicKey,
+  type RecordBody,
+  type SignedRecord,
+  toHex,
+} from '../../ledger/mod.ts'
 import type { SyncStatus } from '../shared/protocol.ts'
-import { CardViews } from './card-views.ts'
 import { LedgerRejectedError } from './errors.ts'
-import type { CardState, LedgerBackend } from './ledger-backend.ts'
+import { IndexedLedger } from './indexed-ledger.ts'
+import type { CardState, LedgerBackend, LedgerRecord } from './ledger-backend.ts'
 import type { ReportRecord } from './reports.ts'
 
 export interface LocalLedgerOptions {
@@ -29,10 +37,7 @@ export class LocalLedgerBackend implements LedgerBackend {
   readonly deviceId: string
   readonly deviceLabel: string
   readonly venueName: string
-  private readonly trust: TrustState
-  private readonly views = new CardViews()
-  private readonly list: ReportRecord[] = []
-  private readonly hashes = new Set<string>()
+  private readonly ledger: IndexedLedger
   private readonly listeners = new Set<(what: 'records' | 'status') => void>()
   private writer: DeviceChainWriter | undefined
   private file: import('node:fs/promises').FileHandle | undefined
@@ -43,12 +48,7 @@ export class LocalLedgerBackend implements LedgerBackend {
     this.deviceId = toHex(o.device.publicKey)
     this.deviceLabel = o.deviceLabel
     this.venueName = o.venueName
-    const entries = o.statements.map((bytes) => {
-      const d = decodeSigned(bytes)
-      if (d.type !== 'statement') throw new TypeError('statements must be signed statements')
-      return { key: keyOf(d.hash), statement: d.statement }
-    })
-    this.trust = buildTrust(o.federationKeys, entries)
+    this.ledger = new IndexedLedger(new LedgerIndex({ federation: o.federationKeys }))
   }
 
   private get path(): string {
@@ -57,6 +57,7 @@ export class LocalLedgerBackend implements LedgerBackend {
 
   async start(): Promise<void> {
     await mkdir(this.o.dataDir, { recursive: true })
+    await this.ledger.ingestMany(this.o.statements)
     const data = await readFile(this.path).catch(() => new Uint8Array(0))
     let offset = 0
     let own: { seq: number; head: Uint8Array } = { seq: 0, head: new Uint8Array(32) }
@@ -100,45 +101,38 @@ export class LocalLedgerBackend implements LedgerBackend {
     return run
   }
 
-  /** Checks signatures and certificate, then feeds the views. Invalid records are reported, not used. */
+  /** Feeds the index; returns the decoded record when the index holds it as valid. */
   private async accept(bytes: Uint8Array): Promise<{ record: LedgerRecord; hash: Uint8Array } | undefined> {
+    await this.ledger.ingest(bytes)
     const d = decodeSigned(bytes)
-    if (d.type !== 'record') return undefined
-    const hash = toHex(d.hash)
-    if (this.hashes.has(hash)) return { record: d.record, hash: d.hash }
-    if (!(await verifySignatures(bytes)) || !this.trust.devices.has(keyOf(d.record.device))) {
-      console.warn(`ledger: ignoring invalid record ${hash.slice(0, 16)}`)
-      return undefined
-    }
-    this.hashes.add(hash)
-    this.list.push({ hash, record: d.record })
-    this.views.apply(hash, d.record)
+    if (d.type !== 'record' || this.ledger.index.status(d.hash) !== 'valid') return undefined
     return { record: d.record, hash: d.hash }
   }
 
   records(): ReportRecord[] {
-    return this.list
+    return this.ledger.records()
   }
 
   card(card: CardId): CardState {
-    return this.views.card(card)
+    return this.ledger.card(card)
   }
 
   assets(): AssetDefinition[] {
-    return [...this.trust.assets.values()]
+    return this.ledger.assets()
   }
 
   staffLabel(card: CardId): string | undefined {
-    for (const key of this.trust.staff) if (key.endsWith(keyOf(card))) return 'staff'
-    return undefined
+    return this.ledger.isStaff(card) ? 'staff' : undefined
   }
 
   deviceLabelOf(deviceHex: string): string {
-    return deviceHex === this.deviceId ? this.deviceLabel : deviceHex.slice(0, 8)
+    return deviceHex === this.deviceId
+      ? this.deviceLabel
+      : (this.ledger.deviceLabel(deviceHex) ?? deviceHex.slice(0, 8))
   }
 
   status(): SyncStatus {
-    return { online: this.online, peers: [], records: this.list.length, pending: -1 }
+    return { online: this.online, peers: [], records: this.ledger.records().length, pending: -1 }
   }
 
   async setOnline(online: boolean): Promise<void> {

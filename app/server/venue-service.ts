@@ -167,6 +167,7 @@ export class VenueService implements ApiHandler {
 
   private async commitSale(plan: SalePlan, kitchen: SaleResult['kitchenTickets']): Promise<SaleResult> {
     if (plan.cardId) {
+      this.o.reader.require(plan.cardId)
       const balance = this.o.backend.card(fromHex(plan.cardId)).balances.get(plan.asset) ?? 0
       const paid = plan.body.payments.find((p) => p.method === 'card')?.amount ?? 0
       if (paid > balance) throw new InsufficientBalanceError(`balance ${balance} < ${paid}`)
