@@ -108,9 +108,13 @@ export async function startRelay(options: RelayOptions): Promise<RelayServer> {
     async stop() {
       await http?.close()
       // Flush every document to disk before the network goes away: acknowledged data must survive restarts.
-      await repo.flush()
-      await repo.shutdown()
-      await network.stop()
+      // The network stops even if the flush fails; the failure is still reported to the caller.
+      try {
+        await repo.flush()
+        await repo.shutdown()
+      } finally {
+        await network.stop()
+      }
     },
   }
 }

@@ -17,3 +17,5 @@ registerCommand('demo', async () => ({
     await runDemo(args)
   },
 }))
+
+registerCommand('relay', async () => (await import('../relay/command.ts')).relayCommand)

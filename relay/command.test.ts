@@ -1,0 +1,112 @@
+// `lakou relay` end to end: a relay enrolled by a real federation runs as its own process through the CLI;
+// a certified venue till (real certificates) bootstraps to it and passes the handshake; SIGTERM stops it.
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+import { admitVenue, createFederation, enrollDevice } from '../sync/node/setup.ts'
+import { createVenueNode, type VenueNode } from '../sync/node/venue-node.ts'
+import { parseRelayArgs, RelayUsageError } from './command.ts'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+let relay: ChildProcess | undefined
+let node: VenueNode | undefined
+let root: string | undefined
+
+afterAll(async () => {
+  await node?.stop().catch(() => {})
+  if (relay && relay.exitCode === null) relay.kill('SIGKILL')
+  if (root) await rm(root, { recursive: true, force: true })
+})
+
+describe('parseRelayArgs', () => {
+  it('reads the options and applies defaults', () => {
+    expect(parseRelayArgs(['--data', '/d', '--ws-port', '0', '--listen', '/ip4/127.0.0.1/tcp/0'])).toEqual({
+      data: '/d',
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      wsPort: 0,
+      httpPort: 4003,
+      announce: [],
+    })
+    expect(parseRelayArgs(['--data', '/d']).listen).toEqual(['/ip4/0.0.0.0/tcp/4001'])
+  })
+
+  it('refuses bad input with a typed error', () => {
+    expect(() => parseRelayArgs([])).toThrow(RelayUsageError)
+    expect(() => parseRelayArgs(['--data', '/d', '--http-port', '70000'])).toThrow(RelayUsageError)
+    expect(() => parseRelayArgs(['--data', '/d', '--bogus', '1'])).toThrow(RelayUsageError)
+  })
+})
+
+describe('lakou relay (CLI, separate process)', () => {
+  it('starts from an enrolled data dir, admits a certified till, serves health, stops on SIGTERM', async () => {
+    root = await mkdtemp(join(tmpdir(), 'lakou-relay-cli-'))
+    const fed = join(root, 'federation')
+    const venue = join(root, 'venue')
+    await createFederation(fed)
+    await admitVenue(fed, venue, 'Café test')
+    await enrollDevice(fed, join(root, 'relay'), { roles: ['relay'] })
+    await enrollDevice(venue, join(root, 'till'), { roles: ['cashier'] })
+
+    relay = spawn(
+      process.execPath,
+      [
+        'scripts/lakou.mjs',
+        'relay',
+        ...[
+          '--data',
+          join(root, 'relay'),
+          '--listen',
+          '/ip4/127.0.0.1/tcp/0',
+          '--ws-port',
+          '0',
+          '--http-port',
+          '0',
+        ],
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    const lines: string[] = []
+    let stderr = ''
+    relay.stderr!.on('data', (d) => {
+      stderr += d
+    })
+    const health = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`relay did not start: ${stderr}`)), 30_000)
+      relay!.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+        lines.push(...chunk.split('\n').filter(Boolean))
+        const http = lines.find((l) => l.startsWith('http '))
+        if (http) {
+          clearTimeout(timer)
+          resolve(http.slice(5))
+        }
+      })
+    })
+    const tcp = lines.find((l) => l.startsWith('listening ') && !l.includes('/ws'))!.slice(10)
+    expect(lines.some((l) => l.startsWith('listening ') && l.includes('/ws/p2p/'))).toBe(true)
+
+    node = await createVenueNode({
+      dataDir: join(root, 'till'),
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      mdns: false,
+      relays: [tcp],
+      log: () => {},
+    })
+    let body: Record<string, unknown> = {}
+    const deadline = Date.now() + 20_000
+    while (Date.now() < deadline) {
+      body = (await (await fetch(health)).json()) as Record<string, unknown>
+      if (body.authenticatedPeers === 1) break
+      await new Promise((r) => setTimeout(r, 200))
+    }
+    expect(body).toMatchObject({ ok: true, authenticatedPeers: 1 })
+    await node.stop()
+    node = undefined
+
+    const exited = new Promise<number | null>((resolve) => relay!.once('exit', (code) => resolve(code)))
+    relay.kill('SIGTERM')
+    expect(await exited, stderr).toBe(0)
+  })
+})

@@ -1,0 +1,116 @@
+// `lakou relay --data <dir> [--listen <multiaddr>]... [--ws-port N] [--http-port N] [--announce <multiaddr>]...`
+// The data dir is a relay enrolled by the federation (`node.json` with the relay certificate bundle and
+// `device.key`, see sync/node/setup.ts). The relay follows the federation directory so it holds, stores and
+// forwards every document it may hold; personal-data documents only reach devices of their own venue.
+import type { AutomergeUrl } from '@automerge/automerge-repo'
+import { fromHex } from '../ledger/mod.ts'
+import type { Command } from '../scripts/cli.ts'
+import { DurableFsStorageAdapter } from '../sync/docs/durable-storage.ts'
+import { DocumentLayout } from '../sync/docs/mod.ts'
+import { dataPaths, readNodeConfig } from '../sync/node/config.ts'
+import { CertificateAuthenticator, localCredentials } from '../sync/node/credentials.ts'
+import { loadKey } from '../sync/node/files.ts'
+import { documentAccess } from '../sync/node/venue-node.ts'
+import { type RelayServer, startRelay } from './relay-server.ts'
+
+export class RelayUsageError extends Error {
+  static readonly NAME = 'RelayUsageError'
+  override readonly name = RelayUsageError.NAME
+}
+
+export interface RelayArgs {
+  data: string
+  listen: string[]
+  wsPort: number
+  httpPort: number
+  announce: string[]
+}
+
+export function parseRelayArgs(args: string[]): RelayArgs {
+  const out: RelayArgs = { data: '', listen: [], wsPort: 4002, httpPort: 4003, announce: [] }
+  const port = (flag: string, v: string | undefined) => {
+    const n = Number(v)
+    if (v === undefined || !Number.isInteger(n) || n < 0 || n > 65535) {
+      throw new RelayUsageError(`${flag} expects a port number (0-65535), got ${v}`)
+    }
+    return n
+  }
+  for (let i = 0; i < args.length; i++) {
+    const flag = args[i]
+    const value = args[i + 1]
+    if (flag === '--data' && value) out.data = value
+    else if (flag === '--listen' && value) out.listen.push(value)
+    else if (flag === '--announce' && value) out.announce.push(value)
+    else if (flag === '--ws-port') out.wsPort = port(flag, value)
+    else if (flag === '--http-port') out.httpPort = port(flag, value)
+    else throw new RelayUsageError(`unknown or incomplete option ${flag}`)
+    i++
+  }
+  if (!out.data)
+    throw new RelayUsageError('--data <dir> is required (a relay data dir enrolled by the federation)')
+  if (out.listen.length === 0) out.listen.push('/ip4/0.0.0.0/tcp/4001')
+  return out
+}
+
+/** The WebSocket and HTTP listeners bind where the first TCP listen address does. */
+function bindHostOf(listen: string[]): string {
+  const m = /^\/ip4\/([\d.]+)\//.exec(listen[0] ?? '')
+  return m?.[1] ?? '0.0.0.0'
+}
+
+export async function runRelay(
+  args: RelayArgs,
+  log = (line: string) => console.log(line),
+): Promise<RelayServer> {
+  const config = await readNodeConfig(args.data)
+  if (!config.roles.includes('relay')) {
+    throw new RelayUsageError(`${args.data} is enrolled as ${config.roles.join(',')}, not as a relay`)
+  }
+  const device = await loadKey(dataPaths(args.data).deviceKey)
+  let layout: DocumentLayout | undefined
+  const followed = Promise.withResolvers<void>()
+  const relay = await startRelay({
+    dataDir: args.data,
+    listen: args.listen,
+    wsPort: args.wsPort,
+    httpPort: args.httpPort,
+    bindHost: bindHostOf(args.listen),
+    ...(args.announce.length ? { announce: args.announce } : {}),
+    credentials: localCredentials(device, fromHex(config.bundle)),
+    authenticator: new CertificateAuthenticator({ federationKey: fromHex(config.federationKey) }),
+    storage: new DurableFsStorageAdapter(dataPaths(args.data).automerge),
+    documentAccess: documentAccess((id) => layout?.classify(id), followed.promise),
+    onRepo: async (repo) => {
+      layout = new DocumentLayout(repo)
+      layout.on('malformed', (url, reason) => log(`lakou relay: ${url}: ${reason}`))
+      await layout.follow(config.federationUrl as AutomergeUrl).finally(() => followed.resolve())
+    },
+    log,
+  })
+  log(`lakou relay ${relay.peerId}`)
+  for (const a of relay.addresses()) log(`listening ${a}`)
+  if (relay.http) log(`http http://${bindHostOf(args.listen)}:${relay.http.port}/healthz`)
+  return relay
+}
+
+export const relayCommand: Command = {
+  summary:
+    'run a relay: circuit relay v2 + store-and-forward peer (--data, --listen, --ws-port, --http-port)',
+  async run(argv) {
+    const relay = await runRelay(parseRelayArgs(argv))
+    let stopping = false
+    const stop = () => {
+      if (stopping) return
+      stopping = true
+      relay.stop().then(
+        () => process.exit(0),
+        (err) => {
+          console.error(`lakou relay: stop failed: ${err}`)
+          process.exit(1)
+        },
+      )
+    }
+    process.on('SIGINT', stop)
+    process.on('SIGTERM', stop)
+  },
+}
