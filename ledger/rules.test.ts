@@ -3,6 +3,7 @@ import { beforeEach, describe, expect, it } from 'vitest'
 import { ZERO_HASH } from './bytes.ts'
 import { encodeSigned } from './codec.ts'
 import {
+  type ChainPosition,
   DeviceChainWriter,
   EmulatedSigningCard,
   encodeRecordUnsigned,
@@ -24,7 +25,7 @@ beforeEach(async () => {
 function expectRejected(result: { status: string; error?: Error } | undefined, rule: Rule) {
   expect(result?.status).toBe('rejected')
   expect(result?.error).toBeInstanceOf(LedgerRuleError)
-  expect((result?.error as LedgerRuleError).rule).toBe(rule)
+  expect((result?.error as LedgerRuleError | undefined)?.rule).toBe(rule)
 }
 
 const euroSale = (amount: number) => ({
@@ -389,7 +390,7 @@ describe('amounts and assets', () => {
     expectRejected((await kit.ingest(g, nonRefundable))[1], 'refund')
     const ok = await w.append({
       kind: 'refund',
-      chain: { ...tooMuch.record.chain },
+      chain: { ...(tooMuch.record as { chain: ChainPosition }).chain },
       asset: 'EUR',
       amount: 500,
       method: 'cash',

@@ -1,0 +1,349 @@
+// `npm run bench -- verify [--records N] [--json out.json]`: ingest N valid records (default 200,000;
+// about N/10 cards, 50 devices) into a fresh LedgerIndex and compare with the fastest raw Ed25519
+// verification this runtime offers, measured on the same signatures in the same run.
+// Records are generated in a child process (node:crypto signing) and written to a temp file, so the
+// index process's peak RSS is the index's own.
+import { spawnSync } from 'node:child_process'
+import * as nodeCrypto from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { encodeSigned, hashOfUnsigned } from '../ledger/codec.ts'
+import {
+  cardSignatureMessage,
+  createFixture,
+  deviceSignatureMessage,
+  encodeRecordUnsigned,
+  keyPairFromLabel,
+  LedgerIndex,
+  type LedgerRecord,
+  signingCardId,
+  signStatement,
+  tagCardId,
+  ZERO_HASH,
+} from '../ledger/mod.ts'
+import { type Bench, maxRssMb, numberArg } from './harness.ts'
+
+const GENERATE_FLAG = '--generate-verify-records'
+const DEVICES = 50
+const PAGE = 1000
+const SIGNING_CARD_SHARE = 0.02
+
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
+
+// Deterministic PRNG (mulberry32) so every run generates the same records.
+function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+function frame(list: Uint8Array[]): Buffer {
+  const parts: Buffer[] = []
+  for (const b of list) {
+    const len = Buffer.alloc(4)
+    len.writeUInt32BE(b.length)
+    parts.push(len, Buffer.from(b.buffer, b.byteOffset, b.byteLength))
+  }
+  return Buffer.concat(parts)
+}
+
+function unframe(buf: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = []
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+  for (let o = 0; o < buf.length; ) {
+    const n = view.getUint32(o)
+    out.push(buf.subarray(o + 4, o + 4 + n))
+    o += 4 + n
+  }
+  return out
+}
+
+async function generate(records: number, dir: string): Promise<void> {
+  const fx = await createFixture('bench-verify', { venues: 5, signingCards: 0, tagCards: 0 })
+  const statements = [...fx.statements]
+  const devices: Array<{
+    pub: Uint8Array
+    priv: nodeCrypto.KeyObject
+    seq: number
+    head: Uint8Array
+    page: Uint8Array[][]
+  }> = []
+  for (let d = 0; d < DEVICES; d++) {
+    const venue = fx.venues[d % fx.venues.length]!
+    const key = await keyPairFromLabel(`bench-verify/till/${d}`)
+    statements.push(
+      await signStatement(
+        {
+          kind: 'device-certificate',
+          issuer: venue.key.publicKey,
+          time: 0,
+          device: key.publicKey,
+          roles: ['cashier'],
+          notBefore: 0,
+          notAfter: 0,
+          label: `till${d}`,
+        },
+        venue.key,
+      ),
+    )
+    const priv = nodeCrypto.createPrivateKey({
+      key: Buffer.concat([PKCS8_PREFIX, key.seed]),
+      format: 'der',
+      type: 'pkcs8',
+    })
+    devices.push({ pub: key.publicKey, priv, seq: 0, head: ZERO_HASH, page: [[]] })
+  }
+  const nCards = Math.max(10, Math.round(records / 10))
+  const rand = prng(20261121)
+  const cards: Array<{
+    id: Uint8Array
+    priv: nodeCrypto.KeyObject | null
+    seq: number
+    head: Uint8Array
+    balance: number
+  }> = []
+  for (let c = 0; c < nCards; c++) {
+    if (rand() < SIGNING_CARD_SHARE) {
+      const seed = nodeCrypto.createHash('sha256').update(`bench-verify/card/${c}`).digest()
+      const priv = nodeCrypto.createPrivateKey({
+        key: Buffer.concat([PKCS8_PREFIX, seed]),
+        format: 'der',
+        type: 'pkcs8',
+      })
+      const pub = nodeCrypto.createPublicKey(priv).export({ format: 'der', type: 'spki' }).subarray(12)
+      cards.push({ id: signingCardId(new Uint8Array(pub)), priv, seq: 0, head: ZERO_HASH, balance: 0 })
+    } else {
+      const uid = new Uint8Array(7)
+      new DataView(uid.buffer).setUint32(3, c)
+      uid[0] = 0x04
+      cards.push({ id: tagCardId(uid), priv: null, seq: 0, head: ZERO_HASH, balance: 0 })
+    }
+  }
+  const sign = (key: nodeCrypto.KeyObject, msg: Uint8Array) => new Uint8Array(nodeCrypto.sign(null, msg, key))
+  let time = Date.UTC(2026, 5, 1)
+  for (let i = 0; i < records; i++) {
+    const card = cards[Math.floor(rand() * cards.length)]!
+    const dev = devices[Math.floor(rand() * devices.length)]!
+    const chain = { card: card.id, cardSeq: card.seq + 1, cardPrev: card.head }
+    const header = {
+      device: dev.pub,
+      deviceSeq: dev.seq + 1,
+      devicePrev: dev.head,
+      time: time++,
+      staff: new Uint8Array(0),
+    }
+    let rec: LedgerRecord
+    let delta: number
+    if (card.balance < 600) {
+      const amount = 2000 + Math.floor(rand() * 30) * 100
+      rec = {
+        kind: 'top-up',
+        ...header,
+        chain,
+        asset: 'EUR',
+        amount,
+        method: rand() < 0.5 ? 'cash' : 'bankcard',
+      }
+      delta = amount
+    } else {
+      const unitPrice = 150 + Math.floor(rand() * 11) * 25
+      const quantity = 2 * unitPrice <= card.balance && rand() < 0.5 ? 2 : 1
+      const amount = quantity * unitPrice
+      rec = {
+        kind: 'sale',
+        ...header,
+        chain,
+        lines: [{ product: 'drink', quantity, unitPrice, asset: 'EUR', vatRate: 2000 }],
+        payments: [{ method: 'card', asset: 'EUR', amount }],
+      }
+      delta = -amount
+    }
+    const unsigned = encodeRecordUnsigned(rec)
+    const hash = hashOfUnsigned(unsigned)
+    const sigs = [sign(dev.priv, deviceSignatureMessage(hash))]
+    if (card.priv) sigs.push(sign(card.priv, cardSignatureMessage(chain.cardSeq, hash)))
+    const page = dev.page[dev.page.length - 1]!
+    page.push(encodeSigned(unsigned, sigs))
+    if (page.length === PAGE) dev.page.push([])
+    dev.seq++
+    dev.head = hash
+    card.seq++
+    card.head = hash
+    card.balance += delta
+  }
+  // Sync order: ledger pages round-robin over devices (card chains cross devices: some records wait).
+  const ordered: Uint8Array[] = []
+  for (let p = 0; ; p++) {
+    let any = false
+    for (const d of devices)
+      if (d.page[p]) {
+        ordered.push(...d.page[p]!)
+        any = any || d.page[p]!.length > 0
+      }
+    if (!any) break
+  }
+  writeFileSync(join(dir, 'statements.bin'), frame(statements))
+  writeFileSync(join(dir, 'records.bin'), frame(ordered))
+}
+
+/** Fastest raw Ed25519 verification of the given (key, message, signature) triples, per second. */
+async function nativeVerifyRates(
+  samples: Array<{ key: Uint8Array; message: Uint8Array; signature: Uint8Array }>,
+): Promise<{ nodeSync: number; webCrypto: number }> {
+  const keyObjects = new Map<string, nodeCrypto.KeyObject>()
+  const keyObj = (k: Uint8Array) => {
+    const id = Buffer.from(k).toString('hex')
+    let o = keyObjects.get(id)
+    if (!o) {
+      o = nodeCrypto.createPublicKey({ key: Buffer.concat([SPKI_PREFIX, k]), format: 'der', type: 'spki' })
+      keyObjects.set(id, o)
+    }
+    return o
+  }
+  for (const s of samples) keyObj(s.key)
+  let t = performance.now()
+  let ok = 0
+  for (const s of samples) if (nodeCrypto.verify(null, s.message, keyObj(s.key), s.signature)) ok++
+  const nodeSync = samples.length / ((performance.now() - t) / 1000)
+  if (ok !== samples.length) throw new Error('native verify failed on a valid signature')
+  const subtle = globalThis.crypto.subtle
+  const cryptoKeys = new Map<string, CryptoKey>()
+  for (const s of samples) {
+    const id = Buffer.from(s.key).toString('hex')
+    if (!cryptoKeys.has(id))
+      cryptoKeys.set(
+        id,
+        await subtle.importKey('raw', s.key as Uint8Array<ArrayBuffer>, 'Ed25519', false, ['verify']),
+      )
+  }
+  t = performance.now()
+  let next = 0
+  const worker = async () => {
+    while (next < samples.length) {
+      const s = samples[next++]!
+      await subtle.verify(
+        'Ed25519',
+        cryptoKeys.get(Buffer.from(s.key).toString('hex'))!,
+        s.signature as Uint8Array<ArrayBuffer>,
+        s.message as Uint8Array<ArrayBuffer>,
+      )
+    }
+  }
+  await Promise.all(Array.from({ length: 512 }, worker))
+  const webCrypto = samples.length / ((performance.now() - t) / 1000)
+  return { nodeSync, webCrypto }
+}
+
+export const run: Bench = async ({ args }) => {
+  const records = numberArg(args, '--records', 200_000)
+  const dir = mkdtempSync(join(tmpdir(), 'lakou-bench-verify-'))
+  try {
+    const gen = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(import.meta.url), GENERATE_FLAG, String(records), dir],
+      { stdio: 'inherit' },
+    )
+    if (gen.status !== 0) throw new Error(`record generation failed (${gen.status})`)
+    const statements = unframe(new Uint8Array(readFileSync(join(dir, 'statements.bin'))))
+    const recordBytes = unframe(new Uint8Array(readFileSync(join(dir, 'records.bin'))))
+    const fx = await createFixture('bench-verify', { venues: 5, signingCards: 0, tagCards: 0 })
+    const rssBefore = await maxRssMb()
+
+    const index = new LedgerIndex({ federation: fx.federation.publicKey })
+    const t0 = performance.now()
+    await index.ingestMany(statements)
+    const BATCH = 5000
+    for (let i = 0; i < recordBytes.length; i += BATCH)
+      await index.ingestMany(recordBytes.slice(i, i + BATCH))
+    const seconds = (performance.now() - t0) / 1000
+    const rssAfterIngest = await maxRssMb()
+    const counts = index.counts()
+    if (counts.valid !== recordBytes.length)
+      throw new Error(`expected ${recordBytes.length} valid records, got ${JSON.stringify(counts)}`)
+    const invariants = index.checkInvariants()
+    if (!invariants.ok) throw new Error(`invariants: ${invariants.problems.slice(0, 3).join('; ')}`)
+
+    // The same signatures, verified raw (a sample for large runs to keep the bench short).
+    const { decodeSigned } = await import('../ledger/codec.ts')
+    const { signingCardPositions } = await import('../ledger/sign.ts')
+    const sampleSize = Math.min(recordBytes.length, 30_000)
+    const samples: Array<{ key: Uint8Array; message: Uint8Array; signature: Uint8Array }> = []
+    let signatures = 0
+    for (let i = 0; i < recordBytes.length; i++) {
+      const d = decodeSigned(recordBytes[i]!)
+      if (d.type !== 'record') continue
+      signatures += d.signatures.length
+      if (i % Math.ceil(recordBytes.length / sampleSize) !== 0) continue
+      samples.push({
+        key: d.record.device,
+        message: deviceSignatureMessage(d.hash),
+        signature: d.signatures[0]!,
+      })
+      signingCardPositions(d.record).forEach((p, j) => {
+        samples.push({
+          key: p.card.subarray(1),
+          message: cardSignatureMessage(p.cardSeq, d.hash),
+          signature: d.signatures[j + 1]!,
+        })
+      })
+    }
+    const native = await nativeVerifyRates(samples)
+    const nativeVerifyPerSec = Math.round(Math.max(native.nodeSync, native.webCrypto))
+    const recordsPerSec = Math.round(recordBytes.length / seconds)
+    const ratio = recordsPerSec / nativeVerifyPerSec
+    const rss = rssAfterIngest
+    return {
+      json: {
+        records: recordBytes.length,
+        seconds: Number(seconds.toFixed(3)),
+        recordsPerSec,
+        nativeVerifyPerSec,
+        ratio: Number(ratio.toFixed(3)),
+        maxRssMb: rss,
+        signaturesPerRecord: Number((signatures / recordBytes.length).toFixed(3)),
+        nodeSyncVerifyPerSec: Math.round(native.nodeSync),
+        webCryptoVerifyPerSec: Math.round(native.webCrypto),
+        rssBeforeIndexMb: rssBefore,
+      },
+      rows: [
+        {
+          metric: 'ingest (verify + validate + index)',
+          value: recordsPerSec,
+          unit: 'records/s',
+          baseline: { name: 'raw Ed25519 verify/s', value: nativeVerifyPerSec },
+          target: 'ratio >= 0.8',
+          ok: ratio >= 0.8,
+        },
+        {
+          metric: 'raw verify, node:crypto sync',
+          value: Math.round(native.nodeSync),
+          unit: 'verify/s',
+          baseline: { name: 'WebCrypto, 512 in flight', value: Math.round(native.webCrypto) },
+        },
+        {
+          metric: 'peak RSS after ingest',
+          value: rss,
+          unit: 'MB',
+          baseline: { name: 'RSS before the index', value: rssBefore },
+          target: '<= 300',
+          ok: rss <= 300,
+        },
+        { metric: 'records ingested', value: recordBytes.length, unit: 'records' },
+      ],
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+if (process.argv[2] === GENERATE_FLAG) {
+  await generate(Number(process.argv[3]), process.argv[4]!)
+}
