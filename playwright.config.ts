@@ -5,6 +5,7 @@ import { defineConfig } from '@playwright/test'
 // scripts/test.mjs reads the JSON report through PLAYWRIGHT_JSON_OUTPUT_NAME.
 export default defineConfig({
   testDir: 'app/e2e',
+  globalSetup: './app/e2e/global-setup.ts',
   outputDir: 'test-results/e2e',
   timeout: 120_000,
   workers: 1,

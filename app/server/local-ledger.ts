@@ -42,7 +42,7 @@ export class LocalLedgerBackend implements LedgerBackend {
   private writer: DeviceChainWriter | undefined
   private file: import('node:fs/promises').FileHandle | undefined
   private queue: Promise<unknown> = Promise.resolve()
-  private online = false
+  private online = true
 
   constructor(private readonly o: LocalLedgerOptions) {
     this.deviceId = toHex(o.device.publicKey)

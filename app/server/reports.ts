@@ -48,6 +48,8 @@ export function buildReport(records: ReportRecord[], o: ReportOptions): Report {
   for (const { record } of effectiveSales(records)) {
     const lines = record.lines.filter((l) => l.asset === o.asset && l.product !== SPLIT_PRODUCT)
     const amount = lines.reduce((s, l) => s + l.unitPrice * l.quantity, 0)
+    for (const p of record.payments) if (p.asset === o.asset) addRow(byMethod, p.method, p.method, p.amount)
+    // The second half of a split payment has no product: its payment counts, not as a sale.
     if (lines.length === 0) continue
     totalSales += amount
     saleCount += 1
@@ -58,7 +60,6 @@ export function buildReport(records: ReportRecord[], o: ReportOptions): Report {
     addRow(byDevice, device, o.deviceName(device), amount)
     for (const l of lines)
       addRow(byProduct, l.product, o.productName(l.product), l.unitPrice * l.quantity, l.quantity)
-    for (const p of record.payments) if (p.asset === o.asset) addRow(byMethod, p.method, p.method, p.amount)
   }
   const sorted = (m: Map<string, ReportRow>) => [...m.values()].sort((a, b) => b.amount - a.amount)
   return {

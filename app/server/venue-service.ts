@@ -192,7 +192,12 @@ export class VenueService implements ApiHandler {
 
   private saleLabel(product: string): string {
     if (product === SPLIT_PRODUCT) return 'split'
-    return this.o.catalog.get().products.find((p) => p.id === product)?.name ?? product
+    const c = this.o.catalog.get()
+    if (product.startsWith('plan:')) return c.plans.find((p) => `plan:${p.id}` === product)?.name ?? product
+    if (product.startsWith('ticket:'))
+      for (const e of c.events)
+        for (const t of e.ticketTypes) if (`ticket:${t.id}` === product) return `${e.name} (${t.name})`
+    return c.products.find((p) => p.id === product)?.name ?? product
   }
 
   // ---------------------------------------------------------------------------------------- handlers

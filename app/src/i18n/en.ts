@@ -16,6 +16,8 @@ export const en: Record<MessageKey, string> = {
   'status.pending': '{n} waiting to sync',
   'reader.title': 'Reader (simulated)',
   'reader.tap': 'Tap {label}',
+  'reader.cutNetwork': 'Cut the network',
+  'reader.restoreNetwork': 'Restore the network',
   'reader.remove': 'Remove card',
   'reader.empty': 'No card on the reader',
   'card.balance': 'Balance',

@@ -14,6 +14,8 @@ export const fr = {
   'status.pending': '{n} en attente de synchro',
   'reader.title': 'Lecteur (simulé)',
   'reader.tap': 'Poser {label}',
+  'reader.cutNetwork': 'Couper le réseau',
+  'reader.restoreNetwork': 'Rétablir le réseau',
   'reader.remove': 'Retirer la carte',
   'reader.empty': 'Aucune carte sur le lecteur',
   'card.balance': 'Solde',
