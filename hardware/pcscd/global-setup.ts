@@ -2,11 +2,12 @@
 // tests and stops it afterwards. When pcscd cannot be installed or started, the hardware tests get the
 // reason through inject('pcscd') and fail with it instead of hanging.
 import type { TestProject } from 'vitest/node'
-import { type PcscdHandle, startPcscd } from './pcscd.ts'
+import { type PcscdHandle, startPcscd, stopRestartedPcscd } from './pcscd.ts'
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    pcscd: { ok: boolean; message: string }
+    /** pid: the pcscd this test run started (undefined when an already running one was reused). */
+    pcscd: { ok: boolean; message: string; pid?: number | undefined }
   }
 }
 
@@ -18,6 +19,7 @@ export async function setup(project: TestProject): Promise<void> {
     project.provide('pcscd', {
       ok: true,
       message: handle.started ? `started pcscd ${handle.pid}` : 'reused pcscd',
+      pid: handle.started ? handle.pid : undefined,
     })
   } catch (err) {
     const message = `pcscd unavailable: ${(err as Error).message}`
@@ -29,4 +31,6 @@ export async function setup(project: TestProject): Promise<void> {
 export async function teardown(): Promise<void> {
   await handle?.stop()
   handle = undefined
+  // A pcscd restart test replaces our daemon with one of its own and leaves its pid here.
+  stopRestartedPcscd()
 }

@@ -2,7 +2,9 @@
 // when needed, wait for readiness WITHOUT touching vpcd's card port (a connection there is a card
 // insertion), and stop only the daemon we started.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { PcscdUnavailableError } from '../errors.ts'
 import { VPCD_PORTS } from '../vpcd/vpcd-card.ts'
 
@@ -117,6 +119,8 @@ export async function startPcscd(options: { timeoutMs?: number } = {}): Promise<
       `pcscd did not become ready (${failed?.message ?? (child.exitCode !== null ? `exit ${child.exitCode}` : 'timeout')})`,
     )
   }
+  // The daemon must not keep a test worker or the bench alive; stop() or the global teardown ends it.
+  child.unref()
   return {
     started: true,
     pid: child.pid,
@@ -128,4 +132,26 @@ export async function startPcscd(options: { timeoutMs?: number } = {}): Promise<
       clearTimeout(timer)
     },
   }
+}
+
+/** Where a test that restarts pcscd records the pid of the replacement it started (for global teardown). */
+export const RESTARTED_PCSCD_PID_FILE = join(tmpdir(), 'lakou-hardware-restarted-pcscd.pid')
+
+export function recordRestartedPcscd(pid: number): void {
+  writeFileSync(RESTARTED_PCSCD_PID_FILE, String(pid))
+}
+
+/** Stops the replacement pcscd recorded by a restart test, if it is still that pcscd. */
+export function stopRestartedPcscd(): void {
+  if (!existsSync(RESTARTED_PCSCD_PID_FILE)) return
+  const pid = Number(readFileSync(RESTARTED_PCSCD_PID_FILE, 'utf8'))
+  rmSync(RESTARTED_PCSCD_PID_FILE, { force: true })
+  if (Number.isInteger(pid) && pcscdPids().includes(pid)) process.kill(pid, 'SIGTERM')
+}
+
+/** Stops a pcscd by pid (one this process or its test run started) and waits until it is gone. */
+export async function killPcscd(pid: number, timeoutMs = 5000): Promise<void> {
+  if (!pcscdPids().includes(pid)) return
+  process.kill(pid, 'SIGTERM')
+  if (!(await waitFor(() => !pcscdPids().includes(pid), timeoutMs))) process.kill(pid, 'SIGKILL')
 }

@@ -1,5 +1,5 @@
 // Test rigs: one way to present virtual cards, per transport. The conformance suite runs on each.
-import { once } from 'node:events'
+import type { EventEmitter } from 'node:events'
 import type { VirtualCard } from '../cards/virtual-card.ts'
 import { NfcReaderService } from '../nfc/reader-service.ts'
 import { SimulatedReader } from '../sim/simulated-reader.ts'
@@ -19,26 +19,27 @@ export interface CardRig {
   tearAfterApdus(count: number): void
 }
 
-/** Resolves with the first event that matches, or rejects after timeoutMs. */
-export async function nextEvent<K extends 'card-presented' | 'card-removed' | 'reader-attached'>(
+/** Resolves with the first event that matches, or rejects after timeoutMs (listens continuously). */
+export function nextEvent(
   service: CardReaderService,
-  event: K,
+  event: 'card-presented' | 'card-removed' | 'reader-attached' | 'reader-detached',
   match: (e: { reader: string }) => boolean = () => true,
   timeoutMs = 10_000,
 ): Promise<void> {
-  const ac = new AbortController()
-  const timer = setTimeout(() => ac.abort(), timeoutMs)
-  try {
-    for (;;) {
-      const [e] = (await once(service as never, event, { signal: ac.signal })) as [{ reader: string }]
-      if (match(e)) return
+  const emitter = service as unknown as EventEmitter
+  return new Promise((resolve, reject) => {
+    const listener = (e: { reader: string }) => {
+      if (!match(e)) return
+      clearTimeout(timer)
+      emitter.off(event, listener)
+      resolve()
     }
-  } catch (err) {
-    if (ac.signal.aborted) throw new Error(`timed out after ${timeoutMs} ms waiting for ${event}`)
-    throw err
-  } finally {
-    clearTimeout(timer)
-  }
+    const timer = setTimeout(() => {
+      emitter.off(event, listener)
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${event}`))
+    }, timeoutMs)
+    emitter.on(event, listener)
+  })
 }
 
 export class SimRig implements CardRig {
