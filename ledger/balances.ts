@@ -11,22 +11,25 @@ export function balanceOf(b: Balances, asset: string): number {
 }
 
 export function withDelta(b: Balances, asset: string, delta: number): Balances {
-  const out: (string | number)[] = []
-  let done = false
-  for (let i = 0; i < b.length; i += 2) {
-    const a = b[i] as string
-    if (!done && a === asset) {
-      out.push(a, (b[i + 1] as number) + delta)
-      done = true
-    } else {
-      if (!done && a > asset) {
-        out.push(asset, delta)
-        done = true
-      }
-      out.push(a, b[i + 1] as number)
-    }
+  let at = -1
+  for (let i = 0; i < b.length; i += 2) if (b[i] === asset) at = i
+  if (at >= 0) {
+    // exact-size copy (a push-grown array would reserve ~17 slots per stored balance)
+    const out = b.slice()
+    out[at + 1] = (b[at + 1] as number) + delta
+    return out
   }
-  if (!done) out.push(asset, delta)
+  let insert = b.length
+  for (let i = 0; i < b.length; i += 2)
+    if ((b[i] as string) > asset) {
+      insert = i
+      break
+    }
+  const out: (string | number)[] = new Array(b.length + 2)
+  for (let i = 0; i < insert; i++) out[i] = b[i]!
+  out[insert] = asset
+  out[insert + 1] = delta
+  for (let i = insert; i < b.length; i++) out[i + 2] = b[i]!
   return out
 }
 

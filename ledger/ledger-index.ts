@@ -254,56 +254,35 @@ export class LedgerIndex {
     return this.ingestMany([bytes]).then((r) => r[0]!)
   }
 
-  /** Ingest a batch: statements first, then records, signatures verified concurrently. */
+  /**
+   * Ingest a batch: statements first, then records. Records are decoded, verified (many signatures in
+   * flight) and applied as a stream, so only the records in flight are held decoded.
+   */
   async ingestMany(batch: Uint8Array[]): Promise<IngestResult[]> {
     const results: IngestResult[] = new Array(batch.length)
-    const statementItems: Array<{ i: number; d: Decoded & { type: 'statement' } }> = []
-    const recordItems: Array<{ i: number; d: Decoded & { type: 'record' }; entry: RecordEntry }> = []
+    const statementItems: number[] = []
+    const recordItems: number[] = []
     for (let i = 0; i < batch.length; i++) {
-      const bytes = batch[i]!
-      let d: Decoded
-      try {
-        d = decodeSigned(bytes)
-      } catch (err) {
-        const error = err instanceof LedgerDecodeError ? err : new LedgerDecodeError('malformed', String(err))
-        this.malformed.push({ hash: '', bytes, error })
-        results[i] = { hash: '', type: 'malformed', status: 'rejected', error }
-        continue
-      }
-      const key = keyOf(d.hash)
-      const hash = toHex(d.hash)
-      if (d.type === 'statement') {
-        if (this.statements.has(key)) results[i] = { hash, type: 'statement', status: 'duplicate' }
-        else statementItems.push({ i, d })
-        continue
-      }
-      const known = this.entries.get(key)
-      // A copy whose signatures failed does not block the genuine record with the same hash.
-      if (known && (known.sigOk || known.status === 'verifying')) {
-        results[i] = { hash, type: 'record', status: 'duplicate' }
-        continue
-      }
-      if (known) this.malformed.push({ hash, bytes: known.bytes, error: known.error! })
-      const entry: RecordEntry = {
-        key,
-        bytes,
-        status: 'verifying',
-        sigOk: false,
-        rec: d.record,
-        error: null,
-        waitingFor: null,
-        kind: null,
-        device: '',
-        deviceSeq: 0,
-        cards: null,
-      }
-      this.entries.set(key, entry)
-      recordItems.push({ i, d, entry })
+      const kind = peekKind(batch[i]!)
+      if (kind >= 64) statementItems.push(i)
+      else recordItems.push(i)
     }
 
     if (statementItems.length > 0) {
       const added: Statement[] = []
-      await this.pool(statementItems, async ({ i, d }) => {
+      const decoded: Array<{ i: number; d: Decoded & { type: 'statement' } }> = []
+      for (const i of statementItems) {
+        const d = this.decodeOrReport(batch[i]!, results, i)
+        if (!d) continue
+        if (d.type !== 'statement') {
+          recordItems.push(i)
+          continue
+        }
+        if (this.statements.has(keyOf(d.hash)))
+          results[i] = { hash: toHex(d.hash), type: 'statement', status: 'duplicate' }
+        else decoded.push({ i, d })
+      }
+      await this.pool(decoded, async ({ i, d }) => {
         const ok =
           d.signatures.length === 1 &&
           (await verifySignature(d.statement.issuer, statementSignatureMessage(d.hash), d.signatures[0]!))
@@ -321,7 +300,7 @@ export class LedgerIndex {
         results[i] = { hash, type: 'statement', status: 'valid' }
       })
       if (added.length > 0) this.trustChanged(added)
-      for (const { i, d } of statementItems) {
+      for (const { i, d } of decoded) {
         const r = results[i]!
         const why = this.trust.inactive.get(keyOf(d.hash))
         if (r.status === 'valid' && why) {
@@ -331,7 +310,44 @@ export class LedgerIndex {
       }
     }
 
-    await this.pool(recordItems, async ({ d, entry }) => {
+    const entryAt: Array<RecordEntry | undefined> = new Array(batch.length)
+    await this.pool(recordItems, async (i) => {
+      const bytes = batch[i]!
+      const d = this.decodeOrReport(bytes, results, i)
+      if (!d) return
+      if (d.type !== 'record') {
+        // a statement whose kind byte we could not peek (cannot happen for canonical bytes)
+        results[i] = {
+          hash: toHex(d.hash),
+          type: 'malformed',
+          status: 'rejected',
+          error: new LedgerDecodeError('unknown-kind'),
+        }
+        return
+      }
+      const key = keyOf(d.hash)
+      const known = this.entries.get(key)
+      // A copy whose signatures failed does not block the genuine record with the same hash.
+      if (known && (known.sigOk || known.status === 'verifying')) {
+        results[i] = { hash: toHex(d.hash), type: 'record', status: 'duplicate' }
+        return
+      }
+      if (known) this.malformed.push({ hash: toHex(d.hash), bytes: known.bytes, error: known.error! })
+      const entry: RecordEntry = {
+        key,
+        bytes,
+        status: 'verifying',
+        sigOk: false,
+        rec: d.record,
+        error: null,
+        waitingFor: null,
+        kind: null,
+        device: '',
+        deviceSeq: 0,
+        cards: null,
+      }
+      this.entries.set(key, entry)
+      entryAt[i] = entry
       const ok = await this.verifyRecordSignatures(d)
       if (entry.status !== 'verifying') return
       if (ok !== true) {
@@ -342,19 +358,36 @@ export class LedgerIndex {
       }
       entry.sigOk = true
       entry.status = 'pending'
-      entry.device = keyOf(d.record.device)
+      entry.device = this.intern(keyOf(d.record.device))
       entry.deviceSeq = d.record.deviceSeq
       this.queue.push(entry.key)
       this.drain()
     })
 
-    for (const { i, d, entry } of recordItems) {
-      const r: IngestResult = { hash: toHex(d.hash), type: 'record', status: entry.status as IngestStatus }
+    for (const i of recordItems) {
+      const entry = entryAt[i]
+      if (!entry) continue
+      const r: IngestResult = {
+        hash: toHex(bytesOfKey(entry.key)),
+        type: 'record',
+        status: entry.status as IngestStatus,
+      }
       if (entry.error) r.error = entry.error
       if (entry.status === 'pending' && entry.waitingFor) r.waitingFor = entry.waitingFor
       results[i] = r
     }
     return results
+  }
+
+  private decodeOrReport(bytes: Uint8Array, results: IngestResult[], i: number): Decoded | null {
+    try {
+      return decodeSigned(bytes)
+    } catch (err) {
+      const error = err instanceof LedgerDecodeError ? err : new LedgerDecodeError('malformed', String(err))
+      this.malformed.push({ hash: '', bytes, error })
+      results[i] = { hash: '', type: 'malformed', status: 'rejected', error }
+      return null
+    }
   }
 
   private async pool<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
@@ -441,17 +474,30 @@ export class LedgerIndex {
 
   // ------------------------------------------------------------ processing
 
+  private readonly interned = new Map<string, string>()
+  /** One string per device / card key, shared by all its records (memory). */
+  private intern(k: string): string {
+    const c = this.interned.get(k)
+    if (c !== undefined) return c
+    this.interned.set(k, k)
+    return k
+  }
+
   private drain(): void {
     while (this.queue.length > 0) this.process(this.queue.pop()!)
   }
 
+  // Waiting records keep only their bytes (decoded again when woken): first sync of a busy federation
+  // can hold most records pending at once, and a decoded record costs ~10x its bytes.
   private wait(entry: RecordEntry, on: string, label: string): void {
     entry.waitingFor = label
+    entry.rec = null
     getOrCreate(this.waiters, on, () => []).push(entry.key)
   }
 
   private waitTrust(entry: RecordEntry, rule: Rule): void {
     entry.waitingFor = rule
+    entry.rec = null
     this.trustWaiters.add(entry.key)
   }
 
@@ -589,7 +635,7 @@ export class LedgerIndex {
             `${a} would be ${after} > ceiling ${ceiling(card)} for ${cardKindOf(card)} cards`,
           )
       }
-      cards.push({ card: ck, cardSeq, after: b })
+      cards.push({ card: this.intern(ck), cardSeq, after: b })
     }
     let views: (() => void) | undefined
 
@@ -787,13 +833,15 @@ export class LedgerIndex {
   }
 
   private commit(entry: RecordEntry, rec: LedgerRecord, effect: Effect): void {
-    const dk = keyOf(rec.device)
+    const dk = entry.device
     entry.status = 'valid'
     entry.waitingFor = null
     entry.kind = rec.kind
     entry.device = dk
     entry.deviceSeq = rec.deviceSeq
-    entry.cards = effect.cards.length > 0 ? effect.cards : null
+    // array literals get exact capacity (push-grown arrays keep ~17 slots): ~200 bytes per record
+    const c = effect.cards
+    entry.cards = c.length === 0 ? null : c.length === 1 ? [c[0]!] : [c[0]!, c[1]!]
     const dev = this.deviceState(dk)
     if (LedgerIndex.place(dev.bySeq, rec.deviceSeq, entry.key)) {
       if (!dev.forkSeqs.includes(rec.deviceSeq)) {
@@ -1212,4 +1260,11 @@ function getOrCreate<K, V>(map: Map<K, V>, key: K, make: () => V): V {
     map.set(key, v)
   }
   return v
+}
+
+/** The kind byte of signed bytes without decoding them (0 when unreadable: decode reports why). */
+function peekKind(bytes: Uint8Array): number {
+  let i = 0
+  while (i < bytes.length && i < 8 && (bytes[i]! & 0x80) !== 0) i++
+  return bytes[i + 2] ?? 0
 }
