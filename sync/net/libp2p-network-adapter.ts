@@ -178,7 +178,8 @@ export class Libp2pNetworkAdapter extends NetworkAdapter {
   }
 
   private async outboundFor(link: Link): Promise<Link['outbound']> {
-    if (!link.outbound && link.opening) await link.opening
+    // A failed open is retried on the next send rather than silently losing every later message.
+    if (!link.outbound) await (link.opening ?? this.openOutbound(link.libp2pPeerId))
     return link.outbound
   }
 

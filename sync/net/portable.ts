@@ -10,6 +10,7 @@ export {
   type PresentedCredentials,
   peerBindingMessage,
 } from './access.ts'
+export { ECHO_PROTOCOL, measureEcho, serveEcho } from './echo.ts'
 export { type Ed25519Signer, generateEd25519Signer, verifyEd25519 } from './ed25519.ts'
 export {
   type DropError,

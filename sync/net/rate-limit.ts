@@ -1,11 +1,12 @@
-// A token bucket per peer: `burst` frames at once, refilled at `perSecond`. Sync bursts on catch-up are
-// legitimate, so the default burst is generous; a peer that keeps exceeding it is flooding.
+// A token bucket per peer: `burst` frames at once, refilled at `perSecond`. automerge-repo sends up to ~10
+// sync messages per second per document and peer, so an honest catch-up of hundreds of pages reaches a few
+// thousand frames per second: the defaults leave room for that; a peer that keeps exceeding them floods.
 export interface RateLimit {
   perSecond: number
   burst: number
 }
 
-export const DEFAULT_RATE_LIMIT: RateLimit = { perSecond: 500, burst: 2_000 }
+export const DEFAULT_RATE_LIMIT: RateLimit = { perSecond: 5_000, burst: 20_000 }
 
 export class TokenBucket {
   private tokens: number

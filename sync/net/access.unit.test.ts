@@ -1,0 +1,113 @@
+// The hello handshake between in-process libp2p hosts on 127.0.0.1 (real TCP, noise, yamux).
+import type { Libp2p } from '@libp2p/interface'
+import * as lp from 'it-length-prefixed'
+import { afterEach, describe, expect, it } from 'vitest'
+import {
+  HELLO_PROTOCOL,
+  type LocalCredentials,
+  PeerAccess,
+  type PeerPrincipal,
+  peerBindingMessage,
+} from './access.ts'
+import { generateEd25519Signer } from './ed25519.ts'
+import { createLakouHost } from './host.ts'
+import { StaticPeerAuthenticator } from './static-authenticator.ts'
+import { credentialsFor, devicePrincipal } from './testing.ts'
+
+const cleanup: Array<() => Promise<unknown> | unknown> = []
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c()
+})
+
+async function host(): Promise<Libp2p> {
+  const h = await createLakouHost({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false })
+  cleanup.push(() => h.stop())
+  return h
+}
+
+async function guarded(
+  credentials: LocalCredentials,
+  trusted: PeerPrincipal[],
+  options: { helloTimeoutMs?: number } = {},
+): Promise<{ host: Libp2p; access: PeerAccess; log: string[] }> {
+  const h = await host()
+  const log: string[] = []
+  const access = new PeerAccess({
+    credentials,
+    authenticator: new StaticPeerAuthenticator(trusted),
+    log: (l) => log.push(l),
+    ...options,
+  })
+  await access.start(h)
+  cleanup.push(() => access.stop())
+  return { host: h, access, log }
+}
+
+function nextEvent<T>(access: PeerAccess, type: 'peer:rejected' | 'peer:dropped'): Promise<T> {
+  return new Promise((resolve) => {
+    const off = access.on(type, (d) => {
+      off()
+      resolve(d as T)
+    })
+  })
+}
+
+describe('PeerAccess handshake', () => {
+  it('authenticates two certified peers both ways with their principals', async () => {
+    const [sa, sb] = [await generateEd25519Signer(), await generateEd25519Signer()]
+    const pa = devicePrincipal(sa, 'venue-a')
+    const pb = devicePrincipal(sb, 'venue-b')
+    const a = await guarded(credentialsFor(sa), [pb])
+    const b = await guarded(credentialsFor(sb), [pa])
+    await a.host.dial(b.host.getMultiaddrs())
+    const [fromA, fromB] = await Promise.all([
+      a.access.whenAuthenticated(b.host.peerId.toString()),
+      b.access.whenAuthenticated(a.host.peerId.toString()),
+    ])
+    expect(fromA.venueId).toBe('venue-b')
+    expect(fromB.venueId).toBe('venue-a')
+    expect(a.access.authenticatedPeers()).toEqual([b.host.peerId.toString()])
+  })
+
+  it('refuses a certificate replayed from another peer id, even with the victim binding signature', async () => {
+    const victim = await generateEd25519Signer()
+    const server = await guarded(credentialsFor(await generateEd25519Signer()), [devicePrincipal(victim)])
+    // The thief copied the victim's certificate and a binding signature the victim made for its own peer id.
+    const victimPeerId = (await host()).peerId.toString()
+    const stolen = await victim.sign(peerBindingMessage(victimPeerId))
+    const thiefCredentials: LocalCredentials = {
+      certificate: new Uint8Array([0]),
+      devicePublicKey: victim.publicKey,
+      sign: async () => stolen,
+    }
+    const thief = await guarded(thiefCredentials, [])
+    const rejected = nextEvent<{ error: Error }>(server.access, 'peer:rejected')
+    await thief.host.dial(server.host.getMultiaddrs())
+    const { error } = await rejected
+    expect(error.name).toBe('HandshakeRejectedError')
+    expect(error.message).toMatch(/did not sign this peer id/)
+    expect(server.access.isAuthenticated(thief.host.peerId.toString())).toBe(false)
+    expect(server.log.join('\n')).toMatch(/dropped peer .*HandshakeRejectedError/)
+  })
+
+  it('hangs up on a peer that never says hello, and refuses it during the cooldown', async () => {
+    const server = await guarded(credentialsFor(await generateEd25519Signer()), [], { helloTimeoutMs: 1_000 })
+    const silent = await host() // no PeerAccess: it connects and says nothing
+    const dropped = nextEvent<{ error: Error }>(server.access, 'peer:dropped')
+    await silent.dial(server.host.getMultiaddrs())
+    expect((await dropped).error.message).toMatch(/timeout/)
+    await expect.poll(() => silent.getConnections().length).toBe(0)
+    // Redialling during the cooldown gets the connection closed at once, well before the hello timeout.
+    await silent.dial(server.host.getMultiaddrs()).catch(() => {})
+    await expect.poll(() => silent.getConnections().length, { timeout: 500 }).toBe(0)
+  })
+
+  it('rejects a malformed hello with a typed error', async () => {
+    const server = await guarded(credentialsFor(await generateEd25519Signer()), [])
+    const rogue = await host()
+    const rejected = nextEvent<{ error: Error }>(server.access, 'peer:rejected')
+    const stream = await rogue.dialProtocol(server.host.getMultiaddrs(), HELLO_PROTOCOL)
+    stream.send(lp.encode.single(new Uint8Array([0xa1, 0x61, 0x76, 0x02]))) // CBOR {v: 2}
+    expect((await rejected).error.name).toBe('MalformedFrameError')
+  })
+})

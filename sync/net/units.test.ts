@@ -1,0 +1,79 @@
+// Small pure pieces: token bucket, share config, echo floor, peer status path.
+import type { DocumentId, PeerId as RepoPeerId } from '@automerge/automerge-repo/slim'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { PeerPrincipal } from './access.ts'
+import { measureEcho, serveEcho } from './echo.ts'
+import { TokenBucket } from './rate-limit.ts'
+import { createShareConfig } from './share-policy.ts'
+import { PeerStatusTracker } from './status.ts'
+import { connectAll, startTestPeers, type TestPeer } from './testing.ts'
+
+describe('TokenBucket', () => {
+  it('allows the burst, refuses beyond it, refills with time', () => {
+    let now = 0
+    const bucket = new TokenBucket({ perSecond: 10, burst: 3 }, () => now)
+    expect([bucket.take(), bucket.take(), bucket.take(), bucket.take()]).toEqual([true, true, true, false])
+    now += 100 // one token
+    expect([bucket.take(), bucket.take()]).toEqual([true, false])
+    now += 10_000
+    expect([bucket.take(), bucket.take(), bucket.take(), bucket.take()]).toEqual([true, true, true, false])
+  })
+})
+
+describe('createShareConfig', () => {
+  const key = new Uint8Array(32)
+  const principals: Record<string, PeerPrincipal> = {
+    till: { kind: 'device', devicePublicKey: key, venueId: 'v1' },
+    relay: { kind: 'relay', devicePublicKey: key },
+  }
+  const share = createShareConfig(
+    { principalOf: (p) => principals[p] },
+    (principal, doc) => doc !== ('personal-v1' as DocumentId) || principal.venueId === 'v1',
+  )
+  const ask = (peer: string, doc: string) => share.access(peer as RepoPeerId, doc as DocumentId)
+
+  it('shares nothing with a peer the handshake does not know', async () => {
+    expect(await ask('stranger', 'public')).toBe(false)
+    expect(await share.announce('stranger' as RepoPeerId, 'public' as DocumentId)).toBe(false)
+  })
+
+  it('applies the document rule to known principals', async () => {
+    expect(await ask('till', 'personal-v1')).toBe(true)
+    expect(await ask('relay', 'personal-v1')).toBe(false)
+    expect(await ask('relay', 'public')).toBe(true)
+  })
+})
+
+describe('echo floor and peer status over real libp2p', () => {
+  let peers: TestPeer[]
+  let tracker: PeerStatusTracker
+  beforeAll(async () => {
+    peers = await startTestPeers(2, { connect: false })
+    tracker = new PeerStatusTracker(0)
+    tracker.start(peers[0]!.host, peers[0]!.access)
+    await connectAll(peers)
+  })
+  afterAll(async () => {
+    tracker.stop()
+    await Promise.all(peers.map((p) => p.stop()))
+  })
+
+  it('measures echo round trips between authenticated peers', async () => {
+    const [a, b] = peers as [TestPeer, TestPeer]
+    const stop = await serveEcho(b.host, b.access)
+    const times = await measureEcho(a.host, b.host.peerId.toString(), 20)
+    await stop()
+    expect(times).toHaveLength(20)
+    for (const t of times) expect(t).toBeGreaterThan(0)
+  })
+
+  it('reports a TCP peer as connected directly and authenticated', async () => {
+    const b = peers[1]!.host.peerId.toString()
+    await expect.poll(() => tracker.get(b)?.authenticated).toBe(true)
+    expect(tracker.get(b)).toMatchObject({ connected: true, via: 'direct' })
+    const before = tracker.get(b)!.lastSeen
+    await new Promise((r) => setTimeout(r, 5))
+    tracker.seen(b)
+    expect(tracker.get(b)!.lastSeen).toBeGreaterThan(before)
+  })
+})
