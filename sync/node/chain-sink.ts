@@ -3,7 +3,7 @@
 // the same deviceSeq and different hashes) and no gap. The ledger's LedgerIndex, when given, receives every
 // new valid record after these checks and owns all other rules and views.
 import type { IngestOutcome, RecordSink } from '../docs/mod.ts'
-import { decodeSigned, toHex, verifySignatures } from './ledger.ts'
+import { decodeSigned, sha256, toHex, verifySignatures } from './ledger.ts'
 
 export interface DeviceChainState {
   /** deviceSeq -> record hash (hex). */
@@ -25,6 +25,8 @@ export class ChainSink implements RecordSink {
   readonly #ledger: LedgerIngest | undefined
   /** Called for every new valid statement (certificates, admissions, revocations). */
   onStatement?: (bytes: Uint8Array) => void
+  /** Called for every new valid record, once it is applied (latency measurements, app notifications). */
+  onRecord?: (hashHex: string, bytes: Uint8Array) => void
 
   constructor(ledger?: LedgerIngest) {
     this.#ledger = ledger
@@ -68,6 +70,7 @@ export class ChainSink implements RecordSink {
       this.onStatement?.(bytes)
     }
     await this.#ledger?.ingest(bytes)
+    if (d.type === 'record') this.onRecord?.(hash, bytes)
     return 'applied'
   }
 
@@ -77,6 +80,11 @@ export class ChainSink implements RecordSink {
     if (!c) return { max: 0, complete: true, forks: [] }
     const max = Math.max(0, ...c.seqs.keys())
     return { max, complete: c.seqs.size === max, forks: [...c.forks] }
+  }
+
+  /** SHA-256 over the sorted hashes of everything applied: equal digests mean identical indexes. */
+  digest(): string {
+    return toHex(sha256(new TextEncoder().encode([...this.#hashes].sort().join(''))))
   }
 
   snapshot(): Uint8Array {

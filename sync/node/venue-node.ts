@@ -41,6 +41,7 @@ import {
   type RecordBody,
   toHex,
 } from './ledger.ts'
+import { Libp2pPushTransport } from './push-protocol.ts'
 
 export interface VenueNodeOptions {
   dataDir: string
@@ -201,7 +202,9 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     })
   }
   const board = new DocStatusBoard()
-  const push = new RecordPush(feed, board)
+  const transport = new Libp2pPushTransport(network.host, network.access)
+  await transport.start()
+  const push = new RecordPush(feed, board, transport)
   const emitter = new EventEmitter<VenueNodeEvents>()
 
   feed.on('ingested', (e) => emitter.emit('record', { outcome: e.outcome, source: e.source }))
@@ -211,10 +214,7 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
   board.on('doc:status', (s) => emitter.emit('doc:status', s))
   network.status.on('peer:status', (s) => emitter.emit('peer:status', s))
   // A peer that just passed the handshake learns how far this node is (for its progress bars).
-  const offAuth = network.access.on('peer:authenticated', () => setTimeout(() => push.announce(), 300))
-  layout.on('entries', (h, cls) => {
-    if (cls.kind === 'venue') push.watch(h as DocHandle<VenueDoc>)
-  })
+  const offAuth = network.access.on('peer:authenticated', ({ peerId }) => push.announce(peerId))
   layout.on('malformed', (url, reason) => log(`lakou/node: ${url}: ${reason}`))
   feed.start()
 
@@ -230,7 +230,6 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
   let wal: ChainWal | undefined
   if (config.venueUrl) {
     venue = await layout.find<VenueDoc>(config.venueUrl as AutomergeUrl)
-    push.watch(venue)
     writer = await PageWriter.open(layout, venue, deviceHex, capacity ? { capacity } : {})
     const opened = await ChainWal.open(paths.chainLog)
     wal = opened.wal
@@ -250,9 +249,9 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     return { writer, venue }
   }
   const stage = (bytes: Uint8Array): Promise<RecordLocation> => {
-    const { writer, venue } = pageOnly()
+    const { writer } = pageOnly()
     return writer.append(bytes, (location) =>
-      push.send(venue, location.pageUrl.slice('automerge:'.length) as DocumentId, location.index, bytes),
+      push.send(location.pageUrl.slice('automerge:'.length) as DocumentId, location.index, bytes),
     )
   }
 
@@ -335,6 +334,7 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
       await checkpoint()
       offAuth()
       push.stop()
+      await transport.stop()
       feed.stop()
       layout?.stop()
       board.stop()

@@ -1,0 +1,127 @@
+// The libp2p side of the direct record push (sync/docs/push.ts): one long-lived stream per authenticated
+// peer, opened when the peer passes the handshake, length-prefixed frames. A frame is a latency hint: under
+// back-pressure it is dropped (the CRDT sync delivers the record anyway). Streams from peers that have not
+// passed the handshake, oversized frames and malformed messages get the peer dropped through sync/net.
+import type { Libp2p, Stream } from '@libp2p/interface'
+import * as lp from 'it-length-prefixed'
+import type { PushTransport } from '../docs/mod.ts'
+import {
+  FrameTooLargeError,
+  MalformedFrameError,
+  type PeerAccess,
+  PeerNotAuthenticatedError,
+} from '../net/mod.ts'
+
+export const PUSH_PROTOCOL = '/lakou/record-push/1.0.0'
+const MAX_FRAME_BYTES = 256 * 1024
+
+export class Libp2pPushTransport implements PushTransport {
+  readonly #host: Libp2p
+  readonly #access: PeerAccess
+  readonly #out = new Map<string, Promise<Stream | undefined>>()
+  readonly #listeners = new Set<(peerId: string, message: Uint8Array) => void>()
+  #offs: Array<() => void> = []
+
+  constructor(host: Libp2p, access: PeerAccess) {
+    this.#host = host
+    this.#access = access
+  }
+
+  async start(): Promise<void> {
+    await this.#host.handle(
+      PUSH_PROTOCOL,
+      (stream, connection) => this.#read(stream, connection.remotePeer.toString()),
+      {
+        runOnLimitedConnection: true,
+        maxInboundStreams: 4,
+      },
+    )
+    this.#offs.push(
+      this.#access.on('peer:authenticated', ({ peerId }) => void this.#stream(peerId)),
+      this.#access.on('peer:gone', ({ peerId }) => this.#out.delete(peerId)),
+      this.#access.on('peer:dropped', ({ peerId }) => this.#out.delete(peerId)),
+    )
+  }
+
+  async stop(): Promise<void> {
+    for (const off of this.#offs) off()
+    this.#offs = []
+    for (const s of this.#out.values()) void s.then((x) => x?.close().catch(() => {}))
+    this.#out.clear()
+    await this.#host.unhandle(PUSH_PROTOCOL).catch(() => {})
+  }
+
+  #stream(peerId: string): Promise<Stream | undefined> {
+    let s = this.#out.get(peerId)
+    if (!s) {
+      const conn = this.#host
+        .getConnections()
+        .find((c) => c.remotePeer.toString() === peerId && c.status === 'open')
+      s = conn
+        ? conn.newStream(PUSH_PROTOCOL, { runOnLimitedConnection: true }).then(
+            (stream) => {
+              stream.addEventListener('close', () => {
+                if (this.#out.get(peerId) === s) this.#out.delete(peerId)
+              })
+              return stream
+            },
+            () => {
+              this.#out.delete(peerId)
+              return undefined
+            },
+          )
+        : Promise.resolve(undefined)
+      if (conn) this.#out.set(peerId, s)
+    }
+    return s
+  }
+
+  sendTo(peerId: string, message: Uint8Array): void {
+    if (!this.#access.isAuthenticated(peerId)) return
+    const frame = lp.encode.single(message)
+    void this.#stream(peerId).then((stream) => {
+      if (stream?.status !== 'open' || stream.writableNeedsDrain) return
+      try {
+        stream.send(frame)
+      } catch {
+        this.#out.delete(peerId)
+      }
+    })
+  }
+
+  broadcast(message: Uint8Array): void {
+    for (const peerId of this.#access.authenticatedPeers()) this.sendTo(peerId, message)
+  }
+
+  onMessage(fn: (peerId: string, message: Uint8Array) => void): () => void {
+    this.#listeners.add(fn)
+    return () => this.#listeners.delete(fn)
+  }
+
+  misbehaved(peerId: string, reason: string): void {
+    this.#access.drop(peerId, new MalformedFrameError(`record push: ${reason}`))
+  }
+
+  async #read(stream: Stream, peerId: string): Promise<void> {
+    // The dialer may open this stream a moment before this side has finished judging its hello.
+    try {
+      await this.#access.whenAuthenticated(peerId)
+    } catch {
+      this.#access.drop(peerId, new PeerNotAuthenticatedError('record push without a passed handshake'))
+      stream.abort(new Error('not authenticated'))
+      return
+    }
+    try {
+      for await (const frame of lp.decode(stream, { maxDataLength: MAX_FRAME_BYTES })) {
+        const bytes = frame.subarray()
+        for (const l of this.#listeners) l(peerId, bytes)
+      }
+    } catch (err) {
+      const name = (err as Error).name
+      if (name === 'InvalidDataLengthError' || name === 'InvalidDataLengthLengthError') {
+        this.#access.drop(peerId, new FrameTooLargeError(`record push frame over ${MAX_FRAME_BYTES} bytes`))
+      }
+      stream.abort(err as Error)
+    }
+  }
+}

@@ -1,0 +1,168 @@
+// A venue node in its own OS process, driven by tests and benches over stdin/stdout (one JSON object per
+// line). Run: node --import tsx --import ./sync/polyfills.ts sync/test/node-proc.ts --data DIR [--relay A]
+// Commands: {id, cmd: 'dial'|'append'|'stream'|'stats'|'block'|'unblock'|'echo'|'stop', ...}. Replies:
+// {id, ok, ...}. Unsolicited events: {event: 'ready'|'ack'|'validated'}.
+import { createInterface } from 'node:readline'
+import { multiaddr } from '@multiformats/multiaddr'
+import { toHex } from '../node/ledger.ts'
+import { createVenueNode } from '../node/venue-node.ts'
+
+const args = process.argv.slice(2)
+const arg = (name: string) => {
+  const i = args.indexOf(name)
+  return i >= 0 ? args[i + 1] : undefined
+}
+const all = (name: string) => args.flatMap((a, i) => (a === name && args[i + 1] ? [args[i + 1]!] : []))
+const out = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`)
+const now = () => performance.timeOrigin + performance.now()
+
+const ECHO = '/lakou/bench-echo/1.0.0'
+const node = await createVenueNode({
+  dataDir: arg('--data')!,
+  listen: ['/ip4/127.0.0.1/tcp/0'],
+  relays: all('--relay'),
+  mdns: false,
+  checkpointEveryMs: Number(arg('--checkpoint-ms') ?? 1000),
+  ...(arg('--page') ? { pageCapacity: Number(arg('--page')) } : {}),
+  log: (l) => process.stderr.write(`${l}\n`),
+})
+const reportValidated = args.includes('--report-validated')
+node.sink.onRecord = (hash) => {
+  if (reportValidated) out({ event: 'validated', hash, t: now() })
+}
+
+// Partitions: connections to blocked peers are closed as soon as they open.
+const blocked = new Set<string>()
+node.network.host.addEventListener('connection:open', (e) => {
+  if (blocked.has(e.detail.remotePeer.toString())) void e.detail.close().catch(() => {})
+})
+
+await node.network.host.handle(ECHO, async (stream) => {
+  for await (const chunk of stream) stream.send(chunk.subarray())
+})
+
+let card = 0
+const topUp = (amount: number) => {
+  card++
+  const id = new Uint8Array(8)
+  id[0] = 2
+  new DataView(id.buffer).setUint32(4, card)
+  return {
+    kind: 'top-up',
+    chain: { card: id, cardSeq: 1, cardPrev: new Uint8Array(32) },
+    asset: 'EUR',
+    amount,
+    method: 'cash',
+  }
+}
+
+let streaming = false
+async function handle(c: Record<string, unknown>): Promise<Record<string, unknown>> {
+  switch (c.cmd) {
+    case 'dial': {
+      await node.network.host.dial(multiaddr(String(c.addr)))
+      await node.network.access.whenAuthenticated(String(c.peerId), 10_000)
+      return {}
+    }
+    case 'append': {
+      const t = now()
+      const r = await node.appendRecord(topUp(Number(c.amount ?? 100)) as never)
+      return { hash: toHex(r.hash), deviceSeq: r.deviceSeq, t, ackMs: now() - t }
+    }
+    case 'stream': {
+      // Appends back to back (or every intervalMs), reporting each acknowledged one, until 'stopStream'.
+      streaming = true
+      void (async () => {
+        while (streaming) {
+          const r = await node.appendRecord(topUp(1) as never)
+          out({ event: 'ack', hash: toHex(r.hash), deviceSeq: r.deviceSeq })
+          if (c.intervalMs) await new Promise((res) => setTimeout(res, Number(c.intervalMs)))
+        }
+      })()
+      return {}
+    }
+    case 'stopStream':
+      streaming = false
+      return {}
+    case 'stats': {
+      await node.idle()
+      const device = toHex(node.device.publicKey)
+      const chains = Object.fromEntries([...node.sink.devices.keys()].map((d) => [d, node.sink.chainOf(d)]))
+      return {
+        size: node.sink.size,
+        digest: node.sink.digest(),
+        own: node.sink.chainOf(device),
+        chains,
+        status: node.status().summary,
+        online: node.status().online,
+        rss: process.memoryUsage().rss,
+      }
+    }
+    case 'has': {
+      await node.idle()
+      const hashes = c.hashes as string[]
+      return { missing: hashes.filter((h) => !node.sink.has(h)) }
+    }
+    case 'block': {
+      for (const p of c.peerIds as string[]) {
+        blocked.add(p)
+        for (const conn of node.network.host.getConnections()) {
+          if (conn.remotePeer.toString() === p) await conn.close().catch(() => {})
+        }
+      }
+      return {}
+    }
+    case 'unblock':
+      blocked.clear()
+      return {}
+    case 'echo': {
+      // Raw libp2p stream echo round trips to a peer (the floor under any sync latency).
+      const conn = node.network.host.getConnections().find((x) => x.remotePeer.toString() === c.peerId)
+      if (!conn) throw new Error('not connected')
+      const stream = await conn.newStream(ECHO)
+      const it = stream[Symbol.asyncIterator]()
+      const rtts: number[] = []
+      const payload = new Uint8Array(64)
+      for (let i = 0; i < Number(c.count ?? 50); i++) {
+        const t = performance.now()
+        stream.send(payload)
+        let got = 0
+        while (got < payload.length) {
+          const r = await it.next()
+          if (r.done) throw new Error('echo stream ended')
+          got += r.value.byteLength
+        }
+        rtts.push(performance.now() - t)
+        await new Promise((res) => setTimeout(res, Number(c.gapMs ?? 20)))
+      }
+      await stream.close().catch(() => {})
+      return { rtts }
+    }
+    case 'stop':
+      streaming = false
+      await node.stop()
+      setTimeout(() => process.exit(0), 50)
+      return {}
+    default:
+      throw new Error(`unknown command ${String(c.cmd)}`)
+  }
+}
+
+createInterface({ input: process.stdin }).on('line', (line) => {
+  let c: Record<string, unknown>
+  try {
+    c = JSON.parse(line)
+  } catch {
+    return
+  }
+  handle(c).then(
+    (r) => out({ id: c.id, ok: true, ...r }),
+    (e) => out({ id: c.id, ok: false, error: String((e as Error).message) }),
+  )
+})
+out({
+  event: 'ready',
+  peerId: node.peerId,
+  addresses: node.addresses(),
+  device: toHex(node.device.publicKey),
+})
