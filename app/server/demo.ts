@@ -1,18 +1,25 @@
 // `lakou demo`: a federation with one venue (deterministic demo keys), a seeded catalog and agenda, demo
 // cards on an in-process reader with tap buttons in the UI, data in ./data/demo, served on localhost.
+import { writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { toHex } from '../../ledger/bytes.ts'
 import { createFixture, type Fixture } from '../../ledger/fixtures.ts'
 import { DIST_APP, ensureAppBuilt } from './build-app.ts'
 import { type EmulatedCard, EmulatedCardReader } from './card-reader.ts'
 import { CatalogStore } from './catalog-store.ts'
+import { addressesFile, ensureDemoVenue, ensureTill, readAddresses, VENUE_NAME } from './demo-setup.ts'
 import { AppServer } from './http-server.ts'
-import type { LedgerBackend } from './ledger-backend.ts'
 import { LocalLedgerBackend } from './local-ledger.ts'
+import { NodeLedgerBackend } from './node-backend.ts'
 import { VenueService } from './venue-service.ts'
 
 export interface DemoOptions {
   dataDir: string
+  /** 'node': venue node with libp2p sync (default); 'local': one device, no network. */
+  mode: 'node' | 'local'
+  /** Start a second till that joins the demo in dataDir (enrolled by its venue, syncs with the first). */
+  join: boolean
+  tillName: string
   port: number
   host: string
   /** Skip `vite build` (tests build once beforehand). */
@@ -25,9 +32,13 @@ export function parseDemoArgs(args: string[]): DemoOptions {
     const i = args.indexOf(name)
     return i >= 0 ? args[i + 1] : undefined
   }
-  const port = Number(value('--port') ?? process.env.PORT ?? 8787)
+  const port = Number(value('--port') ?? process.env.PORT ?? (args.includes('--join') ? 8788 : 8787))
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`--port: ${value('--port')}`)
+  const join = args.includes('--join')
   return {
+    mode: args.includes('--local') ? 'local' : 'node',
+    join,
+    tillName: value('--name') ?? (join ? 'Caisse terrasse' : 'Caisse bar'),
     dataDir: resolve(value('--data') ?? 'data/demo'),
     port,
     host: value('--host') ?? '127.0.0.1',
@@ -77,6 +88,42 @@ async function seedLedger(
   await reader.remove()
 }
 
+async function makeBackend(o: DemoOptions, fx: Fixture) {
+  const venue = fx.venues[0]!
+  if (o.mode === 'local') {
+    const backend = new LocalLedgerBackend({
+      dataDir: join(o.dataDir, 'ledger'),
+      device: venue.cashier.key,
+      deviceLabel: o.tillName,
+      venueName: 'Café Lakou',
+      federationKeys: [fx.federation.publicKey],
+      statements: fx.statements,
+    })
+    return { backend, catalogDir: o.dataDir, afterStart: async () => undefined }
+  }
+  await ensureDemoVenue(o.dataDir, venue.staffCard)
+  const tillDir = await ensureTill(o.dataDir, o.join ? slug(o.tillName) : 'till', o.tillName)
+  const backend = new NodeLedgerBackend({
+    dataDir: tillDir,
+    deviceLabel: o.tillName,
+    venueName: VENUE_NAME,
+    peers: o.join ? await readAddresses(o.dataDir) : [],
+    log: () => undefined,
+  })
+  const afterStart = async () => {
+    if (!o.join) await writeFile(addressesFile(o.dataDir), JSON.stringify(backend.addresses()))
+    o.log(`Lakou node ${o.tillName}: ${backend.addresses().join(' ')}`)
+  }
+  return { backend, catalogDir: tillDir, afterStart }
+}
+
+const slug = (s: string) =>
+  s
+    .toLowerCase()
+    .normalize('NFD')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '') || 'till2'
+
 export interface RunningDemo {
   url: string
   service: VenueService
@@ -86,22 +133,15 @@ export interface RunningDemo {
 export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
   if (o.build) ensureAppBuilt(o.log)
   const fx = await createFixture('lakou-demo', { venues: 1, signingCards: 2, tagCards: 2 })
-  const venue = fx.venues[0]!
   const cards = demoCards(fx)
   const reader = new EmulatedCardReader(cards)
-  const catalog = new CatalogStore(o.dataDir)
+  const { backend, catalogDir, afterStart } = await makeBackend(o, fx)
+  const catalog = new CatalogStore(catalogDir)
   await catalog.load()
-  const backend: LedgerBackend = new LocalLedgerBackend({
-    dataDir: join(o.dataDir, 'ledger'),
-    device: venue.cashier.key,
-    deviceLabel: 'Caisse bar',
-    venueName: 'Café Lakou',
-    federationKeys: [fx.federation.publicKey],
-    statements: fx.statements,
-  })
   const service = new VenueService({ backend, reader, catalog })
   await service.start()
-  if (backend.records().length === 0) await seedLedger(service, reader, cards)
+  await afterStart()
+  if (!o.join && backend.records().length === 0) await seedLedger(service, reader, cards)
   const server = new AppServer({ staticDir: DIST_APP, handler: service, host: o.host, port: o.port })
   await server.start()
   o.log(`Lakou demo: ${server.url}  (data in ${o.dataDir}; Ctrl-C to stop)`)

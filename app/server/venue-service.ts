@@ -77,10 +77,9 @@ export class VenueService implements ApiHandler {
     await this.o.backend.start()
     this.unsubscribe.push(
       this.o.backend.onChange((what) => {
-        if (what === 'records') this.emit('ledger.changed', { records: this.o.backend.status().records })
-        this.emit('sync.status', this.o.backend.status())
-        const present = this.o.reader.present()
-        if (what === 'records' && present) this.emit('card.presented', this.cardView(present.cardId))
+        // Records arrive in bursts during catch-up: tell the browsers at most every 250 ms.
+        if (what === 'records') this.recordsChanged ??= setTimeout(() => this.flushRecordsChanged(), 250)
+        else this.emit('sync.status', this.o.backend.status())
       }),
       this.o.reader.onChange((card) => {
         if (card) this.emit('card.presented', this.cardView(card.cardId))
@@ -89,7 +88,18 @@ export class VenueService implements ApiHandler {
     )
   }
 
+  private recordsChanged: ReturnType<typeof setTimeout> | undefined
+
+  private flushRecordsChanged(): void {
+    this.recordsChanged = undefined
+    this.emit('ledger.changed', { records: this.o.backend.status().records })
+    this.emit('sync.status', this.o.backend.status())
+    const present = this.o.reader.present()
+    if (present) this.emit('card.presented', this.cardView(present.cardId))
+  }
+
   async stop(): Promise<void> {
+    clearTimeout(this.recordsChanged)
     for (const u of this.unsubscribe.splice(0)) u()
     await this.o.backend.stop()
   }

@@ -136,7 +136,7 @@ export interface SyncStatus {
   peers: PeerStatus[]
   /** Records this node holds, all devices included. */
   records: number
-  /** Records this node wrote that no peer has confirmed yet (unknown = -1). */
+  /** Ledger pages still catching up from peers (unknown = -1). */
   pending: number
 }
 

@@ -1,0 +1,185 @@
+// LedgerBackend over the venue node (sync/node): records go through node.appendRecord (signed with the
+// device key from the data dir, resolved once on disk, then pushed to peers); every record and statement
+// the node sees, its own or synced, feeds the ledger's LedgerIndex. "Cutting the network" closes every
+// libp2p connection and refuses new ones until restored, so the till really runs with no peer.
+import { unlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
+import {
+  type AssetDefinition,
+  type CardId,
+  type CardSigner,
+  decodeSigned,
+  LedgerIndex,
+  type RecordBody,
+  type SignedRecord,
+  toHex,
+} from '../../ledger/mod.ts'
+import { createVenueNode, type VenueNode } from '../../sync/node/venue-node.ts'
+import type { SyncStatus } from '../shared/protocol.ts'
+import { IndexedLedger } from './indexed-ledger.ts'
+import type { CardState, LedgerBackend } from './ledger-backend.ts'
+import type { ReportRecord } from './reports.ts'
+
+export interface NodeBackendOptions {
+  dataDir: string
+  deviceLabel: string
+  venueName: string
+  /** Multiaddrs (with /p2p/<id>) of peers to dial at start and after the network is restored. */
+  peers?: string[]
+  listen?: string[]
+  mdns?: boolean
+  log?: (line: string) => void
+}
+
+export class NodeLedgerBackend implements LedgerBackend {
+  deviceId = ''
+  readonly deviceLabel: string
+  readonly venueName: string
+  private node: VenueNode | undefined
+  private ledger: IndexedLedger | undefined
+  private online = true
+  private readonly peers: Set<string>
+  private readonly labels = new Map<string, string>()
+  private readonly listeners = new Set<(what: 'records' | 'status') => void>()
+  private redial: ReturnType<typeof setInterval> | undefined
+
+  constructor(private readonly o: NodeBackendOptions) {
+    this.deviceLabel = o.deviceLabel
+    this.venueName = o.venueName
+    this.peers = new Set(o.peers ?? [])
+  }
+
+  /** The node's own dialable addresses (to give to a second till). */
+  addresses(): string[] {
+    return this.node?.addresses() ?? []
+  }
+
+  async start(): Promise<void> {
+    // The index is rebuilt from the documents at each start: the node's checkpoint restores sync's own
+    // bookkeeping but not this index, so without it records already seen would never reach the index.
+    await unlink(join(this.o.dataDir, 'index.checkpoint')).catch(() => undefined)
+    const { readNodeConfig } = await import('../../sync/node/config.ts')
+    const config = await readNodeConfig(this.o.dataDir)
+    const ledger = new IndexedLedger(new LedgerIndex({ federation: [hexBytes(config.federationKey)] }))
+    this.ledger = ledger
+    const notify = (what: 'records' | 'status') => {
+      for (const l of this.listeners) l(what)
+    }
+    const node = await createVenueNode({
+      dataDir: this.o.dataDir,
+      ledger: {
+        ingest: async (bytes: Uint8Array) => {
+          await ledger.ingest(bytes)
+          const d = decodeSigned(bytes)
+          if (d.type === 'statement' && d.statement.kind === 'device-certificate')
+            this.labels.set(toHex(d.statement.device), d.statement.label)
+          notify('records')
+        },
+      },
+      listen: this.o.listen ?? ['/ip4/127.0.0.1/tcp/0'],
+      mdns: this.o.mdns ?? false,
+      checkpointEveryMs: 60_000,
+      ...(this.o.log ? { log: this.o.log } : {}),
+    })
+    this.node = node
+    this.deviceId = toHex(node.device.publicKey)
+    node.on('peer:status', (s) => {
+      // A peer that reached us is worth redialling after a network cut.
+      if (s.connected)
+        for (const c of node.network.host.getConnections()) this.peers.add(c.remoteAddr.toString())
+      notify('status')
+    })
+    node.network.host.addEventListener('connection:open', (e) => {
+      if (!this.online) void e.detail.close().catch(() => undefined)
+    })
+    await this.dialPeers()
+    this.redial = setInterval(() => void this.dialPeers(), 3000)
+  }
+
+  private async dialPeers(): Promise<void> {
+    const node = this.node
+    if (!node || !this.online) return
+    const connected = new Set(node.network.host.getConnections().map((c) => c.remotePeer.toString()))
+    for (const addr of this.peers) {
+      const id = addr.split('/p2p/')[1]
+      if (!id || connected.has(id)) continue
+      await node.network.host.dial(multiaddr(addr)).catch(() => undefined)
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.redial)
+    await this.node?.stop()
+    this.node = undefined
+  }
+
+  private get ready(): { node: VenueNode; ledger: IndexedLedger } {
+    if (!this.node || !this.ledger) throw new Error('node backend not started')
+    return { node: this.node, ledger: this.ledger }
+  }
+
+  async append(body: RecordBody, cards: CardSigner[], staff: CardId): Promise<SignedRecord> {
+    const { node, ledger } = this.ready
+    const r = await node.appendRecord({ ...body, staff } as RecordBody, cards)
+    await ledger.ingest(r.bytes) // usually a duplicate by now; makes the views current before we answer
+    const d = decodeSigned(r.bytes)
+    if (d.type !== 'record') throw new TypeError('appendRecord returned a statement')
+    return { bytes: r.bytes, hash: r.hash, record: d.record }
+  }
+
+  records(): ReportRecord[] {
+    return this.ready.ledger.records()
+  }
+
+  card(card: CardId): CardState {
+    return this.ready.ledger.card(card)
+  }
+
+  assets(): AssetDefinition[] {
+    return this.ready.ledger.assets()
+  }
+
+  staffLabel(card: CardId): string | undefined {
+    return this.ready.ledger.isStaff(card) ? 'staff' : undefined
+  }
+
+  deviceLabelOf(deviceHex: string): string {
+    return this.labels.get(deviceHex) ?? deviceHex.slice(0, 8)
+  }
+
+  status(): SyncStatus {
+    if (!this.node || !this.ledger) return { online: false, peers: [], records: 0, pending: -1 }
+    const s = this.node.status()
+    return {
+      online: this.online && s.online,
+      peers: s.peers.map((p) => ({
+        peerId: p.peerId,
+        name: p.principal
+          ? (this.labels.get(toHex(p.principal.devicePublicKey)) ?? p.principal.role ?? 'peer')
+          : 'peer',
+        connected: p.connected && p.authenticated,
+      })),
+      records: this.ledger.records().length,
+      pending: s.summary.behind,
+    }
+  }
+
+  async setOnline(online: boolean): Promise<void> {
+    this.online = online
+    const node = this.node
+    if (node && !online)
+      await Promise.all(node.network.host.getConnections().map((c) => c.close().catch(() => undefined)))
+    if (online) await this.dialPeers()
+    for (const l of this.listeners) l('status')
+  }
+
+  onChange(listener: (what: 'records' | 'status') => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+}
+
+function hexBytes(hex: string): Uint8Array {
+  return new Uint8Array(Buffer.from(hex, 'hex'))
+}
