@@ -35,7 +35,8 @@ import type {
 } from './types.ts'
 import { assetsOf, checkRecordShape, ROLES_FOR_KIND, saleTotals } from './validate.ts'
 
-export type IngestStatus = 'valid' | 'pending' | 'rejected' | 'duplicate'
+/** 'covered': already summarised by the imported checkpoint (kept, not applied again). */
+export type IngestStatus = 'valid' | 'pending' | 'rejected' | 'duplicate' | 'covered'
 
 export interface IngestResult {
   /** Hex content hash ('' when the bytes could not be decoded). */
@@ -127,7 +128,7 @@ export interface InvariantReport {
   totals: Record<string, number>
 }
 
-type Status = 'verifying' | 'pending' | 'valid' | 'rejected'
+type Status = 'verifying' | 'pending' | 'valid' | 'rejected' | 'covered'
 
 interface CardPos {
   card: string
@@ -240,6 +241,7 @@ export class LedgerIndex {
   private cardForks: Array<{ card: string; seq: number }> = []
   private deviceForks: Array<{ device: string; seq: number }> = []
   private anchors: Checkpoint | null = null
+  private anchorSeqs = new Map<string, number>()
   private queue: string[] = []
 
   constructor(options: LedgerIndexOptions) {
@@ -329,7 +331,8 @@ export class LedgerIndex {
       const known = this.entries.get(key)
       // A copy whose signatures failed does not block the genuine record with the same hash.
       if (known && (known.sigOk || known.status === 'verifying')) {
-        results[i] = { hash: toHex(d.hash), type: 'record', status: 'duplicate' }
+        const status = known.kind === 'anchor' ? 'covered' : 'duplicate'
+        results[i] = { hash: toHex(d.hash), type: 'record', status }
         return
       }
       if (known) this.malformed.push({ hash: toHex(d.hash), bytes: known.bytes, error: known.error! })
@@ -514,6 +517,14 @@ export class LedgerIndex {
     const entry = this.entries.get(key)
     if (entry?.status !== 'pending' || !entry.sigOk) return
     const rec = this.record(entry)
+    if (this.anchors) {
+      const anchorSeq = this.anchorSeqs.get(entry.device)
+      if (anchorSeq !== undefined && rec.deviceSeq <= anchorSeq) {
+        entry.status = 'covered'
+        entry.rec = null
+        return
+      }
+    }
     const device = this.trust.devices.get(keyOf(rec.device))
     if (!device) {
       this.waitTrust(entry, 'device-not-certified')
@@ -916,7 +927,8 @@ export class LedgerIndex {
       })
     }
     for (const dv of cp.devices) {
-      const dk = keyOf(dv.device)
+      const dk = this.intern(keyOf(dv.device))
+      this.anchorSeqs.set(dk, dv.deviceSeq)
       anchor(keyOf(dv.head), dk, dv.deviceSeq, null)
       this.deviceState(dk).bySeq[dv.deviceSeq] = keyOf(dv.head)
     }
