@@ -5,10 +5,13 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, describe, expect, it, vi } from 'vitest'
 import { admitVenue, createFederation, enrollDevice } from '../sync/node/setup.ts'
 import { createVenueNode, type VenueNode } from '../sync/node/venue-node.ts'
 import { parseRelayArgs, RelayUsageError } from './command.ts'
+
+// A separate process on two shared cores: a generous budget.
+vi.setConfig({ testTimeout: 90_000 })
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 let relay: ChildProcess | undefined

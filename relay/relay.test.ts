@@ -2,7 +2,11 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+
+// Separate processes on two shared cores: generous per-test budget (each step has its own shorter timeout).
+vi.setConfig({ testTimeout: 90_000, hookTimeout: 90_000 })
+
 import { type ChildPeer, spawnChild } from '../sync/net/fixtures/child.ts'
 
 const RELAY = 'relay/fixtures/relay-process.ts'
@@ -108,6 +112,23 @@ describe('lakou relay (separate OS processes)', () => {
     expect((await fetch(`${base}/nope`)).status).toBe(404)
     await stop(till)
     await stop(relay)
+  })
+
+  it('syncs with a peer that reaches it over its WebSocket address (the browser path)', async () => {
+    const relay = await start(RELAY, { data: join(root, 'relay-ws') })
+    const ws = relay.ready.addrs.find((a) => a.includes('/ws/p2p/'))!
+    expect(ws).toMatch(/^\/ip4\/127\.0\.0\.1\/tcp\/\d+\/ws\/p2p\//)
+    const writer = await tillOnline(relay, join(root, 'ws-writer'))
+    const url = String((await writer.request('create', { doc: { via: 'ws' } })).url)
+    await relayHolds(relay, url, 'via', 'ws')
+    await stop(writer)
+    const reader = await start(PEER, { listen: [] })
+    await relay.request('trust', { key: reader.ready.publicKey })
+    await reader.request('trust', { key: relay.ready.publicKey, kind: 'relay' })
+    await reader.request('dial', { addr: ws })
+    const got = await reader.request('wait', { url, key: 'via', value: 'ws', timeoutMs: 15_000 })
+    expect(got.doc).toMatchObject({ via: 'ws' })
+    await Promise.all([stop(reader), stop(relay)])
   })
 
   it('makes a till with no dialable address reachable through a circuit relay v2 reservation', async () => {

@@ -5,7 +5,11 @@ import type { Libp2p } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import * as lp from 'it-length-prefixed'
 import type { Uint8ArrayList } from 'uint8arraylist'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+
+// Separate processes on two shared cores: generous per-test budget (each step has its own shorter timeout).
+vi.setConfig({ testTimeout: 90_000, hookTimeout: 90_000 })
+
 import { PeerAccess } from './access.ts'
 import { generateEd25519Signer } from './ed25519.ts'
 import { type ChildPeer, spawnChild } from './fixtures/child.ts'
