@@ -19,3 +19,8 @@ registerCommand('demo', async () => ({
 }))
 
 registerCommand('relay', async () => (await import('../relay/command.ts')).relayCommand)
+
+registerCommand('node', async () => (await import('../sync/node/commands.ts')).nodeCommand)
+registerCommand('federation', async () => (await import('../sync/node/commands.ts')).federationCommand)
+registerCommand('venue', async () => (await import('../sync/node/commands.ts')).venueCommand)
+registerCommand('device', async () => (await import('../sync/node/commands.ts')).deviceCommand)
