@@ -1,6 +1,8 @@
 // THE shared conformance suite of the card drivers (tag, signing, staff). Every transport runs it
 // unchanged: the in-process simulated reader and the real pcscd + vpcd stack.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { equalBytes } from '../apdu.ts'
+import { VirtualForeignCard } from '../cards/foreign-card.ts'
 import { VirtualNtag215 } from '../cards/ntag215.ts'
 import { cardSignatureMessage, VirtualSigningCard } from '../cards/signing-applet.ts'
 import {
@@ -14,7 +16,7 @@ import {
 import type { CardRig } from '../testing/rigs.ts'
 import type { CardDriver } from './driver.ts'
 import { SigningCardDriver } from './signing-card.ts'
-import { StaffCardDriver, type StaffMember, sessionMessageHash } from './staff-card.ts'
+import { StaffCardDriver, type StaffDirectory, type StaffMember, sessionMessageHash } from './staff-card.ts'
 import { type CardStateValidator, MAX_STATE_BYTES, SLOT_PAGES, TagCardDriver } from './tag-card.ts'
 
 /** Test validator standing in for the ledger's: a state is valid when its first byte is 0x01. */
@@ -56,21 +58,28 @@ const hashOf = (n: number) => new Uint8Array(32).fill(n)
 export function runCardDriverConformance(makeRig: () => CardRig): void {
   const rig = makeRig()
   const staffCard = new VirtualSigningCard()
+  const staffTag = new VirtualNtag215()
   const staffMember: StaffMember = { name: 'Ana', roles: ['cashier'] }
-  const directory = {
-    lookup: (pk: Uint8Array) => (Buffer.from(pk).equals(staffCard.publicKey) ? staffMember : undefined),
+  const barStaff: StaffMember = { name: 'Bo', roles: ['cashier'] }
+  // Stands in for the venue's staff-card certificates (the ledger's staff-card statements).
+  const directory: StaffDirectory = {
+    lookup: (ref) => {
+      if (ref.publicKey && equalBytes(ref.publicKey, staffCard.publicKey)) return staffMember
+      if (ref.kind === 'tag' && equalBytes(ref.uid, staffTag.uid)) return barStaff
+      return undefined
+    },
   }
   const tag = new TagCardDriver({ validator: testValidator })
   const signing = new SigningCardDriver()
   const staff = new StaffCardDriver(directory)
-  const drivers: {
-    driver: CardDriver
-    own: () => VirtualNtag215 | VirtualSigningCard
-    other: () => VirtualNtag215 | VirtualSigningCard
-  }[] = [
+  type Card = VirtualNtag215 | VirtualSigningCard | VirtualForeignCard
+  const drivers: { driver: CardDriver; own: () => Card; other: () => Card }[] = [
     { driver: tag, own: () => new VirtualNtag215(), other: () => new VirtualSigningCard() },
+    { driver: tag, own: () => new VirtualNtag215(), other: () => new VirtualForeignCard() },
     { driver: signing, own: () => new VirtualSigningCard(), other: () => new VirtualNtag215() },
-    { driver: staff, own: () => staffCard, other: () => new VirtualNtag215() },
+    { driver: signing, own: () => new VirtualSigningCard(), other: () => new VirtualForeignCard() },
+    { driver: staff, own: () => staffCard, other: () => new VirtualForeignCard() },
+    { driver: staff, own: () => staffTag, other: () => new VirtualForeignCard() },
   ]
 
   describe(`card drivers over ${rig.name}`, () => {
@@ -78,7 +87,7 @@ export function runCardDriverConformance(makeRig: () => CardRig): void {
     afterAll(() => rig.stop())
 
     for (const { driver, own, other } of drivers) {
-      describe(`${driver.kind} driver (common)`, () => {
+      describe(`${driver.kind} driver (common) with a ${own().constructor.name} and a ${other().constructor.name}`, () => {
         it('identifies its own kind of card by UID', async () => {
           const card = own()
           const channel = await rig.present(card)
@@ -95,9 +104,14 @@ export function runCardDriverConformance(makeRig: () => CardRig): void {
         it('reports a card pulled during a command as CardRemovedError', async () => {
           const channel = await rig.present(own())
           rig.tearAfterApdus(0)
-          await expect(
-            driver.identify(channel).then(() => (driver === tag ? tag.read(channel) : undefined)),
-          ).rejects.toBeInstanceOf(CardRemovedError)
+          const operation =
+            driver === tag
+              ? tag.read(channel)
+              : driver === signing
+                ? signing.sign(channel, 1, hashOf(1))
+                : staff.openSession(channel, 'till-0')
+          await expect(operation).rejects.toBeInstanceOf(CardRemovedError)
+          expect(channel.present).toBe(false)
         })
       })
     }
@@ -235,30 +249,45 @@ export function runCardDriverConformance(makeRig: () => CardRig): void {
     })
 
     describe('staff card driver', () => {
-      it('opens and closes a till session with signed, chained proofs', async () => {
+      it('opens and closes a till session on a signing staff card with signed, chained proofs', async () => {
         const channel = await rig.present(staffCard)
         const session = await staff.openSession(channel, 'till-1')
         expect(session.staff).toEqual(staffMember)
         const open = session.opened
-        expect(
-          await verifyCardSignature(staffCard.publicKey, open.cardSeq, open.messageHash, open.signature),
-        ).toBe(true)
         expect(open.messageHash).toEqual(sessionMessageHash('open', 'till-1'))
+        expect(
+          await verifyCardSignature(staffCard.publicKey, open.cardSeq, open.messageHash, open.signature!),
+        ).toBe(true)
         const close = await staff.closeSession(channel, session)
         expect(close.cardSeq).toBe(open.cardSeq + 1)
         expect(close.messageHash).toEqual(sessionMessageHash('close', 'till-1', open.messageHash))
         expect(
-          await verifyCardSignature(staffCard.publicKey, close.cardSeq, close.messageHash, close.signature),
+          await verifyCardSignature(staffCard.publicKey, close.cardSeq, close.messageHash, close.signature!),
         ).toBe(true)
       })
 
-      it('refuses a card the venue did not certify, and a close by another card', async () => {
+      it('opens and closes a session on a certified tag staff card (UID only, no signature)', async () => {
+        let channel = await rig.present(staffTag)
+        const session = await staff.openSession(channel, 'till-3')
+        expect(session.staff).toEqual(barStaff)
+        expect(session.opened.signature).toBeUndefined()
+        channel = await rig.present(staffTag)
+        const close = await staff.closeSession(channel, session)
+        expect(close.action).toBe('close')
+        expect(close.messageHash).toEqual(sessionMessageHash('close', 'till-3', session.opened.messageHash))
+      })
+
+      it('refuses uncertified cards, and a close by another card', async () => {
         let channel = await rig.present(new VirtualSigningCard())
+        await expect(staff.openSession(channel, 'till-1')).rejects.toBeInstanceOf(NotStaffCardError)
+        channel = await rig.present(new VirtualNtag215())
         await expect(staff.openSession(channel, 'till-1')).rejects.toBeInstanceOf(NotStaffCardError)
         channel = await rig.present(staffCard)
         const session = await staff.openSession(channel, 'till-2')
-        channel = await rig.present(new VirtualSigningCard())
+        channel = await rig.present(staffTag)
         await expect(staff.closeSession(channel, session)).rejects.toBeInstanceOf(NotStaffCardError)
+        channel = await rig.present(staffCard)
+        await staff.closeSession(channel, session)
       })
     })
   })

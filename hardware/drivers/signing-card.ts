@@ -23,12 +23,12 @@ export interface SigningCardKey {
 }
 
 export class SigningCardDriver implements CardDriver {
-  readonly kind: 'signing' | 'staff' = 'signing'
+  readonly kind = 'signing'
   readonly accepts = ['signing'] as const
 
   async identify(channel: CardChannel): Promise<CardIdentity> {
     const { publicKey } = await this.getPublicKey(channel)
-    return { kind: this.kind, uid: channel.uid, publicKey }
+    return { kind: 'signing', uid: channel.uid, publicKey }
   }
 
   async getPublicKey(channel: CardChannel): Promise<SigningCardKey> {

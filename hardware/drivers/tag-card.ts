@@ -29,7 +29,7 @@ export const SLOT_FIRST_PAGE: Record<SlotName, number> = {
 }
 const MEMO_SLOTS = 'lakou-tag-slots'
 
-/** The ledger's card-state check: returns the decoded state or throws (InvalidCardStateError). */
+/** The ledger's card-state check: returns the decoded state, or throws to refuse the slot (any error). */
 export interface CardStateValidator<T> {
   verify(payload: Uint8Array, card: { uid: Uint8Array }): T | Promise<T>
 }
@@ -139,8 +139,10 @@ export class TagCardDriver<T> implements CardDriver {
         memo.current = { slot: c.slot, generation: c.generation }
         return { uid: channel.uid, current: { ...c, state }, rejected }
       } catch (err) {
-        if (!(err instanceof InvalidCardStateError)) throw err
-        rejected.push({ slot: c.slot, reason: err.message })
+        // The validator's only job is yes/no: whatever it throws (InvalidCardStateError, the ledger's
+        // LedgerDecodeError / LedgerRuleError) refuses this slot, and the older one gets its chance.
+        const e = err instanceof Error ? err : new InvalidCardStateError(String(err))
+        rejected.push({ slot: c.slot, reason: `${e.name}: ${e.message}` })
       }
     }
     return { uid: channel.uid, current: undefined, rejected }
