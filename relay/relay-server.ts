@@ -38,6 +38,8 @@ export interface RelayOptions {
   storage?: StorageAdapterInterface
   /** Called once the repo exists (e.g. to follow the federation directory so every document is held). */
   onRepo?: (repo: Repo) => Promise<void> | void
+  /** How long a connected peer has to pass the handshake (default 10 s). */
+  helloTimeoutMs?: number
   log?: (line: string) => void
 }
 
@@ -65,6 +67,7 @@ export async function startRelay(options: RelayOptions): Promise<RelayServer> {
     credentials: options.credentials,
     authenticator: options.authenticator,
     onFrame: () => metrics.framesReceived++,
+    ...(options.helloTimeoutMs !== undefined ? { helloTimeoutMs: options.helloTimeoutMs } : {}),
     ...(options.log ? { log: options.log } : {}),
   })
   network.access.on('peer:dropped', ({ error }) => metrics.dropped(error.name))

@@ -36,6 +36,11 @@ export interface LakouHostOptions {
   relayServer?: boolean
   /** Relayed connections carry sync traffic, so a Lakou relay does not cap them by default. */
   relayUnlimited?: boolean
+  /**
+   * With `relayServer`: reserve and relay only for peers that pass the access handshake (waits for it).
+   * Without it anyone who connects may use the relay's bandwidth until the handshake timeout drops them.
+   */
+  relayGate?: { whenAuthenticated(peerId: string): Promise<unknown> }
 }
 
 /** Loads the peer key from the data dir, creating it (mode 0600) on first start. */
@@ -88,7 +93,24 @@ export async function createLakouHost(options: LakouHostOptions = {}): Promise<L
     })
   }
 
+  const gate = options.relayServer ? options.relayGate : undefined
+  const passed = (peer: { toString(): string }) =>
+    gate
+      ? gate.whenAuthenticated(peer.toString()).then(
+          () => true,
+          () => false,
+        )
+      : Promise.resolve(true)
+  const connectionGater: Libp2pOptions['connectionGater'] = gate
+    ? {
+        denyInboundRelayReservation: async (peer) => !(await passed(peer)),
+        denyOutboundRelayedConnection: async (source, destination) =>
+          !((await passed(source)) && (await passed(destination))),
+      }
+    : {}
+
   const host = await createLibp2p({
+    connectionGater,
     ...(privateKey ? { privateKey } : {}),
     addresses: { listen, ...(options.announce ? { announce: options.announce } : {}) },
     transports: [tcp(), webSockets(), circuitRelayTransport()],

@@ -31,13 +31,13 @@ export interface LakouNetwork {
 }
 
 export async function startLakouNetwork(options: LakouNetworkOptions): Promise<LakouNetwork> {
-  const host = await createLakouHost(options)
   const access = new PeerAccess({
     credentials: options.credentials,
     authenticator: options.authenticator,
     ...(options.helloTimeoutMs !== undefined ? { helloTimeoutMs: options.helloTimeoutMs } : {}),
     ...(options.log ? { log: options.log } : {}),
   })
+  const host = await createLakouHost({ ...options, relayGate: access })
   const status = new PeerStatusTracker()
   status.start(host, access)
   await access.start(host)
