@@ -1,14 +1,18 @@
-// A full evening on the demo venue: enroll a till, open it with a staff card, sell with card taps,
-// cut the network, keep selling, reconnect, and find every sale on the admin screen.
+// A full evening at the demo venue with two tills as separate OS processes syncing over libp2p:
+// enroll a till, open it with a staff card, sell with card taps, cut its network, keep selling,
+// reconnect, and find every sale on the admin screen of the other node.
 import { expect, type Page, test } from '@playwright/test'
 import { type DemoNode, startDemoNode } from './nodes.ts'
 
-let node: DemoNode
+let bar: DemoNode
+let terrace: DemoNode
 test.beforeAll(async () => {
-  node = await startDemoNode()
+  bar = await startDemoNode()
+  terrace = await startDemoNode({ join: bar })
 })
 test.afterAll(async () => {
-  await node?.stop()
+  await terrace?.stop()
+  await bar?.stop()
 })
 
 async function shot(page: Page, name: string) {
@@ -20,105 +24,129 @@ async function tap(page: Page, label: string) {
   await expect(page.getByTestId('card-label')).toHaveText(label)
 }
 
-test('a full evening at the bar', async ({ page }) => {
-  await page.goto(`${node.url}#/admin`)
-  await page.getByTestId('admin-tab-devices').click()
-  await page.getByTestId('enroll-name').fill('Caisse terrasse')
-  await page.getByTestId('enroll').click()
-  await expect(page.getByTestId('enroll-qr').locator('svg')).toBeVisible()
-  await expect(page.getByTestId('enroll-code')).toContainText('role=till')
-  await shot(page, '01-enroll-till')
-
-  // Open the till with the staff card.
-  await page.goto(`${node.url}#/till`)
+async function openTill(page: Page) {
   await tap(page, 'Camille (équipe)')
   await page.getByTestId('open-session').click()
   await expect(page.getByText('Caissier·e : Camille (équipe)')).toBeVisible()
+}
 
-  // Alex (20 € topped up by the demo seed, and a member) pays two beers and fries by card tap.
-  await tap(page, 'Alex')
-  await expect(page.getByTestId('membership')).toContainText('Adhésion valide')
-  await expect(page.getByTestId('balance-EUR')).toContainText('20,00')
-  await page.getByTestId('product-beer').click()
-  await page.getByTestId('product-beer').click()
-  await page.getByRole('tab', { name: 'Cuisine' }).click()
-  await page.getByTestId('product-fries').click()
-  await expect(page.getByTestId('cart-total')).toContainText('11,00')
-  await page.getByTestId('pay-card').click()
-  await expect(page.getByTestId('after-EUR')).toContainText('9,00')
-  await expect(page.getByTestId('kitchen')).toContainText('kitchen')
-  await expect(page.getByTestId('balance-EUR')).toContainText('9,00')
-  await shot(page, '02-card-sale')
+test('a full evening: two tills, a network cut, every sale on the admin screen', async ({ browser }) => {
+  const admin = await browser.newPage()
+  const till = await browser.newPage()
 
-  // The network goes down: the till keeps selling.
-  await page.getByTestId('toggle-network').click()
-  await expect(page.getByTestId('online-badge')).toHaveText('Hors ligne')
+  // The admin enrolls a till by QR code.
+  await admin.goto(`${bar.url}#/admin`)
+  await admin.getByTestId('admin-tab-devices').click()
+  await admin.getByTestId('enroll-name').fill('Caisse terrasse')
+  await admin.getByTestId('enroll').click()
+  await expect(admin.getByTestId('enroll-qr').locator('svg')).toBeVisible()
+  await expect(admin.getByTestId('enroll-code')).toContainText('role=till')
+  await shot(admin, '01-enroll-till')
+  await admin.getByTestId('admin-tab-reports').click()
+  // The seed: a membership (10 €) and a ticket (8 €) sold at the bar.
+  await expect(admin.getByTestId('sales-total')).toContainText('18,00')
+
+  // The terrace till, online: it already holds the bar's records.
+  await till.goto(`${terrace.url}#/till`)
+  await expect(till.getByTestId('online-badge')).toHaveText('En ligne', { timeout: 20_000 })
+  await openTill(till)
+  await tap(till, 'Alex')
+  await expect(till.getByTestId('membership')).toContainText('Adhésion valide')
+  await expect(till.getByTestId('balance-EUR')).toContainText('20,00')
+  await till.getByTestId('product-beer').click()
+  await till.getByTestId('product-beer').click()
+  await till.getByRole('tab', { name: 'Cuisine' }).click()
+  await till.getByTestId('product-fries').click()
+  await expect(till.getByTestId('cart-total')).toContainText('11,00')
+  await till.getByTestId('pay-card').click()
+  await expect(till.getByTestId('after-EUR')).toContainText('9,00')
+  await expect(till.getByTestId('kitchen')).toContainText('kitchen')
+  await expect(till.getByTestId('balance-EUR')).toContainText('9,00')
+  await shot(till, '02-card-sale')
+  await expect(admin.getByTestId('sales-total')).toContainText('29,00', { timeout: 20_000 })
+
+  // The terrace loses the network and keeps selling.
+  await till.getByTestId('toggle-network').click()
+  await expect(till.getByTestId('online-badge')).toHaveText('Hors ligne')
   // Sam holds 5 €: a 9,50 € burger takes it all, the rest goes on Lou's card.
-  await tap(page, 'Sam')
-  await page.getByRole('tab', { name: 'Cuisine' }).click()
-  await page.getByTestId('product-burger').click()
-  await page.getByTestId('pay-card').click()
-  await expect(page.getByTestId('remainder')).toContainText('4,50')
-  await tap(page, 'Lou')
-  await page.getByTestId('pay-card').click()
-  await expect(page.getByTestId('after-EUR')).toContainText('5,50')
-  await expect(page.getByTestId('remainder')).toHaveCount(0)
+  await tap(till, 'Sam')
+  await till.getByRole('tab', { name: 'Cuisine' }).click()
+  await till.getByTestId('product-burger').click()
+  await till.getByTestId('pay-card').click()
+  await expect(till.getByTestId('remainder')).toContainText('4,50')
+  await tap(till, 'Lou')
+  await till.getByTestId('pay-card').click()
+  await expect(till.getByTestId('after-EUR')).toContainText('5,50')
+  await expect(till.getByTestId('remainder')).toHaveCount(0)
   // A cash sale with a deposit cup returned in the same sale.
-  await page.getByRole('tab', { name: 'Bar' }).click()
-  await page.getByTestId('product-wine').click()
-  await page.getByRole('tab', { name: 'Consignes' }).click()
-  await page.getByTestId('return-cup').click()
-  await expect(page.getByTestId('cart-total')).toContainText('3,00')
-  await page.getByTestId('cash-given').fill('5')
-  await page.getByTestId('pay-cash').click()
-  await expect(page.getByTestId('change')).toContainText('2,00')
-  await shot(page, '03-offline-sales')
+  await till.getByRole('tab', { name: 'Bar' }).click()
+  await till.getByTestId('product-wine').click()
+  await till.getByRole('tab', { name: 'Consignes' }).click()
+  await till.getByTestId('return-cup').click()
+  await expect(till.getByTestId('cart-total')).toContainText('3,00')
+  await till.getByTestId('cash-given').fill('5')
+  await till.getByTestId('pay-cash').click()
+  await expect(till.getByTestId('change')).toContainText('2,00')
+  await shot(till, '03-offline-sales')
+  // The bar has not seen them.
+  await admin.reload()
+  await expect(admin.getByTestId('sales-total')).toContainText('29,00')
 
-  // Back online; the admin screen shows the evening's sales.
-  await page.getByTestId('toggle-network').click()
-  await expect(page.getByTestId('online-badge')).toHaveText('En ligne')
-  await page.goto(`${node.url}#/admin`)
-  // Seed: membership 10 € + ticket 8 €; tonight: 11 € + 9,50 € + 3 € (the split line is not a sale).
-  await expect(page.getByTestId('sales-total')).toContainText('41,50')
-  await expect(page.getByTestId('sales-total')).toContainText('5 ventes')
-  await expect(page.getByRole('img', { name: 'Ventes par produit' })).toContainText('Burger veggie')
-  await shot(page, '04-admin-report')
+  // Back online: the admin screen at the bar shows the whole evening.
+  await till.getByTestId('toggle-network').click()
+  await expect(till.getByTestId('online-badge')).toHaveText('En ligne', { timeout: 20_000 })
+  // 18 € seed + 11 € + 9,50 € + 3 € (the split payment's second half is not a sale).
+  await expect(admin.getByTestId('sales-total')).toContainText('41,50', { timeout: 30_000 })
+  await expect(admin.getByTestId('sales-total')).toContainText('5 ventes')
+  await expect(admin.getByRole('img', { name: 'Ventes par produit' })).toContainText('Burger veggie')
+  await expect(admin.getByRole('img', { name: 'Ventes par caisse' })).toContainText('Caisse terrasse')
+  await shot(admin, '04-admin-report')
 
-  // Close-out of the till with counted cash.
-  await page.getByTestId('admin-tab-closeOut').click()
-  await page.getByTestId('counted-cash').fill('50')
-  await page.getByTestId('close-out').click()
-  await expect(page.getByTestId('z-report')).toBeVisible()
-  await shot(page, '05-close-out')
+  // Close-out of the whole venue with counted cash.
+  await admin.getByTestId('admin-tab-closeOut').click()
+  await admin.getByTestId('counted-cash').fill('50')
+  await admin.getByRole('combobox', { name: 'Portée' }).selectOption('venue')
+  await admin.getByTestId('close-out').click()
+  await expect(admin.getByTestId('z-report')).toBeVisible()
+  await shot(admin, '05-close-out')
 })
 
-test('the door admits a ticket once and says why it refuses', async ({ page }) => {
-  await page.goto(`${node.url}#/door`)
-  await tap(page, 'Alex')
-  await page.getByTestId('door-check-card').click()
-  await expect(page.getByTestId('door-verdict')).toContainText('Entrée autorisée')
-  await page.getByTestId('door-check-card').click()
-  await expect(page.getByTestId('door-reason')).toHaveText('Billet déjà utilisé')
-  await page.getByTestId('door-code').fill('T-UNKNOWN')
-  await page.getByRole('button', { name: 'Vérifier', exact: true }).click()
-  await expect(page.getByTestId('door-reason')).toHaveText('Billet inconnu')
-  await shot(page, '06-door')
+test('two doors let the same ticket in while cut off; sync reveals the double entry', async ({ browser }) => {
+  const door1 = await browser.newPage()
+  const door2 = await browser.newPage()
+  await door1.goto(`${bar.url}#/door`)
+  await door2.goto(`${terrace.url}#/door`)
+  await expect(door2.getByTestId('online-badge')).toHaveText('En ligne', { timeout: 20_000 })
+  await door2.getByTestId('toggle-network').click()
+  await expect(door2.getByTestId('online-badge')).toHaveText('Hors ligne')
+  for (const door of [door1, door2]) {
+    await tap(door, 'Alex')
+    await door.getByTestId('door-check-card').click()
+    await expect(door.getByTestId('door-verdict')).toContainText('Entrée autorisée')
+  }
+  await door1.getByTestId('door-check-card').click()
+  await expect(door1.getByTestId('door-reason')).toHaveText('Billet déjà utilisé')
+  await door1.getByTestId('door-code').fill('T-UNKNOWN')
+  await door1.getByRole('button', { name: 'Vérifier', exact: true }).click()
+  await expect(door1.getByTestId('door-reason')).toHaveText('Billet inconnu')
+  await door2.getByTestId('toggle-network').click()
+  await expect(door1.getByTestId('double-entries')).toBeVisible({ timeout: 30_000 })
+  await shot(door1, '06-door-double-entry')
 })
 
-test('the member portal shows balances and works in English', async ({ page }) => {
-  await page.goto(`${node.url}#/till`)
+test('the member portal shows balances and history, in English too', async ({ page }) => {
+  await page.goto(`${bar.url}#/till`)
   await page.getByLabel('Langue').selectOption('en')
-  await expect(page.getByRole('link', { name: 'Member area' })).toBeVisible()
   await page.getByRole('link', { name: 'Member area' }).click()
-  const snapshot = await page.evaluate(async () => {
+  const cards = await page.evaluate(async () => {
     const ws = new WebSocket(`ws://${location.host}/api`)
     await new Promise((r) => ws.addEventListener('open', r))
     const res = new Promise<string>((r) => ws.addEventListener('message', (e) => r(String(e.data))))
     ws.send(JSON.stringify({ id: 1, method: 'state.get', params: {} }))
-    return JSON.parse(await res).result as { node: { readerCards: { cardId: string; label: string }[] } }
+    return (JSON.parse(await res).result as { node: { readerCards: { cardId: string; label: string }[] } }).node
+      .readerCards
   })
-  const alex = snapshot.node.readerCards.find((c) => c.label === 'Alex')!
-  await page.getByTestId('portal-card').fill(alex.cardId)
+  await page.getByTestId('portal-card').fill(cards.find((c) => c.label === 'Alex')!.cardId)
   await page.getByRole('button', { name: 'Show' }).click()
   await expect(page.getByTestId('portal-balance-EUR')).toBeVisible()
   await expect(page.getByText('Adhésion annuelle')).toBeVisible()

@@ -7,7 +7,7 @@ export interface Catalog {
   categories: CategoryView[]
   products: ProductView[]
   plans: PlanView[]
-  events: Omit<EventView, 'checkedIn'>[]
+  events: Omit<EventView, 'checkedIn' | 'doubleEntries'>[]
 }
 
 const p = (

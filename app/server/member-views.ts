@@ -23,13 +23,13 @@ export function tickets(records: ReportRecord[]): Map<string, TicketState> {
 }
 
 /** Tickets entered through more than one door (device): evidence of a double entry after sync. */
-export function doubleEntries(records: ReportRecord[]): string[] {
+export function doubleEntries(records: ReportRecord[], eventId: string): string[] {
   return [...tickets(records).values()]
-    .filter((t) => new Set(t.checkIns.map((c) => c.device)).size > 1)
+    .filter((t) => t.issue.event === eventId && new Set(t.checkIns.map((c) => c.device)).size > 1)
     .map((t) => t.issue.ticket)
 }
 
-export function ticketView(t: TicketState, events: Omit<EventView, 'checkedIn'>[]): TicketView {
+export function ticketView(t: TicketState, events: Pick<EventView, 'id' | 'name' | 'ticketTypes'>[]): TicketView {
   const event = events.find((e) => e.id === t.issue.event)
   return {
     code: t.issue.ticket,

@@ -36,7 +36,7 @@ import {
   RefundNotAllowedError,
 } from './errors.ts'
 import type { LedgerBackend } from './ledger-backend.ts'
-import { checkedInCount, memberships, tickets, ticketView } from './member-views.ts'
+import { checkedInCount, doubleEntries, memberships, tickets, ticketView } from './member-views.ts'
 import {
   buildReport,
   effectiveSales,
@@ -421,7 +421,8 @@ export class VenueService implements ApiHandler {
     'admin.event.save': async (e) => {
       await this.o.catalog.update((c) => ({ ...c, events: upsert(c.events, e) }))
       this.emit('catalog.changed', {})
-      return { ...e, checkedIn: checkedInCount(this.o.backend.records(), e.id) }
+      const records = this.o.backend.records()
+      return { ...e, checkedIn: checkedInCount(records, e.id), doubleEntries: doubleEntries(records, e.id) }
     },
     'admin.enroll.offer': async ({ role, name }) => {
       const expiresAt = new Date(this.now() + 10 * 60_000).toISOString()
@@ -583,7 +584,11 @@ export class VenueService implements ApiHandler {
       categories: catalog.categories,
       products: catalog.products,
       plans: catalog.plans,
-      events: catalog.events.map((e) => ({ ...e, checkedIn: checkedInCount(records, e.id) })),
+      events: catalog.events.map((e) => ({
+        ...e,
+        checkedIn: checkedInCount(records, e.id),
+        doubleEntries: doubleEntries(records, e.id),
+      })),
       session,
       sync: this.o.backend.status(),
       presentCard: present ? this.cardView(present.cardId) : null,

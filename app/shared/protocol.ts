@@ -53,6 +53,8 @@ export interface EventView {
   startsAt: string
   capacity: number
   checkedIn: number
+  /** Tickets let in by two different doors (seen after sync): double entries. */
+  doubleEntries: string[]
   ticketTypes: TicketTypeView[]
 }
 
@@ -229,7 +231,7 @@ export interface Api {
   'admin.category.save': [CategoryView, CategoryView]
   'admin.asset.save': [AssetView, AssetView]
   'admin.plan.save': [PlanView, PlanView]
-  'admin.event.save': [Omit<EventView, 'checkedIn'>, EventView]
+  'admin.event.save': [Omit<EventView, 'checkedIn' | 'doubleEntries'>, EventView]
   'admin.enroll.offer': [{ role: 'till' | 'door' | 'admin'; name: string }, EnrollmentOffer]
   'admin.federation.admit': [{ venueName: string; venuePublicKey: string }, { admitted: string }]
   'admin.closeOut': [{ countedCash: number; scope: 'device' | 'venue' }, CloseOutResult]

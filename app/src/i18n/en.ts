@@ -77,6 +77,7 @@ export const en: Record<MessageKey, string> = {
   'door.reason.full': 'Capacity reached',
   'door.reason.card-frozen': 'Card frozen',
   'door.reason.ok': 'Welcome',
+  'door.doubleEntries': '{n} double entr(y/ies) detected after sync: {codes}',
   'door.noCamera': 'No camera available',
   'admin.catalog': 'Catalog',
   'admin.categories': 'Categories',

@@ -75,6 +75,7 @@ export const fr = {
   'door.reason.full': 'Capacité atteinte',
   'door.reason.card-frozen': 'Carte gelée',
   'door.reason.ok': 'Bienvenue',
+  'door.doubleEntries': '{n} double(s) entrée(s) détectée(s) après synchro : {codes}',
   'door.noCamera': 'Pas de caméra disponible',
   'admin.catalog': 'Catalogue',
   'admin.categories': 'Catégories',
