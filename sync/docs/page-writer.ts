@@ -89,12 +89,49 @@ export class PageWriter {
     this.#queue = staged.catch(() => {})
     const done = staged.then(async ({ location, toFlush }) => {
       onStaged?.(location)
-      await this.#layout.repo.flush(toFlush)
+      await this.#groupFlush(toFlush)
       return location
     })
     this.#pending.add(done)
     void done.catch(() => {}).finally(() => this.#pending.delete(done))
     return done
+  }
+
+  // Group commit: one flush at a time; appends staged meanwhile share the next one. At 20 tx/s this turns
+  // twenty fsync'ed saves a second into a few, each covering every record staged before it started.
+  #flushing = false
+  #batch: { ids: Set<DocumentId>; waiters: Array<{ resolve: () => void; reject: (e: unknown) => void }> } = {
+    ids: new Set(),
+    waiters: [],
+  }
+
+  #groupFlush(ids: DocumentId[]): Promise<void> {
+    const w = Promise.withResolvers<void>()
+    for (const id of ids) this.#batch.ids.add(id)
+    this.#batch.waiters.push(w)
+    this.#nextFlush()
+    return w.promise
+  }
+
+  #nextFlush(): void {
+    if (this.#flushing || this.#batch.waiters.length === 0) return
+    const batch = this.#batch
+    this.#batch = { ids: new Set(), waiters: [] }
+    this.#flushing = true
+    this.#layout.repo
+      .flush([...batch.ids])
+      .then(
+        () => {
+          for (const w of batch.waiters) w.resolve()
+        },
+        (e) => {
+          for (const w of batch.waiters) w.reject(e)
+        },
+      )
+      .finally(() => {
+        this.#flushing = false
+        this.#nextFlush()
+      })
   }
 
   #stage(record: Uint8Array): { location: RecordLocation; toFlush: DocumentId[] } {

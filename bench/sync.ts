@@ -1,0 +1,122 @@
+// `npm run bench -- sync [--json out.json] [--samples 20] [--samples20 200]`
+// Three venue nodes in separate OS processes, fully connected over real libp2p on 127.0.0.1. Latency =
+// from the moment A's till calls appendRecord to the moment B's index has validated the record (both
+// timestamps from the same machine clock, performance.timeOrigin + now()). Floor = raw libp2p stream echo
+// round trip between the same A and B processes, in the same run. The record reaches B through the direct
+// push (sync/docs/push.ts), not the 100 ms-throttled CRDT sync, which still delivers it to the page doc.
+import { connect, setupFederation, startNode, stopAll } from '../sync/test/cluster.ts'
+import { type Bench, numberArg } from './harness.ts'
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN
+}
+const round = (n: number) => Math.round(n * 100) / 100
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+export const run: Bench = async ({ args }) => {
+  const samples1 = numberArg(args, '--samples', 20)
+  const samples20 = numberArg(args, '--samples20', 200)
+  const fed = await setupFederation(1, 3)
+  const nodes = await Promise.all(
+    fed.devices.map((d, i) => startNode(d, i === 1 ? ['--report-validated'] : [])),
+  )
+  const [a, b, c] = nodes as [(typeof nodes)[0], (typeof nodes)[0], (typeof nodes)[0]]
+  try {
+    await connect(a, b)
+    await connect(a, c)
+    await connect(b, c)
+    const validatedAt = new Map<string, number>()
+    const waiters = new Map<string, () => void>()
+    b.onEvent((e) => {
+      if (e.event !== 'validated') return
+      validatedAt.set(String(e.hash), Number(e.t))
+      waiters.get(String(e.hash))?.()
+    })
+    const seen = (hash: string) =>
+      validatedAt.has(hash) ? Promise.resolve() : new Promise<void>((r) => waiters.set(hash, r))
+
+    // Warm-up: streams open, JIT warm.
+    for (let i = 0; i < 5; i++) {
+      const r = await a.send({ cmd: 'append' })
+      await seen(String(r.hash))
+    }
+
+    const floor = (await a.send({ cmd: 'echo', peerId: b.peerId, count: 50 }, 60_000)).rtts as number[]
+
+    const measure = async (n: number, intervalMs: number) => {
+      const pending: Array<Promise<number>> = []
+      for (let i = 0; i < n; i++) {
+        pending.push(
+          a.send({ cmd: 'append' }).then(async (r) => {
+            await seen(String(r.hash))
+            return validatedAt.get(String(r.hash))! - Number(r.t)
+          }),
+        )
+        await sleep(intervalMs)
+      }
+      return Promise.all(pending)
+    }
+    const at1 = await measure(samples1, 1000)
+    const at20 = await measure(samples20, 50)
+    const ackMs = (await a.send({ cmd: 'append' })).ackMs as number
+
+    const p50Ms = round(pct(at1, 50))
+    const p99Ms = round(pct(at1, 99))
+    const p50MsAt20 = round(pct(at20, 50))
+    const p99MsAt20 = round(pct(at20, 99))
+    const floorP50Ms = round(pct(floor, 50))
+    const ratio = round(p50Ms / floorP50Ms)
+    return {
+      json: {
+        p50Ms,
+        p99Ms,
+        p50MsAt20,
+        p99MsAt20,
+        floorP50Ms,
+        ratio,
+        samples: samples1,
+        samplesAt20: samples20,
+      },
+      rows: [
+        {
+          metric: 'A append -> B validated p50 @1 tx/s',
+          value: p50Ms,
+          unit: 'ms',
+          baseline: { name: 'libp2p echo p50', value: floorP50Ms },
+          target: '<= 20 ms, ratio <= 20',
+          ok: p50Ms <= 20 && ratio <= 20,
+        },
+        {
+          metric: 'p99 @1 tx/s',
+          value: p99Ms,
+          unit: 'ms',
+          baseline: { name: 'libp2p echo p50', value: floorP50Ms },
+        },
+        {
+          metric: 'p50 @20 tx/s',
+          value: p50MsAt20,
+          unit: 'ms',
+          baseline: { name: 'libp2p echo p50', value: floorP50Ms },
+        },
+        {
+          metric: 'p99 @20 tx/s',
+          value: p99MsAt20,
+          unit: 'ms',
+          baseline: { name: 'libp2p echo p50', value: floorP50Ms },
+          target: '<= 150 ms',
+          ok: p99MsAt20 <= 150,
+        },
+        {
+          metric: 'till ack (durable on disk) one append',
+          value: round(ackMs),
+          unit: 'ms',
+          baseline: { name: 'libp2p echo p50', value: floorP50Ms },
+        },
+      ],
+    }
+  } finally {
+    await stopAll(nodes)
+    fed.cleanup()
+  }
+}
