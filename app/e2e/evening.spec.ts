@@ -143,8 +143,8 @@ test('the member portal shows balances and history, in English too', async ({ pa
     await new Promise((r) => ws.addEventListener('open', r))
     const res = new Promise<string>((r) => ws.addEventListener('message', (e) => r(String(e.data))))
     ws.send(JSON.stringify({ id: 1, method: 'state.get', params: {} }))
-    return (JSON.parse(await res).result as { node: { readerCards: { cardId: string; label: string }[] } }).node
-      .readerCards
+    return (JSON.parse(await res).result as { node: { readerCards: { cardId: string; label: string }[] } })
+      .node.readerCards
   })
   await page.getByTestId('portal-card').fill(cards.find((c) => c.label === 'Alex')!.cardId)
   await page.getByRole('button', { name: 'Show' }).click()

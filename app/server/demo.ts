@@ -11,6 +11,7 @@ import { addressesFile, ensureDemoVenue, ensureTill, readAddresses, VENUE_NAME }
 import { AppServer } from './http-server.ts'
 import { LocalLedgerBackend } from './local-ledger.ts'
 import { NodeLedgerBackend } from './node-backend.ts'
+import { startDemoPrinting } from './printing.ts'
 import { VenueService } from './venue-service.ts'
 
 export interface DemoOptions {
@@ -138,7 +139,8 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
   const { backend, catalogDir, afterStart } = await makeBackend(o, fx)
   const catalog = new CatalogStore(catalogDir)
   await catalog.load()
-  const service = new VenueService({ backend, reader, catalog })
+  const printer = await startDemoPrinting(catalogDir, catalog.get().categories)
+  const service = new VenueService({ backend, reader, catalog, printer })
   await service.start()
   await afterStart()
   if (!o.join && backend.records().length === 0) await seedLedger(service, reader, cards)
@@ -151,6 +153,7 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
     async stop() {
       await server.stop()
       await service.stop()
+      await printer.stop()
     },
   }
 }

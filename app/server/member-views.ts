@@ -29,7 +29,10 @@ export function doubleEntries(records: ReportRecord[], eventId: string): string[
     .map((t) => t.issue.ticket)
 }
 
-export function ticketView(t: TicketState, events: Pick<EventView, 'id' | 'name' | 'ticketTypes'>[]): TicketView {
+export function ticketView(
+  t: TicketState,
+  events: Pick<EventView, 'id' | 'name' | 'ticketTypes'>[],
+): TicketView {
   const event = events.find((e) => e.id === t.issue.event)
   return {
     code: t.issue.ticket,

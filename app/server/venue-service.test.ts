@@ -7,12 +7,14 @@ import { EmulatedCardReader } from './card-reader.ts'
 import { CatalogStore } from './catalog-store.ts'
 import { demoCards } from './demo.ts'
 import { LocalLedgerBackend } from './local-ledger.ts'
+import { type DemoPrinting, startDemoPrinting } from './printing.ts'
 import { VenueService } from './venue-service.ts'
 
 let dir: string
 let fx: Fixture
 let service: VenueService
 let reader: EmulatedCardReader
+let printing: DemoPrinting
 let ids: { staff: string; alex: string; sam: string; lou: string }
 
 async function startService(): Promise<VenueService> {
@@ -31,7 +33,8 @@ async function startService(): Promise<VenueService> {
     federationKeys: [fx.federation.publicKey],
     statements: fx.statements,
   })
-  const s = new VenueService({ backend, reader, catalog })
+  printing = await startDemoPrinting(dir, catalog.get().categories)
+  const s = new VenueService({ backend, reader, catalog, printer: printing })
   await s.start()
   return s
 }
@@ -51,6 +54,7 @@ beforeEach(async () => {
 })
 afterEach(async () => {
   await service.stop()
+  await printing.stop()
   await rm(dir, { recursive: true, force: true })
 })
 
@@ -83,6 +87,21 @@ describe('VenueService on the real ledger index', () => {
     })
     expect(sale.balancesAfter[0]!.balances).toEqual([{ asset: 'EUR', amount: 700 }])
     expect(sale.kitchenTickets).toEqual([{ printer: 'kitchen', lines: [{ name: 'Frites', qty: 1 }] }])
+    expect(sale.receiptSvg).toContain('<svg')
+    await expect
+      .poll(() =>
+        printing.kitchen
+          .pages()
+          .flatMap((p) => p.lines.map((l) => l.text))
+          .join('\n'),
+      )
+      .toMatch(/Frites/)
+    expect(
+      printing.kitchen
+        .pages()
+        .flatMap((p) => p.lines.map((l) => l.text))
+        .join('\n'),
+    ).not.toMatch(/Bière/)
     const back = await service.call('sale.pay', {
       lines: [{ productId: 'cup', qty: -2 }],
       payments: [{ method: 'card', cardId: ids.alex, asset: 'EUR', amount: 200 }],
@@ -197,6 +216,7 @@ describe('VenueService on the real ledger index', () => {
     expect(fresh.balances).toEqual([{ asset: 'EUR', amount: 1200 }])
     expect(service.cardView(ids.lou).frozen).toBe(true)
     await service.stop()
+    await printing.stop()
     service = await startService()
     expect(service.cardView(ids.lou).frozen).toBe(true)
     expect(eur(service, toHex(fx.tagCards[1]!))).toBe(1200)

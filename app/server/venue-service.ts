@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { renderSVG } from 'uqr'
+import type { Receipt } from '../../hardware/printers/mod.ts'
 import { bytesEqual, fromHex, toHex } from '../../ledger/bytes.ts'
 import { cardKindOf } from '../../ledger/codec.ts'
 import type { CardSigner } from '../../ledger/sign.ts'
@@ -37,6 +38,7 @@ import {
 } from './errors.ts'
 import type { LedgerBackend } from './ledger-backend.ts'
 import { checkedInCount, doubleEntries, memberships, tickets, ticketView } from './member-views.ts'
+import type { PrinterPort } from './printing.ts'
 import {
   buildReport,
   effectiveSales,
@@ -53,8 +55,8 @@ export interface VenueServiceOptions {
   backend: LedgerBackend
   reader: CardReaderPort
   catalog: CatalogStore
-  /** Sends kitchen tickets to printers (best effort: a printer fault never blocks a sale). */
-  printKitchen?: (ticket: { printer: string; lines: { name: string; qty: number }[] }) => Promise<void>
+  /** Kitchen tickets and receipt previews (a printer fault never blocks a sale). */
+  printer?: PrinterPort
   /** Signs a venue admission with the federation key, when this node holds it (demo admin). */
   admitVenue?: (name: string, venuePublicKey: Uint8Array) => Promise<void>
   clock?: () => number
@@ -186,17 +188,63 @@ export class VenueService implements ApiHandler {
     const saleId = toHex(signed.hash)
     if (plan.remainder > 0)
       this.pendingRemainders.set(saleId, { remainder: plan.remainder, asset: plan.asset })
-    for (const ticket of kitchen) void this.o.printKitchen?.(ticket).catch(() => undefined)
+    const products = this.o.catalog.get().products
+    const lines = plan.body.lines.flatMap((l) => {
+      const p = products.find((x) => x.id === l.product)
+      return p && l.quantity > 0
+        ? [{ productId: p.id, name: p.name, categoryId: p.categoryId, quantity: l.quantity }]
+        : []
+    })
+    if (lines.length > 0 && kitchen.length > 0)
+      await this.o.printer
+        ?.printKitchen({
+          orderId: saleId.slice(0, 16),
+          number: saleId.slice(0, 4).toUpperCase(),
+          createdAt: signed.record.time,
+          lines,
+        })
+        .catch((e) => console.warn(`printing: ${(e as Error).message}`))
+    const balancesAfter = plan.cardId
+      ? [{ cardId: plan.cardId, balances: this.cardView(plan.cardId).balances }]
+      : []
+    const receipt = this.receipt(saleId, plan, signed.record.time, balancesAfter)
     return {
       saleId,
       remainder: plan.remainder,
       total: plan.total,
       asset: plan.asset,
       change: plan.change,
-      balancesAfter: plan.cardId
-        ? [{ cardId: plan.cardId, balances: this.cardView(plan.cardId).balances }]
-        : [],
+      balancesAfter,
       kitchenTickets: kitchen,
+      ...(this.o.printer ? { receiptSvg: this.o.printer.receiptSvg(receipt) } : {}),
+    }
+  }
+
+  private receipt(saleId: string, plan: SalePlan, time: number, after: SaleResult['balancesAfter']): Receipt {
+    const asset = (id: string) => {
+      const a = this.assetViews().find((x) => x.id === id)
+      return { id, symbol: a?.symbol ?? id, decimals: a?.decimals ?? 2 }
+    }
+    const products = this.o.catalog.get().products
+    return {
+      venue: { name: this.o.backend.venueName },
+      receiptId: saleId.slice(0, 12),
+      createdAt: time,
+      currency: asset(plan.asset),
+      lines: plan.body.lines.map((l) => ({
+        name: this.saleLabel(l.product),
+        quantity: l.quantity,
+        unitPrice: l.unitPrice,
+        vatRate: l.vatRate,
+        ...(products.find((p) => p.id === l.product)?.deposit ? { deposit: true } : {}),
+      })),
+      payments: plan.body.payments.map((p) => ({
+        method: p.method === 'bankcard' ? ('bank-card' as const) : p.method,
+        asset: asset(p.asset),
+        amount: p.amount,
+      })),
+      ...(plan.change > 0 ? { change: plan.change } : {}),
+      cardBalances: (after[0]?.balances ?? []).map((b) => ({ asset: asset(b.asset), balance: b.amount })),
     }
   }
 
