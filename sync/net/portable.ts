@@ -10,6 +10,18 @@ export {
   type PresentedCredentials,
   peerBindingMessage,
 } from './access.ts'
+export {
+  type BrowserHostOptions,
+  type BrowserNetworkOptions,
+  createBrowserHost,
+  startBrowserNetwork,
+} from './browser-host.ts'
+export {
+  composeLakouNetwork,
+  createPeerAccess,
+  type LakouNetwork,
+  type NetworkComposeOptions,
+} from './compose.ts'
 export { ECHO_PROTOCOL, measureEcho, serveEcho } from './echo.ts'
 export { type Ed25519Signer, generateEd25519Signer, verifyEd25519 } from './ed25519.ts'
 export {
