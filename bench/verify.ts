@@ -5,7 +5,7 @@
 // index process's peak RSS is the index's own.
 import { spawnSync } from 'node:child_process'
 import * as nodeCrypto from 'node:crypto'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -64,6 +64,40 @@ function unframe(buf: Uint8Array): Uint8Array[] {
     o += 4 + n
   }
   return out
+}
+
+/** Read framed records from a file in batches without holding the whole file (honest RSS). */
+async function forEachBatch(
+  path: string,
+  batchSize: number,
+  onBatch: (batch: Uint8Array[]) => Promise<void>,
+) {
+  const fd = openSync(path, 'r')
+  try {
+    let buf = Buffer.alloc(0)
+    let batch: Uint8Array[] = []
+    const chunk = Buffer.alloc(1 << 20)
+    for (;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, null)
+      if (n === 0) break
+      buf = buf.length === 0 ? Buffer.from(chunk.subarray(0, n)) : Buffer.concat([buf, chunk.subarray(0, n)])
+      let o = 0
+      while (o + 4 <= buf.length) {
+        const len = buf.readUInt32BE(o)
+        if (o + 4 + len > buf.length) break
+        batch.push(new Uint8Array(buf.subarray(o + 4, o + 4 + len)))
+        o += 4 + len
+        if (batch.length === batchSize) {
+          await onBatch(batch)
+          batch = []
+        }
+      }
+      buf = buf.subarray(o)
+    }
+    if (batch.length > 0) await onBatch(batch)
+  } finally {
+    closeSync(fd)
+  }
 }
 
 async function generate(records: number, dir: string): Promise<void> {
@@ -253,23 +287,25 @@ export const run: Bench = async ({ args }) => {
     )
     if (gen.status !== 0) throw new Error(`record generation failed (${gen.status})`)
     const statements = unframe(new Uint8Array(readFileSync(join(dir, 'statements.bin'))))
-    const recordBytes = unframe(new Uint8Array(readFileSync(join(dir, 'records.bin'))))
     const fx = await createFixture('bench-verify', { venues: 5, signingCards: 0, tagCards: 0 })
     const rssBefore = await maxRssMb()
 
     const index = new LedgerIndex({ federation: fx.federation.publicKey })
     const t0 = performance.now()
     await index.ingestMany(statements)
-    const BATCH = 5000
-    for (let i = 0; i < recordBytes.length; i += BATCH)
-      await index.ingestMany(recordBytes.slice(i, i + BATCH))
+    let ingested = 0
+    await forEachBatch(join(dir, 'records.bin'), 5000, async (batch) => {
+      ingested += batch.length
+      await index.ingestMany(batch)
+    })
     const seconds = (performance.now() - t0) / 1000
     const rssAfterIngest = await maxRssMb()
     const counts = index.counts()
-    if (counts.valid !== recordBytes.length)
-      throw new Error(`expected ${recordBytes.length} valid records, got ${JSON.stringify(counts)}`)
+    if (counts.valid !== ingested)
+      throw new Error(`expected ${ingested} valid records, got ${JSON.stringify(counts)}`)
     const invariants = index.checkInvariants()
     if (!invariants.ok) throw new Error(`invariants: ${invariants.problems.slice(0, 3).join('; ')}`)
+    const recordBytes = unframe(new Uint8Array(readFileSync(join(dir, 'records.bin'))))
 
     // The same signatures, verified raw (a sample for large runs to keep the bench short).
     const { decodeSigned } = await import('../ledger/codec.ts')

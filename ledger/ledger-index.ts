@@ -1,6 +1,7 @@
 // LedgerIndex: ingests signed bytes (statements and records) in any order and derives every view as a
 // deterministic function of the valid records. Records wait (pending) until their predecessors and
 // certificates arrive; rejected records are kept and reported, never deleted.
+import { ByteArena } from './arena.ts'
 import { type Balances, balanceOf, EMPTY_BALANCES, fromAmounts, toAmounts, withDelta } from './balances.ts'
 import { bytesEqual, bytesOfKey, keyOf, toHex, ZERO_HASH } from './bytes.ts'
 import { cardKindOf, type Decoded, decodeSigned } from './codec.ts'
@@ -138,7 +139,9 @@ interface CardPos {
 
 interface RecordEntry {
   key: string
-  bytes: Uint8Array
+  /** Bytes in the arena (ref, len); -1/0 for checkpoint anchors. */
+  ref: number
+  len: number
   status: Status
   sigOk: boolean
   rec: LedgerRecord | null
@@ -148,7 +151,18 @@ interface RecordEntry {
   kind: RecordKind | 'anchor' | null
   device: string
   deviceSeq: number
-  cards: CardPos[] | null
+  // card positions inline (one object per record, no arrays): the first, and a transfer's second
+  card1: string | null
+  seq1: number
+  after1: Balances | null
+  pos2: CardPos | null
+}
+
+function positionOf(e: RecordEntry | undefined, ck: string): CardPos | undefined {
+  if (!e) return undefined
+  if (e.card1 === ck) return { card: ck, cardSeq: e.seq1, after: e.after1! }
+  if (e.pos2?.card === ck) return e.pos2
+  return undefined
 }
 
 interface CardState {
@@ -335,10 +349,11 @@ export class LedgerIndex {
         results[i] = { hash: toHex(d.hash), type: 'record', status }
         return
       }
-      if (known) this.malformed.push({ hash: toHex(d.hash), bytes: known.bytes, error: known.error! })
+      if (known) this.malformed.push({ hash: toHex(d.hash), bytes: this.bytesOf(known), error: known.error! })
       const entry: RecordEntry = {
         key,
-        bytes,
+        ref: this.arena.add(bytes),
+        len: bytes.length,
         status: 'verifying',
         sigOk: false,
         rec: d.record,
@@ -347,7 +362,10 @@ export class LedgerIndex {
         kind: null,
         device: '',
         deviceSeq: 0,
-        cards: null,
+        card1: null,
+        seq1: 0,
+        after1: null,
+        pos2: null,
       }
       this.entries.set(key, entry)
       entryAt[i] = entry
@@ -468,7 +486,9 @@ export class LedgerIndex {
       e.error = null
       e.waitingFor = null
       e.kind = null
-      e.cards = null
+      e.card1 = null
+      e.after1 = null
+      e.pos2 = null
       this.queue.push(e.key)
     }
     if (this.anchors) this.applyAnchors(this.anchors)
@@ -476,6 +496,11 @@ export class LedgerIndex {
   }
 
   // ------------------------------------------------------------ processing
+
+  private readonly arena = new ByteArena()
+  private bytesOf(e: RecordEntry): Uint8Array {
+    return e.ref === -1 && e.len === 0 ? new Uint8Array(0) : this.arena.get(e.ref, e.len)
+  }
 
   private readonly interned = new Map<string, string>()
   /** One string per device / card key, shared by all its records (memory). */
@@ -506,7 +531,7 @@ export class LedgerIndex {
 
   private record(entry: RecordEntry): LedgerRecord {
     if (!entry.rec) {
-      const d = decodeSigned(entry.bytes)
+      const d = decodeSigned(this.bytesOf(entry))
       if (d.type !== 'record') throw new Error('unreachable: statement stored as record')
       return d.record
     }
@@ -621,7 +646,7 @@ export class LedgerIndex {
         continue
       }
       const prev = this.entries.get(keyOf(c.cardPrev))!
-      const pos = prev.cards?.find((p) => p.card === ck)
+      const pos = positionOf(prev, ck)
       if (!pos || pos.cardSeq !== c.cardSeq - 1)
         reject('card-chain', `cardPrev is not this card's record ${c.cardSeq - 1}`)
       before.set(ck, pos.after)
@@ -711,7 +736,7 @@ export class LedgerIndex {
         const lostKey = keyOf(rec.lostCard)
         let atHead = EMPTY_BALANCES
         if (rec.lostCardSeq > 0) {
-          const pos = this.entries.get(keyOf(rec.lostHead))!.cards?.find((p) => p.card === lostKey)
+          const pos = positionOf(this.entries.get(keyOf(rec.lostHead)), lostKey)
           if (!pos || pos.cardSeq !== rec.lostCardSeq)
             reject('replace', "lostHead is not the lost card's record at lostCardSeq")
           atHead = pos.after
@@ -850,9 +875,13 @@ export class LedgerIndex {
     entry.kind = rec.kind
     entry.device = dk
     entry.deviceSeq = rec.deviceSeq
-    // array literals get exact capacity (push-grown arrays keep ~17 slots): ~200 bytes per record
     const c = effect.cards
-    entry.cards = c.length === 0 ? null : c.length === 1 ? [c[0]!] : [c[0]!, c[1]!]
+    if (c.length > 0) {
+      entry.card1 = c[0]!.card
+      entry.seq1 = c[0]!.cardSeq
+      entry.after1 = c[0]!.after
+      entry.pos2 = c[1] ?? null
+    }
     const dev = this.deviceState(dk)
     if (LedgerIndex.place(dev.bySeq, rec.deviceSeq, entry.key)) {
       if (!dev.forkSeqs.includes(rec.deviceSeq)) {
@@ -906,15 +935,13 @@ export class LedgerIndex {
   }
 
   private applyAnchors(cp: Checkpoint): void {
-    const anchor = (key: string, device: string, deviceSeq: number, cards: CardPos[] | null) => {
+    const anchor = (key: string, device: string, deviceSeq: number, pos: CardPos | null) => {
       const existing = this.entries.get(key)
-      if (existing && existing.kind !== 'anchor') {
-        // the real record is known too: the anchor adds its card positions when it has none
-        return
-      }
+      if (existing && existing.kind !== 'anchor') return
       this.entries.set(key, {
         key,
-        bytes: new Uint8Array(0),
+        ref: -1,
+        len: 0,
         status: 'valid',
         sigOk: true,
         rec: null,
@@ -923,7 +950,10 @@ export class LedgerIndex {
         kind: 'anchor',
         device,
         deviceSeq,
-        cards,
+        card1: pos?.card ?? null,
+        seq1: pos?.cardSeq ?? 0,
+        after1: pos?.after ?? null,
+        pos2: null,
       })
     }
     for (const dv of cp.devices) {
@@ -937,8 +967,12 @@ export class LedgerIndex {
       const hk = keyOf(c.head)
       const pos: CardPos = { card: ck, cardSeq: c.cardSeq, after: fromAmounts(c.balances) }
       const e = this.entries.get(hk)
-      if (e?.kind === 'anchor') e.cards = [...(e.cards ?? []), pos]
-      else anchor(hk, '', 0, [pos])
+      if (e?.kind === 'anchor' && e.card1 === null) {
+        e.card1 = pos.card
+        e.seq1 = pos.cardSeq
+        e.after1 = pos.after
+      } else if (e?.kind === 'anchor') e.pos2 = pos
+      else anchor(hk, '', 0, pos)
       this.cardState(ck, cardKindOf(c.card)).bySeq[c.cardSeq] = hk
       for (const b of c.balances) {
         this.post(`c:${ck}`, b.asset, b.amount)
@@ -964,7 +998,7 @@ export class LedgerIndex {
       const seq = s.bySeq.length - 1
       const head = s.bySeq[seq]
       if (typeof head !== 'string' || s.forkSeqs.length > 0) continue
-      const pos = this.entries.get(head)?.cards?.find((p) => p.card === ck)
+      const pos = positionOf(this.entries.get(head), ck)
       if (!pos) continue
       cards.push({
         card: bytesOfKey(ck),
@@ -1028,7 +1062,7 @@ export class LedgerIndex {
     const seq = s.bySeq.length - 1
     const head = s.bySeq[seq]
     if (typeof head !== 'string') return null
-    const pos = this.entries.get(head)?.cards?.find((p) => p.card === keyOf(card))
+    const pos = positionOf(this.entries.get(head), keyOf(card))
     return { card, cardSeq: seq + 1, cardPrev: bytesOfKey(head), balances: pos ? toAmounts(pos.after) : [] }
   }
 
@@ -1073,7 +1107,7 @@ export class LedgerIndex {
       const list = (Array.isArray(keys) ? keys : []).slice().sort()
       return {
         hashes: list.map((k) => toHex(bytesOfKey(k))),
-        records: list.map((k) => this.entries.get(k)!.bytes),
+        records: list.map((k) => this.bytesOf(this.entries.get(k)!)),
       }
     }
     for (const f of this.cardForks)
@@ -1126,7 +1160,7 @@ export class LedgerIndex {
     const out: RejectedView[] = [...this.malformed]
     for (const e of this.entries.values())
       if (e.status === 'rejected')
-        out.push({ hash: toHex(bytesOfKey(e.key)), bytes: e.bytes, error: e.error! })
+        out.push({ hash: toHex(bytesOfKey(e.key)), bytes: this.bytesOf(e), error: e.error! })
     return out
   }
 
@@ -1214,7 +1248,7 @@ export class LedgerIndex {
       if (s.forkSeqs.length > 0 || s.replacedBy.length > 0) continue
       const head = s.bySeq[s.bySeq.length - 1]
       if (typeof head !== 'string') continue
-      const pos = this.entries.get(head)?.cards?.find((p) => p.card === ck)
+      const pos = positionOf(this.entries.get(head), ck)
       const tip = pos ? toAmounts(pos.after).filter((x) => x.amount !== 0) : []
       const total = sortedAmounts(this.accounts.get(`c:${ck}`)).filter((x) => x.amount !== 0)
       if (JSON.stringify(tip) !== JSON.stringify(total))

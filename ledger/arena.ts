@@ -1,0 +1,34 @@
+// Append-only byte storage: records are copied into 1 MiB chunks and named by a number, so the index
+// keeps no Uint8Array object per record (~100 bytes each) and callers' buffers can be collected.
+const CHUNK = 1 << 20
+
+export class ByteArena {
+  private readonly chunks: Uint8Array[] = []
+  private readonly large: Uint8Array[] = []
+  private pos = CHUNK
+
+  /** Store a copy; returns a reference (>= 0: chunk * CHUNK + offset; < 0: a large item). */
+  add(bytes: Uint8Array): number {
+    if (bytes.length > CHUNK / 8) {
+      this.large.push(bytes.slice())
+      return -this.large.length
+    }
+    if (this.pos + bytes.length > CHUNK) {
+      this.chunks.push(new Uint8Array(CHUNK))
+      this.pos = 0
+    }
+    const chunk = this.chunks.length - 1
+    this.chunks[chunk]!.set(bytes, this.pos)
+    const ref = chunk * CHUNK + this.pos
+    this.pos += bytes.length
+    return ref
+  }
+
+  /** A view of stored bytes (valid for the arena's lifetime; do not modify). */
+  get(ref: number, length: number): Uint8Array {
+    if (ref < 0) return this.large[-ref - 1]!
+    const chunk = Math.floor(ref / CHUNK)
+    const offset = ref - chunk * CHUNK
+    return this.chunks[chunk]!.subarray(offset, offset + length)
+  }
+}
