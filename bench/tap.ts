@@ -4,6 +4,10 @@
 // floor), the same payments on the in-process simulated reader (no pcscd), and a strict ACR122U
 // (16-byte reads, 4-byte writes) for the APDU count.
 import '../sync/polyfills.ts'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { getUidApdu } from '../hardware/apdu.ts'
 import { ACR122U_LIMITS, VirtualNtag215 } from '../hardware/cards/ntag215.ts'
 import { VirtualSigningCard } from '../hardware/cards/signing-applet.ts'
@@ -56,6 +60,47 @@ async function payments(rig: CardRig, n: number, limits?: typeof ACR122U_LIMITS)
   return { tag: summarise(tag), signing: summarise(signing) }
 }
 
+interface QuickackRun {
+  tag: Series
+  signing: Series
+  baseline: { apduRoundTripMsP50: number }
+}
+
+/**
+ * The same bench inside scripts/pcscd-netns.sh (private pcscd, loopback with quickack): shows what the
+ * ~45 ms per APDU of stock loopback is made of. Root only; undefined when it cannot run.
+ */
+function runWithQuickack(n: number): QuickackRun | undefined {
+  if (process.env.LAKOU_IN_NETNS || process.getuid?.() !== 0) return undefined
+  const script = new URL('../scripts/pcscd-netns.sh', import.meta.url).pathname
+  const dir = mkdtempSync(join(tmpdir(), 'lakou-tap-'))
+  const out = join(dir, 'quickack.json')
+  try {
+    const bench = new URL('./run.ts', import.meta.url).pathname
+    const r = spawnSync(
+      script,
+      [
+        'env',
+        'LAKOU_IN_NETNS=1',
+        process.execPath,
+        '--import',
+        'tsx',
+        bench,
+        'tap',
+        '--payments',
+        String(n),
+        '--json',
+        out,
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'], timeout: 300_000 },
+    )
+    if (r.status !== 0 || !existsSync(out)) return undefined
+    return JSON.parse(readFileSync(out, 'utf8')) as QuickackRun
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
 export const run: Bench = async ({ args }) => {
   const n = numberArg(args, '--payments', 30)
   const pcscd = await startPcscd()
@@ -80,6 +125,7 @@ export const run: Bench = async ({ args }) => {
     const strict = await payments(sim, Math.min(n, 5), ACR122U_LIMITS)
     await sim.stop()
 
+    const quickack = args.includes('--no-quickack') ? undefined : runWithQuickack(n)
     const json = {
       tag: real.tag,
       signing: real.signing,
@@ -88,6 +134,15 @@ export const run: Bench = async ({ args }) => {
         simulatedReader: simulated,
         strictAcr122uTagApdusPerPayment: strict.tag.apdusPerPayment,
       },
+      ...(quickack
+        ? {
+            loopbackQuickack: {
+              tag: quickack.tag,
+              signing: quickack.signing,
+              apduRoundTripMsP50: quickack.baseline.apduRoundTripMsP50,
+            },
+          }
+        : {}),
       payments: n,
       note: 'softwareMs = total minus time waiting on card APDUs; machine shared with other jobs (noisy)',
     }
@@ -141,6 +196,28 @@ export const run: Bench = async ({ args }) => {
       },
       { metric: 'raw APDU round trip via pcscd p50', value: apduRttMsP50, unit: 'ms' },
     ]
+    if (quickack) {
+      rows.push(
+        {
+          metric: 'tag total p50, loopback quickack',
+          value: quickack.tag.totalMsP50,
+          unit: 'ms',
+          baseline: { name: 'stock loopback', value: real.tag.totalMsP50 },
+        },
+        {
+          metric: 'signing total p50, loopback quickack',
+          value: quickack.signing.totalMsP50,
+          unit: 'ms',
+          baseline: { name: 'stock loopback', value: real.signing.totalMsP50 },
+        },
+        {
+          metric: 'raw APDU round trip p50, loopback quickack',
+          value: quickack.baseline.apduRoundTripMsP50,
+          unit: 'ms',
+          baseline: { name: 'stock loopback', value: apduRttMsP50 },
+        },
+      )
+    }
     return { json, rows }
   } finally {
     await pcscd.stop()
