@@ -11,10 +11,10 @@ export interface DeviceChainState {
   forks: number[]
 }
 
-/** What the ledger index must offer to be fed by sync. */
+/** What the ledger index must offer to be fed by sync (the ledger's LedgerIndex does). */
 export interface LedgerIngest {
-  ingest(bytes: Uint8Array): unknown
-  snapshot?(): Uint8Array
+  ingest(bytes: Uint8Array): Promise<unknown>
+  ingestMany?(batch: Uint8Array[]): Promise<unknown>
 }
 
 export class ChainSink implements RecordSink {
@@ -98,20 +98,18 @@ export class ChainSink implements RecordSink {
       devices,
       forks,
       rejected: this.rejected,
-      ledger: this.#ledger?.snapshot ? Buffer.from(this.#ledger.snapshot()).toString('base64') : undefined,
     })
     return new TextEncoder().encode(json)
   }
 
-  /** Restores a snapshot; returns the ledger part for the caller to restore its LedgerIndex from. */
-  restore(bytes: Uint8Array): Uint8Array | undefined {
+  /** Restores a snapshot taken by snapshot() (the ledger index is rebuilt separately, see venue-node). */
+  restore(bytes: Uint8Array): void {
     const s = JSON.parse(new TextDecoder().decode(bytes)) as {
       v: number
       statements: string[]
       devices: Record<string, [number, string][]>
       forks: Record<string, number[]>
       rejected: number
-      ledger?: string
     }
     if (s.v !== 1) throw new Error(`unknown snapshot version ${s.v}`)
     for (const h of s.statements) {
@@ -124,6 +122,5 @@ export class ChainSink implements RecordSink {
       for (const [, h] of seqs) this.#hashes.add(h)
     }
     this.rejected = s.rejected
-    return s.ledger ? new Uint8Array(Buffer.from(s.ledger, 'base64')) : undefined
   }
 }

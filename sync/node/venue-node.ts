@@ -18,6 +18,7 @@ import {
   type FeedState,
   IndexFeed,
   type IngestOutcome,
+  PAGE_CAPACITY,
   PageWriter,
   type RecordLocation,
   RecordPush,
@@ -38,6 +39,7 @@ import {
   fromHex,
   type Hash,
   type KeyPair,
+  LedgerIndex,
   type RecordBody,
   toHex,
 } from './ledger.ts'
@@ -51,8 +53,12 @@ export interface VenueNodeOptions {
   relays?: string[]
   /** mDNS discovery on the LAN (default true). */
   mdns?: boolean
-  /** The ledger's index, fed every new valid record (after signature, dedup and chain checks). */
-  ledger?: LedgerIngest
+  /**
+   * The ledger's index, fed every new record whose signatures verify (after dedup). Default: a LedgerIndex
+   * for the node's federation. After a restart it is rebuilt from the documents on disk in the background
+   * (`ledgerReady`), while sync and selling resume at once from the checkpoint.
+   */
+  ledger?: LedgerIndex
   /** Checkpoint the index to disk at most this often while records arrive (default 5 s) and at stop. */
   checkpointEveryMs?: number
   /** Records per ledger page (default 1000; tests use less). */
@@ -79,6 +85,10 @@ export interface VenueNode extends EventEmitter<VenueNodeEvents> {
   readonly config: NodeConfig
   readonly device: KeyPair
   readonly sink: ChainSink
+  /** The ledger index (views: balances, memberships, tickets, forks...). */
+  readonly ledger: LedgerIndex
+  /** Resolves once the ledger index holds every record stored on disk (immediate on a first start). */
+  readonly ledgerReady: Promise<{ records: number; ms: number }>
   readonly repo: Repo
   readonly layout: DocumentLayout
   readonly network: LakouNetwork
@@ -136,7 +146,9 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
   const deviceHex = toHex(device.publicKey)
 
   // Index state from the checkpoint, so a restart does not replay every record.
-  const sink = new ChainSink(options.ledger)
+  const federationKey = fromHex(config.federationKey)
+  const ledger: LedgerIndex = options.ledger ?? new LedgerIndex({ federation: federationKey })
+  const sink = new ChainSink(ledger)
   let feedState: FeedState | undefined
   const cpBytes = await readIfExists(paths.checkpoint)
   if (cpBytes) {
@@ -151,7 +163,6 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     }
   }
 
-  const federationKey = fromHex(config.federationKey)
   const revoked = new Set<string>()
   const network = await startLakouNetwork({
     dataDir: options.dataDir,
@@ -222,6 +233,14 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     ...(config.venueId ? { ownVenueId: config.venueId } : {}),
     skipPages: feed.completePages(),
   })
+
+  // After a restart from a checkpoint, the sync-level index is back at once; the ledger index is rebuilt
+  // from the documents on disk in the background (statements first, then page by page).
+  const ledgerReady =
+    cpBytes && feedState
+      ? rebuildLedger(repo, layout, ledger, feedState)
+      : Promise.resolve({ records: 0, ms: 0 })
+  ledgerReady.catch((e) => log(`lakou/node: ledger rebuild failed: ${(e as Error).message}`))
 
   // The till's own page writer and device chain (relays have no venue and write nothing).
   let venue: DocHandle<VenueDoc> | undefined
@@ -305,6 +324,8 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     config,
     device,
     sink,
+    ledger,
+    ledgerReady,
     repo,
     layout,
     network,
@@ -370,4 +391,33 @@ async function resumeChain(
     at = p
   }
   return new DeviceChainWriter(device, at)
+}
+
+async function rebuildLedger(
+  repo: Repo,
+  layout: DocumentLayout,
+  ledger: LedgerIngest,
+  state: FeedState,
+): Promise<{ records: number; ms: number }> {
+  const t0 = performance.now()
+  const feed = async (batch: Uint8Array[]) => {
+    if (ledger.ingestMany) await ledger.ingestMany(batch)
+    else for (const b of batch) await ledger.ingest(b)
+  }
+  let records = 0
+  for (const h of Object.values(repo.handles)) {
+    if (!h.isReady()) continue
+    const cls = layout.classify(h.documentId)
+    if (cls?.kind === 'federation' || cls?.kind === 'venue') await feed((h.doc() as VenueDoc).entries ?? [])
+  }
+  for (const id of Object.keys(state.pages) as DocumentId[]) {
+    const wasLoaded = id in repo.handles
+    const h = await repo.find<{ records: Uint8Array[] }>(id).catch(() => undefined)
+    if (!h) continue
+    const batch = h.doc().records ?? []
+    records += batch.length
+    await feed(batch)
+    if (!wasLoaded && batch.length >= PAGE_CAPACITY) await repo.removeFromCache(id)
+  }
+  return { records, ms: performance.now() - t0 }
 }

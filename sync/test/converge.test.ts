@@ -38,6 +38,9 @@ describe('venue nodes in separate processes', () => {
     expect(sa.digest).toBe(sb.digest)
     expect((sb.chains as Record<string, { max: number }>)[a.device]!.max).toBe(5)
     expect(sb.status).toMatchObject({ inSync: true })
+    // The ledger's own index agrees on both sides: every top-up valid (certified cashier, known asset).
+    expect(sb.ledgerDigest).toBe(sa.ledgerDigest)
+    expect(sb.ledger).toMatchObject({ valid: 10, rejected: 0, pending: 0 })
   }, 60_000)
 
   it('a partition, then heal, converges', async () => {

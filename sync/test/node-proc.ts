@@ -4,7 +4,7 @@
 // {id, ok, ...}. Unsolicited events: {event: 'ready'|'ack'|'validated'}.
 import { createInterface } from 'node:readline'
 import { multiaddr } from '@multiformats/multiaddr'
-import { toHex } from '../node/ledger.ts'
+import { sha256, toHex } from '../node/ledger.ts'
 import { createVenueNode } from '../node/venue-node.ts'
 
 const args = process.argv.slice(2)
@@ -96,6 +96,8 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
         status: node.status().summary,
         online: node.status().online,
         rss: process.memoryUsage().rss,
+        ledger: node.ledger.counts(),
+        ledgerDigest: toHex(sha256(new TextEncoder().encode(JSON.stringify(node.ledger.snapshot())))),
       }
     }
     case 'has': {
@@ -137,6 +139,10 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
       }
       await stream.close().catch(() => {})
       return { rtts }
+    }
+    case 'ledgerReady': {
+      const r = await node.ledgerReady
+      return { ...r, ledger: node.ledger.counts() }
     }
     case 'stop':
       streaming = false
