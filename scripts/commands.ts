@@ -24,3 +24,5 @@ registerCommand('node', async () => (await import('../sync/node/commands.ts')).n
 registerCommand('federation', async () => (await import('../sync/node/commands.ts')).federationCommand)
 registerCommand('venue', async () => (await import('../sync/node/commands.ts')).venueCommand)
 registerCommand('device', async () => (await import('../sync/node/commands.ts')).deviceCommand)
+
+registerCommand('vcard', async () => (await import('../hardware/vpcd/vcard-command.ts')).vcardCommand)
