@@ -13,6 +13,8 @@ export interface PresentedCard {
   label: string
   /** Present for signing cards: the card signs its chain positions itself. */
   signer?: CardSigner
+  /** Tag cards: cardSeq of the signed state read from (or last written to) the card. */
+  tagCardSeq?: number
 }
 
 export interface CardReaderPort {
@@ -24,6 +26,13 @@ export interface CardReaderPort {
   /** The card must be on the reader now (payments, top-ups). */
   require(cardId: string): PresentedCard
   onChange(listener: (card: PresentedCard | undefined) => void): () => void
+  /** After a record on the present tag card: write its new signed state to the card. */
+  recorded?(
+    cardId: string,
+    state: { card: CardId; cardSeq: number; head: Uint8Array; balances: { asset: string; amount: number }[] },
+  ): Promise<void>
+  start?(): Promise<void>
+  stop?(): Promise<void>
 }
 
 export interface EmulatedCard {

@@ -2,16 +2,16 @@
 // cards on an in-process reader with tap buttons in the UI, data in ./data/demo, served on localhost.
 import { writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { toHex } from '../../ledger/bytes.ts'
-import { createFixture, type Fixture } from '../../ledger/fixtures.ts'
+import { createFixture, type Fixture } from '../../ledger/mod.ts'
 import { DIST_APP, ensureAppBuilt } from './build-app.ts'
-import { type EmulatedCard, EmulatedCardReader } from './card-reader.ts'
+import { type CardReaderPort, type EmulatedCard, EmulatedCardReader } from './card-reader.ts'
 import { CatalogStore } from './catalog-store.ts'
 import { addressesFile, ensureDemoVenue, ensureTill, readAddresses, VENUE_NAME } from './demo-setup.ts'
 import { AppServer } from './http-server.ts'
 import { LocalLedgerBackend } from './local-ledger.ts'
 import { NodeLedgerBackend } from './node-backend.ts'
 import { startDemoPrinting } from './printing.ts'
+import { demoVirtualCards, SimulatedCardReader } from './sim-card-reader.ts'
 import { VenueService } from './venue-service.ts'
 
 export interface DemoOptions {
@@ -62,12 +62,8 @@ export function demoCards(fx: Fixture): EmulatedCard[] {
 }
 
 /** First start only: a few top-ups, a membership and a ticket, so the screens have something to show. */
-async function seedLedger(
-  service: VenueService,
-  reader: EmulatedCardReader,
-  cards: EmulatedCard[],
-): Promise<void> {
-  const [staff, alex, sam, lou] = cards.map((c) => toHex(c.card))
+async function seedLedger(service: VenueService, reader: CardReaderPort): Promise<void> {
+  const [staff, alex, sam, lou] = reader.tappable().map((c) => c.cardId)
   await reader.tap(staff!)
   await service.call('session.open', { staffCardId: staff! })
   const topUp = async (cardId: string, amount: number, paidBy: 'cash' | 'bankcard') => {
@@ -100,9 +96,11 @@ async function makeBackend(o: DemoOptions, fx: Fixture) {
       federationKeys: [fx.federation.publicKey],
       statements: fx.statements,
     })
-    return { backend, catalogDir: o.dataDir, afterStart: async () => undefined }
+    const reader = new EmulatedCardReader(demoCards(fx))
+    return { backend, reader, catalogDir: o.dataDir, afterStart: async () => undefined }
   }
-  await ensureDemoVenue(o.dataDir, venue.staffCard)
+  const cards = demoVirtualCards()
+  await ensureDemoVenue(o.dataDir, cards[0]!.card)
   const tillDir = await ensureTill(o.dataDir, o.join ? slug(o.tillName) : 'till', o.tillName)
   const backend = new NodeLedgerBackend({
     dataDir: tillDir,
@@ -115,7 +113,8 @@ async function makeBackend(o: DemoOptions, fx: Fixture) {
     if (!o.join) await writeFile(addressesFile(o.dataDir), JSON.stringify(backend.addresses()))
     o.log(`Lakou node ${o.tillName}: ${backend.addresses().join(' ')}`)
   }
-  return { backend, catalogDir: tillDir, afterStart }
+  const reader = new SimulatedCardReader(cards, backend.tagCodec)
+  return { backend, reader, catalogDir: tillDir, afterStart }
 }
 
 const slug = (s: string) =>
@@ -134,16 +133,14 @@ export interface RunningDemo {
 export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
   if (o.build) ensureAppBuilt(o.log)
   const fx = await createFixture('lakou-demo', { venues: 1, signingCards: 2, tagCards: 2 })
-  const cards = demoCards(fx)
-  const reader = new EmulatedCardReader(cards)
-  const { backend, catalogDir, afterStart } = await makeBackend(o, fx)
+  const { backend, reader, catalogDir, afterStart } = await makeBackend(o, fx)
   const catalog = new CatalogStore(catalogDir)
   await catalog.load()
   const printer = await startDemoPrinting(catalogDir, catalog.get().categories)
   const service = new VenueService({ backend, reader, catalog, printer })
   await service.start()
   await afterStart()
-  if (!o.join && backend.records().length === 0) await seedLedger(service, reader, cards)
+  if (!o.join && backend.records().length === 0) await seedLedger(service, reader)
   const server = new AppServer({ staticDir: DIST_APP, handler: service, host: o.host, port: o.port })
   await server.start()
   o.log(`Lakou demo: ${server.url}  (data in ${o.dataDir}; Ctrl-C to stop)`)

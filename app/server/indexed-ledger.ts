@@ -5,7 +5,8 @@ import {
   type CardId,
   decodeSigned,
   fromHex,
-  type LedgerIndex,
+  type IngestResult,
+  LedgerIndex,
   type LedgerRecord,
   toHex,
   ZERO_HASH,
@@ -15,34 +16,55 @@ import type { ReportRecord } from './reports.ts'
 
 const latin1 = (bytes: Uint8Array) => String.fromCharCode(...bytes)
 
+/**
+ * The ledger's LedgerIndex, also keeping each record it is fed (decoded), so reports can list the valid
+ * ones: the index owns validity, this class only remembers what it saw. The venue node feeds it directly.
+ */
+export class RecordingIndex extends LedgerIndex {
+  readonly decoded = new Map<string, LedgerRecord>()
+  /** Bumped on every batch: views cached by callers are stale when it moved. */
+  version = 0
+  onIngested: ((batch: Uint8Array[]) => void) | undefined
+
+  override async ingestMany(batch: Uint8Array[]): Promise<IngestResult[]> {
+    const results = await super.ingestMany(batch)
+    results.forEach((r, i) => {
+      if (r.type === 'record' && !this.decoded.has(r.hash)) {
+        const d = decodeSigned(batch[i]!)
+        if (d.type === 'record') this.decoded.set(r.hash, d.record)
+      }
+      if (r.status === 'rejected')
+        console.warn(`ledger: rejected ${r.hash.slice(0, 16)}: ${r.error?.message}`)
+    })
+    this.version++
+    this.onIngested?.(batch)
+    return results
+  }
+}
+
 export class IndexedLedger {
-  private readonly decoded = new Map<string, LedgerRecord>()
-  private validCache: ReportRecord[] | undefined
+  private validCache: { version: number; list: ReportRecord[] } | undefined
 
-  constructor(readonly index: LedgerIndex) {}
+  constructor(readonly index: RecordingIndex) {}
 
-  /** Ingests signed bytes (statement or record); the index decides validity. */
-  async ingest(bytes: Uint8Array): Promise<void> {
-    const r = await this.index.ingest(bytes)
-    if (r.type === 'record' && !this.decoded.has(r.hash)) {
-      const d = decodeSigned(bytes)
-      if (d.type === 'record') this.decoded.set(r.hash, d.record)
-    }
-    if (r.status === 'rejected') console.warn(`ledger: rejected ${r.hash.slice(0, 16)}: ${r.error?.message}`)
-    this.validCache = undefined
+  ingest(bytes: Uint8Array): Promise<IngestResult> {
+    return this.index.ingest(bytes)
   }
 
   async ingestMany(batch: Uint8Array[]): Promise<void> {
-    for (const b of batch) await this.ingest(b)
+    await this.index.ingestMany(batch)
   }
 
   /** Valid records only; a record turning valid later (its predecessor arrived) shows up then. */
   records(): ReportRecord[] {
-    if (!this.validCache)
-      this.validCache = [...this.decoded]
-        .filter(([hash]) => this.index.status(hash) === 'valid')
-        .map(([hash, record]) => ({ hash, record }))
-    return this.validCache
+    if (this.validCache?.version !== this.index.version)
+      this.validCache = {
+        version: this.index.version,
+        list: [...this.index.decoded]
+          .filter(([hash]) => this.index.status(hash) === 'valid')
+          .map(([hash, record]) => ({ hash, record })),
+      }
+    return this.validCache.list
   }
 
   card(card: CardId): CardState {

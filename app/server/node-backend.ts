@@ -2,24 +2,25 @@
 // device key from the data dir, resolved once on disk, then pushed to peers); every record and statement
 // the node sees, its own or synced, feeds the ledger's LedgerIndex. "Cutting the network" closes every
 // libp2p connection and refuses new ones until restored, so the till really runs with no peer.
-import { unlink } from 'node:fs/promises'
-import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import {
   type AssetDefinition,
   type CardId,
   type CardSigner,
   decodeSigned,
-  LedgerIndex,
   type RecordBody,
   type SignedRecord,
+  signTagState,
+  type TagCardState,
   toHex,
+  verifyTagState,
 } from '../../ledger/mod.ts'
 import { createVenueNode, type VenueNode } from '../../sync/node/venue-node.ts'
 import type { SyncStatus } from '../shared/protocol.ts'
-import { IndexedLedger } from './indexed-ledger.ts'
+import { IndexedLedger, RecordingIndex } from './indexed-ledger.ts'
 import type { CardState, LedgerBackend } from './ledger-backend.ts'
 import type { ReportRecord } from './reports.ts'
+import type { TagStateCodec } from './sim-card-reader.ts'
 
 export interface NodeBackendOptions {
   dataDir: string
@@ -50,38 +51,43 @@ export class NodeLedgerBackend implements LedgerBackend {
     this.peers = new Set(o.peers ?? [])
   }
 
+  /** Tag card states: verified by the ledger, signed with this device's key (kept in the node). */
+  readonly tagCodec: TagStateCodec<TagCardState> = {
+    verify: (bytes) => verifyTagState(bytes, this.ready.ledger.index),
+    sign: async (state) => (await signTagState({ ...state, time: Date.now() }, this.ready.node.device)).bytes,
+  }
+
   /** The node's own dialable addresses (to give to a second till). */
   addresses(): string[] {
     return this.node?.addresses() ?? []
   }
 
   async start(): Promise<void> {
-    // The index is rebuilt from the documents at each start: the node's checkpoint restores sync's own
-    // bookkeeping but not this index, so without it records already seen would never reach the index.
-    await unlink(join(this.o.dataDir, 'index.checkpoint')).catch(() => undefined)
     const { readNodeConfig } = await import('../../sync/node/config.ts')
     const config = await readNodeConfig(this.o.dataDir)
-    const ledger = new IndexedLedger(new LedgerIndex({ federation: [hexBytes(config.federationKey)] }))
+    // The node feeds this index every record and statement it holds (rebuilt from disk after a restart).
+    const index = new RecordingIndex({ federation: [hexBytes(config.federationKey)] })
+    const ledger = new IndexedLedger(index)
     this.ledger = ledger
     const notify = (what: 'records' | 'status') => {
       for (const l of this.listeners) l(what)
     }
+    index.onIngested = (batch) => {
+      for (const bytes of batch) {
+        const d = decodeSigned(bytes)
+        if (d.type === 'statement' && d.statement.kind === 'device-certificate')
+          this.labels.set(toHex(d.statement.device), d.statement.label)
+      }
+      notify('records')
+    }
     const node = await createVenueNode({
       dataDir: this.o.dataDir,
-      ledger: {
-        ingest: async (bytes: Uint8Array) => {
-          await ledger.ingest(bytes)
-          const d = decodeSigned(bytes)
-          if (d.type === 'statement' && d.statement.kind === 'device-certificate')
-            this.labels.set(toHex(d.statement.device), d.statement.label)
-          notify('records')
-        },
-      },
+      ledger: index,
       listen: this.o.listen ?? ['/ip4/127.0.0.1/tcp/0'],
       mdns: this.o.mdns ?? false,
-      checkpointEveryMs: 60_000,
       ...(this.o.log ? { log: this.o.log } : {}),
     })
+    await node.ledgerReady
     this.node = node
     this.deviceId = toHex(node.device.publicKey)
     node.on('peer:status', (s) => {
@@ -122,7 +128,9 @@ export class NodeLedgerBackend implements LedgerBackend {
   async append(body: RecordBody, cards: CardSigner[], staff: CardId): Promise<SignedRecord> {
     const { node, ledger } = this.ready
     const r = await node.appendRecord({ ...body, staff } as RecordBody, cards)
-    await ledger.ingest(r.bytes) // usually a duplicate by now; makes the views current before we answer
+    // The node hands its own records to the index too; ingesting here (a duplicate later) makes the
+    // views current before the till answers.
+    await ledger.ingest(r.bytes)
     const d = decodeSigned(r.bytes)
     if (d.type !== 'record') throw new TypeError('appendRecord returned a statement')
     return { bytes: r.bytes, hash: r.hash, record: d.record }

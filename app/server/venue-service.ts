@@ -77,6 +77,7 @@ export class VenueService implements ApiHandler {
 
   async start(): Promise<void> {
     await this.o.backend.start()
+    await this.o.reader.start?.()
     this.unsubscribe.push(
       this.o.backend.onChange((what) => {
         // Records arrive in bursts during catch-up: tell the browsers at most every 250 ms.
@@ -103,6 +104,7 @@ export class VenueService implements ApiHandler {
   async stop(): Promise<void> {
     clearTimeout(this.recordsChanged)
     for (const u of this.unsubscribe.splice(0)) u()
+    await this.o.reader.stop?.()
     await this.o.backend.stop()
   }
 
@@ -139,6 +141,7 @@ export class VenueService implements ApiHandler {
     const staff = this.o.backend.staffLabel(card)
     const records = this.o.backend.records()
     const catalog = this.o.catalog.get()
+    const present = this.o.reader.present()
     return {
       cardId,
       kind: staff ? 'staff' : cardKindOf(card),
@@ -148,6 +151,9 @@ export class VenueService implements ApiHandler {
       tickets: [...tickets(records).values()]
         .filter((t) => toHex(t.issue.card) === cardId)
         .map((t) => ticketView(t, catalog.events)),
+      ...(present?.cardId === cardId && present.tagCardSeq !== undefined
+        ? { onCard: { cardSeq: present.tagCardSeq, ledgerSeq: state.cardSeq } }
+        : {}),
       frozen: state.frozen !== undefined,
       ...(state.frozen ? { frozenReason: state.frozen } : {}),
     }
@@ -174,7 +180,17 @@ export class VenueService implements ApiHandler {
 
   private async append(body: RecordBody, cardId: string | null) {
     const staff = this.session?.staff ?? new Uint8Array(0)
-    return this.o.backend.append(body, this.signersFor(cardId), staff)
+    const signed = await this.o.backend.append(body, this.signersFor(cardId), staff)
+    if (cardId && cardKindOf(fromHex(cardId)) === 'tag') {
+      // The tag card carries its latest signed state: written after the record is on disk, so a card
+      // pulled mid-write loses nothing (the ledger has it; the next tap rewrites the card).
+      const s = this.o.backend.card(fromHex(cardId))
+      const balances = [...s.balances].map(([asset, amount]) => ({ asset, amount }))
+      await this.o.reader
+        .recorded?.(cardId, { card: fromHex(cardId), cardSeq: s.cardSeq, head: s.head, balances })
+        .catch((e) => console.warn(`tag card write failed: ${(e as Error).message}`))
+    }
+    return signed
   }
 
   private async commitSale(plan: SalePlan, kitchen: SaleResult['kitchenTickets']): Promise<SaleResult> {

@@ -84,6 +84,8 @@ export interface CardView {
   balances: Balance[]
   memberships: MembershipView[]
   tickets: TicketView[]
+  /** Tag card on the reader: cardSeq of the signed state it carries vs the newest this node knows. */
+  onCard?: { cardSeq: number; ledgerSeq: number }
   frozen: boolean
   /** Why the card is frozen (fork seen, declared lost). */
   frozenReason?: string

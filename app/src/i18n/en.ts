@@ -24,6 +24,8 @@ export const en: Record<MessageKey, string> = {
   'card.memberships': 'Memberships',
   'card.noMembership': 'No valid membership',
   'card.validUntil': 'valid until {date}',
+  'card.onCard': 'Signed state on the card: #{n}',
+  'card.stale': 'older than the ledger (#{n})',
   'card.frozen': 'Card frozen: {reason}',
   'card.tickets': 'Tickets',
   'card.none': 'none',

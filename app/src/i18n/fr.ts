@@ -22,6 +22,8 @@ export const fr = {
   'card.memberships': 'Adhésions',
   'card.noMembership': 'Pas d’adhésion valide',
   'card.validUntil': 'valable jusqu’au {date}',
+  'card.onCard': 'État signé sur la carte : n° {n}',
+  'card.stale': 'plus ancien que le registre (n° {n})',
   'card.frozen': 'Carte gelée : {reason}',
   'card.tickets': 'Billets',
   'card.none': 'aucun',
