@@ -246,7 +246,7 @@ export class LedgerIndex {
   private accounts = new Map<string, Map<string, number>>()
   private cards = new Map<string, CardState>()
   private devices = new Map<string, DeviceState>()
-  private waiters = new Map<string, string[]>()
+  private waiters = new Map<string, string | string[]>()
   private trustWaiters = new Set<string>()
   private membershipMap = new Map<string, MembershipView[]>()
   private tickets = new Map<string, TicketView>()
@@ -520,7 +520,11 @@ export class LedgerIndex {
   private wait(entry: RecordEntry, on: string, label: string): void {
     entry.waitingFor = label
     entry.rec = null
-    getOrCreate(this.waiters, on, () => []).push(entry.key)
+    // one waiter is a plain string (a push-grown array would reserve ~17 slots)
+    const cur = this.waiters.get(on)
+    if (cur === undefined) this.waiters.set(on, entry.key)
+    else if (typeof cur === 'string') this.waiters.set(on, [cur, entry.key])
+    else cur.push(entry.key)
   }
 
   private waitTrust(entry: RecordEntry, rule: Rule): void {
@@ -550,7 +554,7 @@ export class LedgerIndex {
         return
       }
     }
-    const device = this.trust.devices.get(keyOf(rec.device))
+    const device = this.trust.devices.get(entry.device)
     if (!device) {
       this.waitTrust(entry, 'device-not-certified')
       return
@@ -618,14 +622,15 @@ export class LedgerIndex {
 
   private wake(key: string): void {
     const list = this.waiters.get(key)
-    if (!list) return
+    if (list === undefined) return
     this.waiters.delete(key)
-    for (const k of list) this.queue.push(k)
+    if (typeof list === 'string') this.queue.push(list)
+    else for (const k of list) this.queue.push(k)
   }
 
   /** The rules that need the valid history. Throws LedgerRuleError; returns the record's effect. */
   private evaluate(rec: LedgerRecord, device: DeviceAuthority, key: string): Effect {
-    const hashHex = toHex(bytesOfKey(key))
+    const hashHex = () => toHex(bytesOfKey(key))
     if (!ROLES_FOR_KIND[rec.kind].some((r) => device.roles.has(r)))
       reject('device-role', `${rec.kind} needs one of ${ROLES_FOR_KIND[rec.kind].join('/')}`)
     if (rec.deviceSeq > device.cutoff)
@@ -749,7 +754,7 @@ export class LedgerIndex {
         )
           reject('replace', 'moved amounts differ from the lost card balance at lostHead')
         move(rec.chain.card, rec.chain.cardSeq, new Map(moved.map((m) => [m.asset, m.amount])), false)
-        views = () => this.cardState(lostKey, cardKindOf(rec.lostCard)).replacedBy.push(hashHex)
+        views = () => this.cardState(lostKey, cardKindOf(rec.lostCard)).replacedBy.push(hashHex())
         break
       }
       case 'membership-grant':
@@ -761,7 +766,7 @@ export class LedgerIndex {
             venue: toHex(device.venue),
             validFrom: rec.validFrom,
             validUntil: rec.validUntil,
-            hash: hashHex,
+            hash: hashHex(),
           })
           this.membershipMap.set(k, list)
         }
@@ -769,7 +774,7 @@ export class LedgerIndex {
       case 'ticket-issue':
         views = () =>
           this.ticket(rec.ticket).issues.push({
-            hash: hashHex,
+            hash: hashHex(),
             event: rec.event,
             ticketType: rec.ticketType,
             card: toHex(rec.card),
@@ -779,24 +784,28 @@ export class LedgerIndex {
         break
       case 'check-in':
         views = () =>
-          this.ticket(rec.ticket).checkIns.push({ hash: hashHex, device: toHex(rec.device), time: rec.time })
+          this.ticket(rec.ticket).checkIns.push({
+            hash: hashHex(),
+            device: toHex(rec.device),
+            time: rec.time,
+          })
         break
       case 'card-link':
         views = () => {
           const k = keyOf(rec.card)
           const list = this.links.get(k) ?? []
-          list.push({ venue: toHex(rec.venue), payload: rec.payload, hash: hashHex })
+          list.push({ venue: toHex(rec.venue), payload: rec.payload, hash: hashHex() })
           this.links.set(k, list)
         }
         break
       case 'checkpoint':
-        views = () => this.checkpoints.push(hashHex)
+        views = () => this.checkpoints.push(hashHex())
         break
       case 'till-close-out':
         views = () => {
           const dev = this.deviceState(keyOf(rec.device))
           dev.closeOuts.push({
-            hash: hashHex,
+            hash: hashHex(),
             deviceSeq: rec.deviceSeq,
             expected: [...dev.drawer]
               .map(([asset, amount]) => ({ asset, amount }))
