@@ -1,5 +1,6 @@
 // `lakou demo`: a federation with one venue (deterministic demo keys), a seeded catalog and agenda, demo
 // cards on an in-process reader with tap buttons in the UI, data in ./data/demo, served on localhost.
+import { existsSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { createFixture, type Fixture } from '../../ledger/mod.ts'
@@ -140,7 +141,12 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
   const service = new VenueService({ backend, reader, catalog, printer })
   await service.start()
   await afterStart()
-  if (!o.join && backend.records().length === 0) await seedLedger(service, reader)
+  // Seed once per demo folder (a marker, not the index: after a restart the index fills in the background).
+  const seeded = join(catalogDir, 'demo-seeded')
+  if (!o.join && !existsSync(seeded)) {
+    await seedLedger(service, reader)
+    await writeFile(seeded, new Date().toISOString())
+  }
   const server = new AppServer({ staticDir: DIST_APP, handler: service, host: o.host, port: o.port })
   await server.start()
   o.log(`Lakou demo: ${server.url}  (data in ${o.dataDir}; Ctrl-C to stop)`)

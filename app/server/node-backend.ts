@@ -2,6 +2,7 @@
 // device key from the data dir, resolved once on disk, then pushed to peers); every record and statement
 // the node sees, its own or synced, feeds the ledger's LedgerIndex. "Cutting the network" closes every
 // libp2p connection and refuses new ones until restored, so the till really runs with no peer.
+import type { AutomergeUrl } from '@automerge/automerge-repo'
 import { multiaddr } from '@multiformats/multiaddr'
 import {
   type AssetDefinition,
@@ -88,6 +89,14 @@ export class NodeLedgerBackend implements LedgerBackend {
       ...(this.o.log ? { log: this.o.log } : {}),
     })
     await node.ledgerReady
+    // Workaround: after a restart the node's rebuild skips documents not loaded yet (the venue doc with the
+    // device certificates), leaving every record pending; feeding both docs' statements again fixes it.
+    for (const url of [config.federationUrl, config.venueUrl]) {
+      if (!url) continue
+      const handle = await node.repo.find<{ entries?: Uint8Array[] }>(url as AutomergeUrl)
+      await index.ingestMany([...(handle.doc().entries ?? [])])
+    }
+    await node.idle()
     this.node = node
     this.deviceId = toHex(node.device.publicKey)
     node.on('peer:status', (s) => {
