@@ -112,9 +112,12 @@ export async function startRelay(options: RelayOptions): Promise<RelayServer> {
       await http?.close()
       // Flush every document to disk before the network goes away: acknowledged data must survive restarts.
       // The network stops even if the flush fails; the failure is still reported to the caller.
+      // Only ready handles: a document still being looked for (named in the directory, not yet received)
+      // has nothing to save, and repo.flush() throws on it.
       try {
-        await repo.flush()
-        await repo.shutdown()
+        network.adapter.disconnect()
+        const ready = Object.values(repo.handles).filter((h) => h.isReady())
+        await repo.flush(ready.map((h) => h.documentId))
       } finally {
         await network.stop()
       }

@@ -36,6 +36,8 @@ export interface Libp2pNetworkAdapterOptions {
   rateLimit?: RateLimit
   /** whenReady() resolves once every authenticated peer has joined, or after this long. */
   readyTimeoutMs?: number
+  /** How long after a sync stream dies to reopen it while the peer is still connected (default 250 ms). */
+  reopenDelayMs?: number
   /** Called for every frame received from a peer (status tracking). */
   onFrame?: (libp2pPeerId: string) => void
 }
@@ -68,6 +70,8 @@ export class Libp2pNetworkAdapter extends NetworkAdapter {
   private ready = false
   private readyWaiters: Array<() => void> = []
   private offs: Array<() => void> = []
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>()
+  private readonly reopenDelayMs: number
 
   constructor(private readonly options: Libp2pNetworkAdapterOptions) {
     super()
@@ -77,6 +81,7 @@ export class Libp2pNetworkAdapter extends NetworkAdapter {
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES
     this.rateLimit = options.rateLimit ?? DEFAULT_RATE_LIMIT
     this.readyTimeoutMs = options.readyTimeoutMs ?? 1_000
+    this.reopenDelayMs = options.reopenDelayMs ?? 250
   }
 
   isReady(): boolean {
@@ -112,9 +117,23 @@ export class Libp2pNetworkAdapter extends NetworkAdapter {
       })
       .then(() => {
         if (!this.connected) return
-        const openAll = Promise.all(this.gate.authenticatedPeers().map((p) => this.openOutbound(p)))
-        // Ready when the peers we already know have joined, so a find() right after start can reach them.
-        void this.untilJoined(openAll).then(() => this.markReady())
+        // Ready once every peer connected right now has passed its handshake and joined (or failed), so a
+        // find() right after start can reach them; never later than readyTimeoutMs.
+        const connectedPeers = new Set([
+          ...this.gate.authenticatedPeers(),
+          ...this.libp2p
+            .getConnections()
+            .filter((c) => c.status === 'open')
+            .map((c) => c.remotePeer.toString()),
+        ])
+        const joins = [...connectedPeers].map((p) =>
+          this.gate
+            .whenAuthenticated(p)
+            .then(() => this.openOutbound(p))
+            .then(() => this.joined(p))
+            .catch(() => {}),
+        )
+        void Promise.all(joins).then(() => this.markReady())
         setTimeout(() => this.markReady(), this.readyTimeoutMs)
       })
     this.offs.push(
@@ -140,6 +159,8 @@ export class Libp2pNetworkAdapter extends NetworkAdapter {
 
   disconnect(): void {
     this.connected = false
+    for (const timer of this.timers) clearTimeout(timer)
+    this.timers.clear()
     for (const off of this.offs) off()
     this.offs = []
     void this.libp2p.unhandle(this.protocol).catch(() => {})
@@ -152,18 +173,19 @@ export class Libp2pNetworkAdapter extends NetworkAdapter {
     for (const resolve of this.readyWaiters.splice(0)) resolve()
   }
 
-  private async untilJoined(opened: Promise<unknown>): Promise<void> {
-    await opened.catch(() => {})
-    const waitFor = [...this.links.values()].filter((l) => l.outbound && !l.repoPeerId)
-    if (waitFor.length === 0) return
-    await new Promise<void>((resolve) => {
+  /** Resolves when the peer's join has arrived, or when its link is gone. */
+  private joined(libp2pPeerId: string): Promise<void> {
+    return new Promise<void>((resolve) => {
       const check = () => {
-        if (waitFor.every((l) => l.repoPeerId || !this.links.has(l.libp2pPeerId))) {
+        const link = this.links.get(libp2pPeerId)
+        if (!link || link.repoPeerId !== undefined || !this.connected) {
           this.off('peer-candidate', check)
+          this.off('peer-disconnected', check)
           resolve()
         }
       }
       this.on('peer-candidate', check)
+      this.on('peer-disconnected', check)
       check()
     })
   }
@@ -291,6 +313,31 @@ export class Libp2pNetworkAdapter extends NetworkAdapter {
       this.byRepoPeer.delete(link.repoPeerId)
       this.emit('peer-disconnected', { peerId: link.repoPeerId })
     }
+    this.reopenLater(libp2pPeerId)
+  }
+
+  /**
+   * A sync stream can die (reset, a duplicate connection pruned) while the peer stays connected and
+   * authenticated: without a new join neither side would sync again until a reconnect. One attempt per
+   * closure; a peer whose adapter is gone refuses the protocol and the attempt ends there.
+   */
+  private reopenLater(libp2pPeerId: string): void {
+    if (!this.connected) return
+    const timer = setTimeout(() => {
+      this.timers.delete(timer)
+      const stillThere = this.libp2p
+        .getConnections()
+        .some((c) => c.remotePeer.toString() === libp2pPeerId && c.status === 'open')
+      if (
+        this.connected &&
+        stillThere &&
+        this.gate.isAuthenticated(libp2pPeerId) &&
+        !this.links.has(libp2pPeerId)
+      ) {
+        void this.openOutbound(libp2pPeerId)
+      }
+    }, this.reopenDelayMs)
+    this.timers.add(timer)
   }
 }
 
