@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { getUidApdu } from '../hardware/apdu.ts'
 import { ACR122U_LIMITS, VirtualNtag215 } from '../hardware/cards/ntag215.ts'
 import { VirtualSigningCard } from '../hardware/cards/signing-applet.ts'
-import { startPcscd } from '../hardware/pcscd/pcscd.ts'
+import { acquireVpcdLock, startPcscd } from '../hardware/pcscd/pcscd.ts'
 import {
   createTillContext,
   issueTagCard,
@@ -103,6 +103,8 @@ function runWithQuickack(n: number): QuickackRun | undefined {
 
 export const run: Bench = async ({ args }) => {
   const n = numberArg(args, '--payments', 30)
+  // Inside scripts/pcscd-netns.sh the pcscd is private: no one to share the readers with.
+  const release = process.env.LAKOU_IN_NETNS ? () => {} : await acquireVpcdLock()
   const pcscd = await startPcscd()
   try {
     // I/O floor: the raw GET UID round trip through nfc-pcsc -> pcscd -> vpcd -> virtual card.
@@ -221,5 +223,6 @@ export const run: Bench = async ({ args }) => {
     return { json, rows }
   } finally {
     await pcscd.stop()
+    release()
   }
 }

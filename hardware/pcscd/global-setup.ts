@@ -2,7 +2,7 @@
 // tests and stops it afterwards. When pcscd cannot be installed or started, the hardware tests get the
 // reason through inject('pcscd') and fail with it instead of hanging.
 import type { TestProject } from 'vitest/node'
-import { type PcscdHandle, startPcscd, stopRestartedPcscd } from './pcscd.ts'
+import { acquireVpcdLock, type PcscdHandle, startPcscd, stopRestartedPcscd } from './pcscd.ts'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -12,9 +12,12 @@ declare module 'vitest' {
 }
 
 let handle: PcscdHandle | undefined
+let release: (() => void) | undefined
 
 export async function setup(project: TestProject): Promise<void> {
   try {
+    // Another test run or the tap bench may be using the two virtual readers: wait for them.
+    release = await acquireVpcdLock()
     handle = await startPcscd()
     project.provide('pcscd', {
       ok: true,
@@ -33,4 +36,6 @@ export async function teardown(): Promise<void> {
   handle = undefined
   // A pcscd restart test replaces our daemon with one of its own and leaves its pid here.
   stopRestartedPcscd()
+  release?.()
+  release = undefined
 }

@@ -2,7 +2,7 @@
 // when needed, wait for readiness WITHOUT touching vpcd's card port (a connection there is a card
 // insertion), and stop only the daemon we started.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PcscdUnavailableError } from '../errors.ts'
@@ -154,4 +154,39 @@ export async function killPcscd(pid: number, timeoutMs = 5000): Promise<void> {
   if (!pcscdPids().includes(pid)) return
   process.kill(pid, 'SIGTERM')
   if (!(await waitFor(() => !pcscdPids().includes(pid), timeoutMs))) process.kill(pid, 'SIGKILL')
+}
+
+/** Lock held while a test run or the bench drives the two vpcd readers of the machine's pcscd. */
+export const VPCD_LOCK_DIR = join(tmpdir(), 'lakou-vpcd.lock')
+
+function lockHolderAlive(dir: string): boolean {
+  try {
+    const pid = Number(readFileSync(join(dir, 'pid'), 'utf8'))
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    // EPERM: alive but not ours to signal; anything else (no pid file yet, ESRCH): treat as stale.
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Takes the vpcd readers for this process (mkdir is atomic), waiting while another live process holds
+ * them; a lock left by a dead process is taken over. Returns the release function.
+ */
+export async function acquireVpcdLock(timeoutMs = 120_000, dir = VPCD_LOCK_DIR): Promise<() => void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      mkdirSync(dir)
+      writeFileSync(join(dir, 'pid'), String(process.pid))
+      return () => rmSync(dir, { recursive: true, force: true })
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    }
+    // Give a fresh holder time to write its pid before judging the lock stale.
+    await new Promise((r) => setTimeout(r, 200))
+    if (!lockHolderAlive(dir) && existsSync(join(dir, 'pid'))) rmSync(dir, { recursive: true, force: true })
+    if (Date.now() > deadline) throw new PcscdUnavailableError(`the vpcd readers stayed busy (${dir})`)
+  }
 }
