@@ -11,6 +11,7 @@ import { DocumentLayout, type VenueDoc } from '../../sync/docs/mod.ts'
 import { dataPaths } from '../../sync/node/config.ts'
 import { loadKey } from '../../sync/node/files.ts'
 import { admitVenue, createFederation, enrollDevice } from '../../sync/node/setup.ts'
+import type { IssuerPort } from './venue-service.ts'
 
 export const VENUE_NAME = 'Café Lakou'
 
@@ -34,6 +35,43 @@ export async function ensureDemoVenue(root: string, staffCard: CardId): Promise<
   )
   await layout.addEntry(doc, staff)
   await repo.shutdown()
+}
+
+/** The demo admin holds the venue and federation keys: new assets and venue admissions are signed here. */
+export function demoIssuers(
+  root: string,
+  publish: (doc: 'federation' | 'venue', bytes: Uint8Array) => Promise<void>,
+): IssuerPort {
+  const dirs = demoDirs(root)
+  return {
+    async defineVenueAsset(a) {
+      const key = await loadKey(dataPaths(dirs.venue).venueKey)
+      const kind = a.refundable ? 'local' : 'gift'
+      const statement = await signStatement(
+        {
+          kind: 'asset-definition',
+          issuer: key.publicKey,
+          time: Date.now(),
+          asset: a.asset,
+          assetKind: kind,
+          decimals: a.decimals,
+          refundable: a.refundable,
+          floor: 0,
+          name: a.name,
+        },
+        key,
+      )
+      await publish('venue', statement)
+    },
+    async admitVenue(name, venuePublicKey) {
+      const key = await loadKey(dataPaths(dirs.federation).federationKey)
+      const statement = await signStatement(
+        { kind: 'venue-admission', issuer: key.publicKey, time: Date.now(), venue: venuePublicKey, name },
+        key,
+      )
+      await publish('federation', statement)
+    },
+  }
 }
 
 /** Enrolls a till folder once (cashier, door and admin roles: the demo till does everything). */

@@ -7,7 +7,14 @@ import { createFixture, type Fixture } from '../../ledger/mod.ts'
 import { DIST_APP, ensureAppBuilt } from './build-app.ts'
 import { type CardReaderPort, type EmulatedCard, EmulatedCardReader } from './card-reader.ts'
 import { CatalogStore } from './catalog-store.ts'
-import { addressesFile, ensureDemoVenue, ensureTill, readAddresses, VENUE_NAME } from './demo-setup.ts'
+import {
+  addressesFile,
+  demoIssuers,
+  ensureDemoVenue,
+  ensureTill,
+  readAddresses,
+  VENUE_NAME,
+} from './demo-setup.ts'
 import { AppServer } from './http-server.ts'
 import { LocalLedgerBackend } from './local-ledger.ts'
 import { NodeLedgerBackend } from './node-backend.ts'
@@ -98,7 +105,7 @@ async function makeBackend(o: DemoOptions, fx: Fixture) {
       statements: fx.statements,
     })
     const reader = new EmulatedCardReader(demoCards(fx))
-    return { backend, reader, catalogDir: o.dataDir, afterStart: async () => undefined }
+    return { backend, reader, catalogDir: o.dataDir, afterStart: async () => undefined, issuers: undefined }
   }
   const cards = demoVirtualCards()
   await ensureDemoVenue(o.dataDir, cards[0]!.card)
@@ -115,7 +122,8 @@ async function makeBackend(o: DemoOptions, fx: Fixture) {
     o.log(`Lakou node ${o.tillName}: ${backend.addresses().join(' ')}`)
   }
   const reader = new SimulatedCardReader(cards, backend.tagCodec)
-  return { backend, reader, catalogDir: tillDir, afterStart }
+  const issuers = demoIssuers(o.dataDir, (doc, bytes) => backend.publishStatement(doc, bytes))
+  return { backend, reader, catalogDir: tillDir, afterStart, issuers }
 }
 
 const slug = (s: string) =>
@@ -134,11 +142,11 @@ export interface RunningDemo {
 export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
   if (o.build) ensureAppBuilt(o.log)
   const fx = await createFixture('lakou-demo', { venues: 1, signingCards: 2, tagCards: 2 })
-  const { backend, reader, catalogDir, afterStart } = await makeBackend(o, fx)
+  const { backend, reader, catalogDir, afterStart, issuers } = await makeBackend(o, fx)
   const catalog = new CatalogStore(catalogDir)
   await catalog.load()
   const printer = await startDemoPrinting(catalogDir, catalog.get().categories)
-  const service = new VenueService({ backend, reader, catalog, printer })
+  const service = new VenueService({ backend, reader, catalog, printer, ...(issuers ? { issuers } : {}) })
   await service.start()
   await afterStart()
   // Seed once per demo folder (a marker, not the index: after a restart the index fills in the background).

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CatalogStore } from './catalog-store.ts'
-import { ensureDemoVenue, ensureTill } from './demo-setup.ts'
+import { demoIssuers, ensureDemoVenue, ensureTill } from './demo-setup.ts'
 import { NodeLedgerBackend } from './node-backend.ts'
 import { demoVirtualCards, SimulatedCardReader } from './sim-card-reader.ts'
 import { VenueService } from './venue-service.ts'
@@ -20,7 +20,8 @@ async function start() {
   const reader = new SimulatedCardReader(cards, backend.tagCodec)
   const catalog = new CatalogStore(tillDir)
   await catalog.load()
-  const service = new VenueService({ backend, reader, catalog })
+  const issuers = demoIssuers(root, (doc, bytes) => backend.publishStatement(doc, bytes))
+  const service = new VenueService({ backend, reader, catalog, issuers })
   await service.start()
   return { service, reader }
 }
@@ -59,6 +60,26 @@ describe('VenueService on the venue node with simulated cards', () => {
     expect(service.cardView(lou!).balances).toEqual([{ asset: 'EUR', amount: 800 }])
     const report = await service.call('admin.report', {})
     expect(report.totalSales).toBe(350)
+
+    // A venue currency created by the admin is a signed definition: cards can then hold it.
+    await service.call('admin.asset.save', {
+      id: 'cafe.time',
+      name: 'Temps',
+      symbol: 'min',
+      decimals: 0,
+      refundable: false,
+    })
+    const snapshot = await service.call('state.get', {})
+    expect(snapshot.assets.map((a) => a.id)).toContain('cafe.time')
+    await reader.tap(staff!)
+    await service.call('session.open', { staffCardId: staff! })
+    await reader.tap(lou!)
+    await service.call('card.topUp', { cardId: lou!, asset: 'cafe.time', amount: 90, paidBy: 'free' })
+    expect(service.cardView(lou!).balances).toContainEqual({ asset: 'cafe.time', amount: 90 })
+    await expect(
+      service.call('admin.federation.admit', { venueName: 'Fest', venuePublicKey: 'zz' }),
+    ).rejects.toMatchObject({ name: 'InvalidRequestError' })
+    await service.call('admin.federation.admit', { venueName: 'Fest', venuePublicKey: 'ab'.repeat(32) })
     await service.stop()
   })
 })

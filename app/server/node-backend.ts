@@ -58,6 +58,16 @@ export class NodeLedgerBackend implements LedgerBackend {
     sign: async (state) => (await signTagState({ ...state, time: Date.now() }, this.ready.node.device)).bytes,
   }
 
+  /** Publishes a signed statement in the federation or venue document (synced to every peer) and indexes it. */
+  async publishStatement(doc: 'federation' | 'venue', bytes: Uint8Array): Promise<void> {
+    const { node, ledger } = this.ready
+    const url = doc === 'federation' ? node.config.federationUrl : node.config.venueUrl
+    if (!url) throw new Error(`this node has no ${doc} document`)
+    const handle = await node.repo.find<{ entries: Uint8Array[] }>(url as AutomergeUrl)
+    await node.layout.addEntry(handle as never, bytes)
+    await ledger.ingest(bytes)
+  }
+
   /** The node's own dialable addresses (to give to a second till). */
   addresses(): string[] {
     return this.node?.addresses() ?? []

@@ -57,9 +57,15 @@ export interface VenueServiceOptions {
   catalog: CatalogStore
   /** Kitchen tickets and receipt previews (a printer fault never blocks a sale). */
   printer?: PrinterPort
-  /** Signs a venue admission with the federation key, when this node holds it (demo admin). */
-  admitVenue?: (name: string, venuePublicKey: Uint8Array) => Promise<void>
+  /** Issuer keys this node holds (the demo admin holds the venue's and the federation's). */
+  issuers?: IssuerPort
   clock?: () => number
+}
+
+/** Signs statements with issuer keys and publishes them in the federation / venue documents. */
+export interface IssuerPort {
+  defineVenueAsset(a: { asset: string; name: string; decimals: number; refundable: boolean }): Promise<void>
+  admitVenue(name: string, venuePublicKey: Uint8Array): Promise<void>
 }
 
 type Handlers = { [M in Method]: (params: Params<M>) => Promise<Result<M>> }
@@ -467,9 +473,17 @@ export class VenueService implements ApiHandler {
       return c
     },
     'admin.asset.save': async (a) => {
-      // Display names only: asset definitions themselves are statements signed by their issuer.
-      if (!this.o.backend.assets().some((x) => x.asset === a.id))
-        throw new NotFoundError(`asset ${a.id} has no signed definition yet`)
+      // A new asset is a definition statement signed by the venue key; names and symbols are display only.
+      if (!this.o.backend.assets().some((x) => x.asset === a.id)) {
+        if (!this.o.issuers)
+          throw new NotFoundError(`asset ${a.id} has no signed definition and no venue key here`)
+        await this.o.issuers.defineVenueAsset({
+          asset: a.id,
+          name: a.name,
+          decimals: a.decimals,
+          refundable: a.refundable,
+        })
+      }
       await this.o.catalog.update((c) => ({
         ...c,
         assetNames: { ...c.assetNames, [a.id]: { name: a.name, symbol: a.symbol } },
@@ -494,10 +508,10 @@ export class VenueService implements ApiHandler {
       return { code, qrSvg: renderSVG(code), expiresAt }
     },
     'admin.federation.admit': async ({ venueName, venuePublicKey }) => {
-      if (!this.o.admitVenue) throw new NotStaffError('this node does not hold a federation key')
+      if (!this.o.issuers) throw new NotStaffError('this node does not hold a federation key')
       if (!/^[0-9a-f]{64}$/i.test(venuePublicKey))
         throw new InvalidRequestError('venue public key: 64 hex digits')
-      await this.o.admitVenue(venueName, fromHex(venuePublicKey.toLowerCase()))
+      await this.o.issuers.admitVenue(venueName, fromHex(venuePublicKey.toLowerCase()))
       return { admitted: venueName }
     },
     'admin.closeOut': async ({ countedCash, scope }) => {
