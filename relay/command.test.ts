@@ -90,6 +90,10 @@ describe('lakou relay (CLI, separate process)', () => {
     const tcp = lines.find((l) => l.startsWith('listening ') && !l.includes('/ws'))!.slice(10)
     expect(lines.some((l) => l.startsWith('listening ') && l.includes('/ws/p2p/'))).toBe(true)
 
+    // Before any till: the relay holds only what enrollment gave it (the federation doc).
+    const before = Number(((await (await fetch(health)).json()) as Record<string, unknown>).documents)
+    expect(before).toBeGreaterThanOrEqual(1)
+
     node = await createVenueNode({
       dataDir: join(root, 'till'),
       listen: ['/ip4/127.0.0.1/tcp/0'],
@@ -105,6 +109,12 @@ describe('lakou relay (CLI, separate process)', () => {
       await new Promise((r) => setTimeout(r, 200))
     }
     expect(body).toMatchObject({ ok: true, authenticatedPeers: 1 })
+    // Following the federation directory, the relay fetches the venue's documents from the till.
+    while (Date.now() < deadline && Number(body.documents) <= before) {
+      await new Promise((r) => setTimeout(r, 200))
+      body = (await (await fetch(health)).json()) as Record<string, unknown>
+    }
+    expect(Number(body.documents)).toBeGreaterThan(before)
     await node.stop()
     node = undefined
 

@@ -37,7 +37,9 @@ export class RelayMetrics {
       ['', s.relayedPeers],
     ])
     metric('lakou_relay_reservations', 'gauge', 'Circuit relay v2 reservations held.', [['', s.reservations]])
-    metric('lakou_relay_documents', 'gauge', 'Documents loaded in the relay repo.', [['', s.documents]])
+    metric('lakou_relay_documents', 'gauge', 'Documents held and loaded in the relay repo.', [
+      ['', s.documents],
+    ])
     metric('lakou_relay_sync_frames_received_total', 'counter', 'Sync frames received from peers.', [
       ['', this.framesReceived],
     ])

@@ -88,7 +88,7 @@ export async function startRelay(options: RelayOptions): Promise<RelayServer> {
     authenticatedPeers: network.access.authenticatedPeers().length,
     relayedPeers: network.status.all().filter((s) => s.connected && s.via === 'relay').length,
     reservations: relayService?.reservations?.size ?? 0,
-    documents: Object.keys(repo.handles).length,
+    documents: Object.values(repo.handles).filter((h) => h.isReady()).length,
   })
 
   let http: HttpEndpoint | undefined
