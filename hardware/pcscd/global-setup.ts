@@ -2,6 +2,7 @@
 // tests and stops it afterwards. When pcscd cannot be installed or started, the hardware tests get the
 // reason through inject('pcscd') and fail with it instead of hanging.
 import type { TestProject } from 'vitest/node'
+import { loadNfcPcsc } from '../nfc/reader-service.ts'
 import { acquireVpcdLock, type PcscdHandle, startPcscd, stopRestartedPcscd } from './pcscd.ts'
 
 declare module 'vitest' {
@@ -15,6 +16,13 @@ let handle: PcscdHandle | undefined
 let release: (() => void) | undefined
 
 export async function setup(project: TestProject): Promise<void> {
+  if (!(await loadNfcPcsc())) {
+    const message =
+      'nfc-pcsc (optional dependency) is not installed or its native addon did not build: install libpcsclite-dev, then npm install --include=optional'
+    console.error(`hardware tests: ${message}`)
+    project.provide('pcscd', { ok: false, message })
+    return
+  }
   try {
     // Another test run or the tap bench may be using the two virtual readers: wait for them.
     release = await acquireVpcdLock()
