@@ -260,7 +260,9 @@ export class LedgerIndex {
 
   constructor(options: LedgerIndexOptions) {
     this.federationKeys = Array.isArray(options.federation) ? options.federation : [options.federation]
-    this.concurrency = options.concurrency ?? 512
+    // 64 in flight keeps the thread pool busy; more only holds more decoded records (measured: same
+    // speed, +50 % peak RSS at 512)
+    this.concurrency = options.concurrency ?? 64
     this.trust = buildTrust(this.federationKeys, [])
   }
 
