@@ -97,7 +97,43 @@ describe('presented state rules', () => {
     expect(checkPresentedTagState(await state(3, new Uint8Array(32).fill(9)), k.index)).toEqual({
       action: 'adopt',
     })
+    const rich = (
+      await signTagState(
+        { card, cardSeq: 4, head: r2.hash, time: 1, balances: [{ asset: 'EUR', amount: 15_001 }] },
+        cafe.cashier.key,
+      )
+    ).state
+    expect(() => checkPresentedTagState(rich, k.index)).toThrow(
+      expect.objectContaining({ rule: 'offline-ceiling' }),
+    )
     expect(pickCurrentTagState([old, null, await state(2, r2.hash)])!.cardSeq).toBe(2)
     expect(pickCurrentTagState([null, undefined])).toBeNull()
+  })
+})
+
+describe('revoked signer', () => {
+  it('a state written by a revoked till is refused', async () => {
+    const k = await makeKit('tag-revoked')
+    const cafe = k.fx.venues[0]!
+    const s = await signTagState(
+      { card: tagCardId(uid7), cardSeq: 1, head: new Uint8Array(32), time: 1, balances: [] },
+      cafe.cashier.key,
+    )
+    expect((await verifyTagState(s.bytes, k.index)).cardSeq).toBe(1)
+    const { signStatement } = await import('./sign.ts')
+    await k.index.ingest(
+      await signStatement(
+        {
+          kind: 'device-revocation',
+          issuer: cafe.key.publicKey,
+          time: 0,
+          device: cafe.cashier.key.publicKey,
+          cutoffSeq: 0,
+          reason: 'stolen',
+        },
+        cafe.key,
+      ),
+    )
+    await expect(verifyTagState(s.bytes, k.index)).rejects.toMatchObject({ rule: 'device-revoked' })
   })
 })

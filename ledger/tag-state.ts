@@ -8,7 +8,7 @@ import { cardKindOf } from './codec.ts'
 import { type Signer, sha256, verifySignature } from './crypto.ts'
 import { LedgerDecodeError, LedgerRuleError } from './errors.ts'
 import type { LedgerIndex } from './ledger-index.ts'
-import { assetRef } from './trust.ts'
+import { assetRef, offlineCeiling } from './trust.ts'
 import type { AssetAmount, CardId, Hash } from './types.ts'
 
 export const TAG_STATE_VERSION = 1
@@ -108,6 +108,9 @@ export async function verifyTagState(bytes: Uint8Array, index: LedgerIndex): Pro
   const device = deviceKey ? trust.devices.get(deviceKey) : undefined
   if (!device || !(device.roles.has('cashier') || device.roles.has('admin')))
     throw new LedgerRuleError('tag-signer', `signer ${toHex(state.signer)} is not a certified till`)
+  // a tag state carries no deviceSeq, so nothing a revoked (maybe stolen) till wrote can be told apart
+  if (device.cutoff !== Number.POSITIVE_INFINITY)
+    throw new LedgerRuleError('device-revoked', `signer ${toHex(state.signer)} is revoked`)
   if (!(await verifySignature(device.device, message(unsigned), signature)))
     throw new LedgerRuleError('signature', 'tag state signature does not verify')
   return state
@@ -132,7 +135,7 @@ export type PresentedVerdict =
  */
 export function checkPresentedTagState(state: TagCardState, index: LedgerIndex): PresentedVerdict {
   const known = index.card(state.card)
-  if (!known || known.cardSeq === 0) return { action: 'adopt' }
+  if (!known || known.cardSeq === 0) return adopt(state, index)
   if (state.cardSeq < known.cardSeq)
     throw new LedgerRuleError(
       'tag-rollback',
@@ -142,6 +145,15 @@ export function checkPresentedTagState(state: TagCardState, index: LedgerIndex):
     if (known.head !== null && bytesEqual(state.head, fromHexStrict(known.head))) return { action: 'current' }
     throw new LedgerRuleError('tag-fork', `cardSeq ${state.cardSeq} with another head than the one known`)
   }
+  return adopt(state, index)
+}
+
+/** A newer state is adopted only within the federation's offline ceiling for tag cards. */
+function adopt(state: TagCardState, index: LedgerIndex): PresentedVerdict {
+  const ceiling = offlineCeiling(index.trustState(), 'tag')
+  for (const b of state.balances)
+    if (b.amount > ceiling)
+      throw new LedgerRuleError('offline-ceiling', `${b.asset} ${b.amount} > ${ceiling}`)
   return { action: 'adopt' }
 }
 
