@@ -6,7 +6,7 @@
 import { cbor } from '@automerge/automerge-repo/slim'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { verifyEd25519 } from './ed25519.ts'
-import { type DropError, HandshakeRejectedError, MalformedFrameError } from './errors.ts'
+import { type DropError, FrameTooLargeError, HandshakeRejectedError, MalformedFrameError } from './errors.ts'
 import { TypedEvents } from './events.ts'
 import { FrameWriter, readFrames } from './frames.ts'
 
@@ -197,9 +197,7 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
     }
     if (this.principals.has(peerId)) return
     if (connection.direction === 'outbound' && !this.pending.has(peerId)) {
-      const attempt = this.greet(connection)
-        .catch((err) => this.reject(peerId, err))
-        .finally(() => this.pending.delete(peerId))
+      const attempt = this.greetWithRetry(peerId, connection).finally(() => this.pending.delete(peerId))
       this.pending.set(peerId, attempt)
     }
     // Whatever the direction, a peer that has not passed the handshake in time is hung up.
@@ -210,6 +208,30 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
       }
     }, this.helloTimeoutMs)
     this.timers.add(timer)
+  }
+
+  /**
+   * A refused or malformed hello drops the peer. A transport failure (the connection closed mid-handshake,
+   * e.g. a duplicate connection pruned after both sides dialled) does not: the hello is retried once on
+   * another open connection, and the hello timeout remains the backstop.
+   */
+  private async greetWithRetry(peerId: string, first: Connection): Promise<void> {
+    let connection: Connection | undefined = first
+    for (let attempt = 0; connection && attempt < 2; attempt++) {
+      try {
+        await this.greet(connection)
+        return
+      } catch (err) {
+        if (isRejection(err)) {
+          this.reject(peerId, err)
+          return
+        }
+        this.log(`lakou/net: hello to ${peerId} failed in transit (${(err as Error)?.message}), retrying`)
+        connection = this.libp2p
+          ?.getConnections()
+          .find((c) => c.remotePeer.toString() === peerId && c.status === 'open')
+      }
+    }
   }
 
   /** Dialing side: send our hello, then judge the answer. */
@@ -239,6 +261,11 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
       await this.accept(peerId, hello, async () => writer.write(await this.ownHello()))
       await stream.close().catch(() => {})
     } catch (err) {
+      if (!isRejection(err)) {
+        // The stream or connection died mid-handshake: not the peer's fault as far as we can tell.
+        stream.abort(err as Error)
+        return
+      }
       await writer.write(cbor.encode({ v: 1, error: String((err as Error).message) })).catch(() => {})
       await stream.close().catch(() => {})
       this.reject(peerId, err)
@@ -256,7 +283,7 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
     })
     try {
       const first = await Promise.race([frames.next(), timeout])
-      if (first.done) throw new HandshakeRejectedError('stream closed before hello')
+      if (first.done) throw new Error('stream closed before hello')
       return first.value
     } finally {
       clearTimeout(timer)
@@ -267,11 +294,19 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
     const hello = decodeHello(bytes)
     const bound = await verifyEd25519(hello.key, hello.sig, peerBindingMessage(peerId))
     if (!bound) throw new HandshakeRejectedError('device key did not sign this peer id')
-    const principal = await this.options.authenticator.authenticate({
-      certificate: hello.cert,
-      devicePublicKey: hello.key,
-      remotePeerId: peerId,
-    })
+    let principal: PeerPrincipal
+    try {
+      principal = await this.options.authenticator.authenticate({
+        certificate: hello.cert,
+        devicePublicKey: hello.key,
+        remotePeerId: peerId,
+      })
+    } catch (err) {
+      // Whatever the authenticator throws is a refusal of this certificate.
+      throw err instanceof HandshakeRejectedError
+        ? err
+        : new HandshakeRejectedError(String((err as Error)?.message ?? err))
+    }
     // Record before answering: the dialer opens sync streams as soon as it reads our answer.
     this.principals.set(peerId, principal)
     try {
@@ -284,10 +319,7 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
   }
 
   private reject(peerId: string, err: unknown): void {
-    const error =
-      err instanceof HandshakeRejectedError || err instanceof MalformedFrameError
-        ? err
-        : new HandshakeRejectedError((err as Error)?.message ?? String(err))
+    const error = isRejection(err) ? err : new HandshakeRejectedError((err as Error)?.message ?? String(err))
     if (!this.libp2p) return
     this.emit('peer:rejected', { peerId, error })
     this.drop(peerId, error)
@@ -304,6 +336,15 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
     }
     return cbor.encode(hello)
   }
+}
+
+/** A refusal or protocol violation by the peer, as opposed to a transport failure. */
+function isRejection(err: unknown): err is DropError {
+  return (
+    err instanceof HandshakeRejectedError ||
+    err instanceof MalformedFrameError ||
+    err instanceof FrameTooLargeError
+  )
 }
 
 function decodeHello(bytes: Uint8Array): Hello {
