@@ -6,8 +6,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it, vi } from 'vitest'
-import { admitVenue, createFederation, enrollDevice } from '../sync/node/setup.ts'
-import { createVenueNode, type VenueNode } from '../sync/node/venue-node.ts'
+import {
+  admitVenue,
+  createFederation,
+  createVenueNode,
+  enrollDevice,
+  type VenueNode,
+} from '../sync/node/mod.ts'
 import { parseRelayArgs, RelayUsageError } from './command.ts'
 
 // A separate process on two shared cores: a generous budget.

@@ -7,10 +7,14 @@ import { fromHex } from '../ledger/mod.ts'
 import type { Command } from '../scripts/cli.ts'
 import { DurableFsStorageAdapter } from '../sync/docs/durable-storage.ts'
 import { DocumentLayout } from '../sync/docs/mod.ts'
-import { dataPaths, readNodeConfig } from '../sync/node/config.ts'
-import { CertificateAuthenticator, localCredentials } from '../sync/node/credentials.ts'
-import { loadKey } from '../sync/node/files.ts'
-import { documentAccess } from '../sync/node/venue-node.ts'
+import {
+  CertificateAuthenticator,
+  dataPaths,
+  documentAccess,
+  loadKey,
+  localCredentials,
+  readNodeConfig,
+} from '../sync/node/mod.ts'
 import { type RelayServer, startRelay } from './relay-server.ts'
 
 export class RelayUsageError extends Error {
