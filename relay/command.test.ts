@@ -37,8 +37,13 @@ describe('parseRelayArgs', () => {
       wsPort: 0,
       httpPort: 4003,
       announce: [],
+      peers: [],
     })
     expect(parseRelayArgs(['--data', '/d']).listen).toEqual(['/ip4/0.0.0.0/tcp/4001'])
+    expect(
+      parseRelayArgs(['--data', '/d', '--peer', '/ip4/10.0.0.2/tcp/4001/p2p/x', '--peer', '/dns4/r/tcp/1'])
+        .peers,
+    ).toEqual(['/ip4/10.0.0.2/tcp/4001/p2p/x', '/dns4/r/tcp/1'])
   })
 
   it('refuses bad input with a typed error', () => {

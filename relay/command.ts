@@ -1,4 +1,5 @@
-// `lakou relay --data <dir> [--listen <multiaddr>]... [--ws-port N] [--http-port N] [--announce <multiaddr>]...`
+// `lakou relay --data <dir> [--listen <multiaddr>]... [--ws-port N] [--http-port N] [--announce <multiaddr>]...
+//              [--peer <relay multiaddr>]...` (other relays of the federation, kept connected and synced)
 // The data dir is a relay enrolled by the federation (`node.json` with the relay certificate bundle and
 // `device.key`, see sync/node/setup.ts). The relay follows the federation directory so it holds, stores and
 // forwards every document it may hold; personal-data documents only reach devices of their own venue.
@@ -28,10 +29,11 @@ export interface RelayArgs {
   wsPort: number
   httpPort: number
   announce: string[]
+  peers: string[]
 }
 
 export function parseRelayArgs(args: string[]): RelayArgs {
-  const out: RelayArgs = { data: '', listen: [], wsPort: 4002, httpPort: 4003, announce: [] }
+  const out: RelayArgs = { data: '', listen: [], wsPort: 4002, httpPort: 4003, announce: [], peers: [] }
   const port = (flag: string, v: string | undefined) => {
     const n = Number(v)
     if (v === undefined || !Number.isInteger(n) || n < 0 || n > 65535) {
@@ -45,6 +47,7 @@ export function parseRelayArgs(args: string[]): RelayArgs {
     if (flag === '--data' && value) out.data = value
     else if (flag === '--listen' && value) out.listen.push(value)
     else if (flag === '--announce' && value) out.announce.push(value)
+    else if (flag === '--peer' && value) out.peers.push(value)
     else if (flag === '--ws-port') out.wsPort = port(flag, value)
     else if (flag === '--http-port') out.httpPort = port(flag, value)
     else throw new RelayUsageError(`unknown or incomplete option ${flag}`)
@@ -80,6 +83,7 @@ export async function runRelay(
     httpPort: args.httpPort,
     bindHost: bindHostOf(args.listen),
     ...(args.announce.length ? { announce: args.announce } : {}),
+    ...(args.peers.length ? { peers: args.peers } : {}),
     credentials: localCredentials(device, fromHex(config.bundle)),
     authenticator: new CertificateAuthenticator({ federationKey: fromHex(config.federationKey) }),
     storage: new DurableFsStorageAdapter(dataPaths(args.data).automerge),

@@ -28,6 +28,8 @@ export interface RelayOptions {
   bindHost?: string
   /** HTTP port for /healthz and /metrics (0 = OS-chosen; omit to serve no HTTP). */
   httpPort?: number
+  /** Other relays of the federation to stay connected to (multiaddrs with /p2p/<id>): relays sync with each other. */
+  peers?: string[]
   /** Public addresses to announce (a relay behind a port forward). */
   announce?: string[]
   credentials: LocalCredentials
@@ -63,6 +65,7 @@ export async function startRelay(options: RelayOptions): Promise<RelayServer> {
     listen,
     mdns: false,
     relayServer: true,
+    ...(options.peers?.length ? { relays: options.peers } : {}),
     ...(options.announce ? { announce: options.announce } : {}),
     credentials: options.credentials,
     authenticator: options.authenticator,

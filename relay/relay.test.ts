@@ -95,6 +95,28 @@ describe('lakou relay (separate OS processes)', () => {
     await stop(relay)
   })
 
+  it('lets several relays serve one federation: tills on different relays converge', async () => {
+    const [r1, r2] = await Promise.all([
+      start(RELAY, { data: join(root, 'multi-r1') }),
+      start(RELAY, { data: join(root, 'multi-r2') }),
+    ])
+    await r1.request('trust', { key: r2.ready.publicKey, kind: 'relay' })
+    await r2.request('trust', { key: r1.ready.publicKey, kind: 'relay' })
+    await r2.request('dial', { addr: tcpAddr(r1) })
+    const a = await tillOnline(r1, join(root, 'multi-a'))
+    const b = await tillOnline(r2, join(root, 'multi-b'))
+    const url = String((await a.request('create', { doc: { from: 'a-via-r1' } })).url)
+    const got = await b.request('wait', { url, key: 'from', value: 'a-via-r1', timeoutMs: 20_000 })
+    expect(got.doc).toMatchObject({ from: 'a-via-r1' })
+    await b.request('change', { url, key: 'reply', value: 'b-via-r2' })
+    const back = await a.request('wait', { url, key: 'reply', value: 'b-via-r2', timeoutMs: 20_000 })
+    expect(back.doc).toMatchObject({ from: 'a-via-r1', reply: 'b-via-r2' })
+    // Neither till ever connected to the other, nor to the other's relay.
+    expect(((await a.request('peers')) as { peers: string[] }).peers).toEqual([r1.ready.peerId])
+    expect(((await b.request('peers')) as { peers: string[] }).peers).toEqual([r2.ready.peerId])
+    await Promise.all([stop(a), stop(b), stop(r1), stop(r2)])
+  })
+
   it('serves /healthz and /metrics', async () => {
     const relay = await start(RELAY, { data: join(root, 'relay-http') })
     const till = await tillOnline(relay, join(root, 'c'))
