@@ -152,3 +152,53 @@ test('the member portal shows balances and history, in English too', async ({ pa
   await expect(page.getByText('Adhésion annuelle')).toBeVisible()
   await shot(page, '07-portal-en')
 })
+
+test('the member portal works offline from the service worker and the cached statement', async ({
+  browser,
+}) => {
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  await page.goto(`${bar.url}#/portal`)
+  await page.evaluate(() => navigator.serviceWorker.ready)
+  await page.reload() // now controlled by the service worker, which caches the shell
+  await expect(page.getByTestId('online-badge')).toBeVisible()
+  await page.getByTestId('portal-card').fill(await cardId(page, 'Alex'))
+  await page.getByRole('button', { name: 'Afficher' }).click()
+  await expect(page.getByTestId('portal-balance-EUR')).toBeVisible()
+  const balance = await page.getByTestId('portal-balance-EUR').textContent()
+  await context.setOffline(true)
+  await page.reload()
+  await expect(page.getByText('Hors ligne : données en cache')).toBeVisible({ timeout: 15_000 })
+  await expect(page.getByTestId('portal-balance-EUR')).toHaveText(balance!)
+  await shot(page, '08-portal-offline')
+  await context.close()
+})
+
+test('the till fits a portrait bar tablet and works with the keyboard', async ({ browser }) => {
+  const page = await browser.newPage({ viewport: { width: 800, height: 1280 } })
+  await page.goto(`${bar.url}#/till`) // the terrace till's session is still open from the evening
+  await tap(page, 'Camille (équipe)')
+  await page.getByTestId('open-session').focus()
+  await page.keyboard.press('Enter')
+  await expect(page.getByText('Caissier·e : Camille (équipe)')).toBeVisible()
+  await page.getByTestId('product-coffee').focus()
+  await page.keyboard.press('Enter')
+  await expect(page.getByTestId('cart-total')).toContainText('1,50')
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+  expect(overflow).toBeLessThanOrEqual(0)
+  await shot(page, '09-tablet-portrait')
+})
+
+async function cardId(page: Page, label: string): Promise<string> {
+  return page.evaluate(async (name) => {
+    const ws = new WebSocket(`ws://${location.host}/api`)
+    await new Promise((r) => ws.addEventListener('open', r))
+    const res = new Promise<string>((r) => ws.addEventListener('message', (e) => r(String(e.data))))
+    ws.send(JSON.stringify({ id: 1, method: 'state.get', params: {} }))
+    const cards = (
+      JSON.parse(await res).result as { node: { readerCards: { cardId: string; label: string }[] } }
+    ).node.readerCards
+    ws.close()
+    return cards.find((c) => c.label === name)!.cardId
+  }, label)
+}
