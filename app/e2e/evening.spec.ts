@@ -150,6 +150,7 @@ test('the member portal shows balances and history, in English too', async ({ pa
   await page.getByRole('button', { name: 'Show' }).click()
   await expect(page.getByTestId('portal-balance-EUR')).toBeVisible()
   await expect(page.getByText('Adhésion annuelle')).toBeVisible()
+  await expect(page.getByRole('img', { name: /QR code of ticket T-/ }).locator('svg')).toBeVisible()
   await shot(page, '07-portal-en')
 })
 

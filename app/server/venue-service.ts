@@ -610,7 +610,7 @@ export class VenueService implements ApiHandler {
           id: hash,
           at,
           kind: r.kind,
-          description: `top-up (${r.method})`,
+          description: r.method,
           deltas: [{ asset: r.asset, amount: r.amount }],
         })
       else if (r.kind === 'refund' && on(r.chain))
@@ -618,7 +618,7 @@ export class VenueService implements ApiHandler {
           id: hash,
           at,
           kind: r.kind,
-          description: 'refund',
+          description: '',
           deltas: [{ asset: r.asset, amount: -r.amount }],
         })
       else if (r.kind === 'sale' && on(r.chain))
@@ -632,13 +632,13 @@ export class VenueService implements ApiHandler {
             .map((p) => ({ asset: p.asset, amount: -p.amount })),
         })
       else if (r.kind === 'void' && on(r.chain))
-        out.push({ id: hash, at, kind: r.kind, description: 'void', deltas: [] })
+        out.push({ id: hash, at, kind: r.kind, description: '', deltas: [] })
       else if (r.kind === 'card-replace' && (on(r.chain) || bytesEqual(r.lostCard, card)))
         out.push({
           id: hash,
           at,
           kind: r.kind,
-          description: on(r.chain) ? 'balance moved in (replacement card)' : 'card lost: balance moved out',
+          description: on(r.chain) ? 'in' : 'out',
           deltas: r.moved.map((m) => ({ asset: m.asset, amount: on(r.chain) ? m.amount : -m.amount })),
         })
     }

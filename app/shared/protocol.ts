@@ -95,6 +95,7 @@ export interface HistoryEntry {
   id: string
   at: string
   kind: string
+  /** Sale: its lines; top-up: the method; card-replace: 'in' or 'out'. The UI words it per kind. */
   description: string
   /** Signed delta per asset for this card. */
   deltas: Balance[]
