@@ -115,10 +115,11 @@ describe('lakou relay (CLI, separate process)', () => {
     const deadline = Date.now() + 20_000
     while (Date.now() < deadline) {
       body = (await (await fetch(health)).json()) as Record<string, unknown>
-      if (body.authenticatedPeers === 1) break
+      // The till bootstraps to the relay and, listening on /p2p-circuit, reserves a slot there.
+      if (body.authenticatedPeers === 1 && body.reservations === 1) break
       await new Promise((r) => setTimeout(r, 200))
     }
-    expect(body).toMatchObject({ ok: true, authenticatedPeers: 1 })
+    expect(body).toMatchObject({ ok: true, authenticatedPeers: 1, reservations: 1 })
     // Following the federation directory, the relay fetches the venue's documents from the till.
     while (Date.now() < deadline && Number(body.documents) <= before) {
       await new Promise((r) => setTimeout(r, 200))
