@@ -470,6 +470,11 @@ export interface DecodedEnvelope {
 }
 
 export function decodeEnvelope(bytes: Uint8Array): DecodedEnvelope {
+  const env = splitEnvelope(bytes)
+  return { ...env, hash: sha256(env.unsigned) }
+}
+
+function splitEnvelope(bytes: Uint8Array): { unsigned: Uint8Array; signatures: Uint8Array[] } {
   if (!(bytes instanceof Uint8Array)) throw new LedgerDecodeError('not-bytes')
   const r = new Reader(bytes)
   const unsigned = r.bytes(bytes.length)
@@ -479,7 +484,7 @@ export function decodeEnvelope(bytes: Uint8Array): DecodedEnvelope {
   for (let i = 0; i < n; i++) signatures.push(r.fixed(SIGNATURE_LENGTH))
   r.end()
   if (unsigned[0] !== FORMAT) throw new LedgerDecodeError('unknown-format', String(unsigned[0]))
-  return { unsigned, signatures, hash: sha256(unsigned) }
+  return { unsigned, signatures }
 }
 
 export type Decoded =
@@ -514,4 +519,14 @@ export function hashOfUnsigned(unsigned: Uint8Array): Hash {
 /** Content hash of signed bytes (SHA-256 of the canonical unsigned part). */
 export function recordHash(bytes: Uint8Array): Hash {
   return decodeEnvelope(bytes).hash
+}
+
+/** Decode a record already known to be well-formed, without hashing it again (the index's re-reads). */
+export function decodeRecordUnchecked(bytes: Uint8Array): LedgerRecord {
+  const { unsigned } = splitEnvelope(bytes)
+  const r = new Reader(unsigned)
+  r.u8()
+  const kind = recordKindByCode.get(r.u8())
+  if (!kind) throw new LedgerDecodeError('unknown-kind')
+  return decodeRecordBody(r, kind)
 }

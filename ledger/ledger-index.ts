@@ -4,7 +4,7 @@
 import { ByteArena } from './arena.ts'
 import { type Balances, balanceOf, EMPTY_BALANCES, fromAmounts, toAmounts, withDelta } from './balances.ts'
 import { bytesEqual, bytesOfKey, keyOf, toHex, ZERO_HASH } from './bytes.ts'
-import { cardKindOf, type Decoded, decodeSigned } from './codec.ts'
+import { cardKindOf, type Decoded, decodeRecordUnchecked, decodeSigned } from './codec.ts'
 import { verifySignature } from './crypto.ts'
 import { LedgerDecodeError, LedgerRuleError, type Rule } from './errors.ts'
 import {
@@ -536,11 +536,7 @@ export class LedgerIndex {
   }
 
   private record(entry: RecordEntry): LedgerRecord {
-    if (!entry.rec) {
-      const d = decodeSigned(this.bytesOf(entry))
-      if (d.type !== 'record') throw new Error('unreachable: statement stored as record')
-      return d.record
-    }
+    if (!entry.rec) return decodeRecordUnchecked(this.bytesOf(entry))
     return entry.rec
   }
 
