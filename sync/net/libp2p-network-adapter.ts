@@ -49,6 +49,8 @@ interface Link {
   inbound?: Stream
   /** The repo peer id announced in the peer's join; set once the join has arrived. */
   repoPeerId?: RepoPeerId
+  /** One budget per peer, whatever number of streams it opens. */
+  bucket: TokenBucket
 }
 
 interface Join {
@@ -193,7 +195,7 @@ export class Libp2pNetworkAdapter extends NetworkAdapter {
   private link(libp2pPeerId: string): Link {
     let link = this.links.get(libp2pPeerId)
     if (!link) {
-      link = { libp2pPeerId }
+      link = { libp2pPeerId, bucket: new TokenBucket(this.rateLimit) }
       this.links.set(libp2pPeerId, link)
     }
     return link
@@ -261,12 +263,12 @@ export class Libp2pNetworkAdapter extends NetworkAdapter {
     const link = this.link(libp2pPeerId)
     if (link.inbound && link.inbound !== stream) link.inbound.abort(new Error('replaced by a newer stream'))
     link.inbound = stream
-    const bucket = new TokenBucket(this.rateLimit)
     try {
       for await (const frame of readFrames(stream, this.maxFrameBytes)) {
         if (!this.connected) break
         this.options.onFrame?.(libp2pPeerId)
-        if (!bucket.take()) throw new PeerFloodError(`more than ${this.rateLimit.burst} frames in a burst`)
+        if (!link.bucket.take())
+          throw new PeerFloodError(`more than ${this.rateLimit.burst} frames in a burst`)
         const decoded = decodeFrame(frame)
         if (link.repoPeerId === undefined) {
           this.onJoin(link, decoded)
