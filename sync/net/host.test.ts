@@ -1,0 +1,35 @@
+// The peer key in the data dir: created once with mode 0600, reused on restart, never silently replaced.
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { PeerKeyFileError } from './errors.ts'
+import { createLakouHost, loadOrCreatePeerKey, PEER_KEY_FILE } from './host.ts'
+
+let dir: string
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'lakou-host-'))
+})
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+describe('peer key persistence', () => {
+  it('creates the key with mode 0600 and gives the host the same peer id after a restart', async () => {
+    const data = join(dir, 'node')
+    const first = await createLakouHost({ dataDir: data, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false })
+    const id = first.peerId.toString()
+    await first.stop()
+    expect((await stat(join(data, PEER_KEY_FILE))).mode & 0o777).toBe(0o600)
+    const second = await createLakouHost({ dataDir: data, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false })
+    expect(second.peerId.toString()).toBe(id)
+    await second.stop()
+  })
+
+  it('refuses a corrupt key file with a typed error instead of replacing the identity', async () => {
+    const data = join(dir, 'corrupt')
+    await loadOrCreatePeerKey(data)
+    await writeFile(join(data, PEER_KEY_FILE), 'not a key')
+    await expect(loadOrCreatePeerKey(data)).rejects.toBeInstanceOf(PeerKeyFileError)
+  })
+})
