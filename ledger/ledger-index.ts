@@ -655,7 +655,7 @@ export class LedgerIndex {
       before.set(ck, pos.after)
     }
     const asset = (id: string) => this.trust.assets.get(id)!
-    const ceiling = (card: CardId) => offlineCeiling(this.trust, cardKindOf(card))
+    const ceiling = (card: CardId) => offlineCeiling(this.trust, cardKindOf(card), rec.time)
     const postings = recordPostings(rec, device.venueKey, null)
     const cards: CardPos[] = []
     // path balance after this record for each card position; checks floor on debits, ceiling on credits

@@ -329,6 +329,33 @@ describe('amounts and assets', () => {
     expect((await kit.ingest(await kit.topUp(w, card, 15_001)))[0]!.status).toBe('valid')
     expect(kit.index.balance(card, 'EUR')).toBe(15_001)
   })
+  it('offline-ceiling: a new policy applies from its time on, history is not re-judged', async () => {
+    const w = kit.fx.writer(kit.fx.venues[0]!.cashier) // fixture clock: FIXTURE_TIME + n
+    const card = kit.fx.tagCards[0]!
+    const before = await kit.topUp(w, card, 10_000)
+    await kit.ingest(before)
+    const { FIXTURE_TIME } = await import('./fixtures.ts')
+    const fed = kit.fx.federation
+    await kit.index.ingest(
+      await signStatement(
+        {
+          kind: 'federation-policy',
+          issuer: fed.publicKey,
+          time: FIXTURE_TIME + 100,
+          version: 2,
+          offlineCeiling: { signing: 50_000, tag: 5_000 },
+        },
+        fed,
+      ),
+    )
+    expect(kit.index.status(before.hash)).toBe('valid')
+    expect(kit.index.balance(card, 'EUR')).toBe(10_000)
+    const late = new DeviceChainWriter(kit.fx.venues[0]!.admin.key, { clock: () => FIXTURE_TIME + 1000 })
+    expectRejected(
+      (await kit.ingest(await kit.topUp(late, kit.fx.tagCards[1]!, 5_001)))[0],
+      'offline-ceiling',
+    )
+  })
   it('sale-balance: lines that do not add up to the payments', async () => {
     const w = kit.fx.writer(kit.fx.venues[0]!.cashier)
     const sale = await w.append({

@@ -150,7 +150,7 @@ export function checkPresentedTagState(state: TagCardState, index: LedgerIndex):
 
 /** A newer state is adopted only within the federation's offline ceiling for tag cards. */
 function adopt(state: TagCardState, index: LedgerIndex): PresentedVerdict {
-  const ceiling = offlineCeiling(index.trustState(), 'tag')
+  const ceiling = offlineCeiling(index.trustState(), 'tag', state.time)
   for (const b of state.balances)
     if (b.amount > ceiling)
       throw new LedgerRuleError('offline-ceiling', `${b.asset} ${b.amount} > ${ceiling}`)

@@ -27,7 +27,10 @@ export interface TrustState {
   assets: Map<string, AssetDefinition>
   /** First 4 bytes of SHA-256(asset id) -> asset id (tag card states). */
   assetsByRef: Map<number, string>
+  /** The newest policy (highest version). */
   policy: FederationPolicy | null
+  /** Every valid policy, by version ascending. */
+  policies: FederationPolicy[]
   /** statement hash key -> why it is not (yet) effective. */
   inactive: Map<string, string>
 }
@@ -42,8 +45,19 @@ export function assetRef(asset: string): number {
   return ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0
 }
 
-export function offlineCeiling(trust: TrustState, kind: CardKind): number {
-  return trust.policy ? trust.policy.offlineCeiling[kind] : Number.POSITIVE_INFINITY
+/**
+ * Offline ceiling for a card kind. With a record time, the policy in force then: the highest version
+ * whose time is not after the record (a till offline since before a policy change followed the old
+ * one, and history is never re-judged by a later policy); the oldest policy before any applies.
+ */
+export function offlineCeiling(trust: TrustState, kind: CardKind, time?: number): number {
+  if (trust.policies.length === 0) return Number.POSITIVE_INFINITY
+  let p = trust.policy!
+  if (time !== undefined) {
+    p = trust.policies[0]!
+    for (const q of trust.policies) if (q.time <= time) p = q
+  }
+  return p.offlineCeiling[kind]
 }
 
 /** Build the trust context from signature-checked statements. */
@@ -58,6 +72,7 @@ export function buildTrust(federationKeys: PublicKey[], statements: StatementEnt
     assets: new Map(),
     assetsByRef: new Map(),
     policy: null,
+    policies: [],
     inactive: new Map(),
   }
   const byFederation = (s: Statement) => t.federation.has(keyOf(s.issuer))
@@ -67,9 +82,13 @@ export function buildTrust(federationKeys: PublicKey[], statements: StatementEnt
       else t.inactive.set(key, 'issuer-not-authorised')
     } else if (s.kind === 'federation-policy') {
       if (!byFederation(s)) t.inactive.set(key, 'issuer-not-authorised')
-      else if (!t.policy || s.version > t.policy.version) t.policy = s
+      else {
+        if (!t.policy || s.version > t.policy.version) t.policy = s
+        if (!t.policies.some((p) => p.version === s.version)) t.policies.push(s)
+      }
     }
   }
+  t.policies.sort((a, b) => a.version - b.version)
   const byVenue = (s: Statement) => t.venues.has(keyOf(s.issuer))
   for (const { key, statement: s } of sorted) {
     switch (s.kind) {
