@@ -131,7 +131,13 @@ export class LocalLedgerBackend implements LedgerBackend {
   }
 
   status(): SyncStatus {
-    return { online: this.online, peers: [], records: this.ledger.records().length, pending: -1 }
+    return {
+      online: this.online,
+      networkCut: !this.online,
+      peers: [],
+      records: this.ledger.records().length,
+      pending: -1,
+    }
   }
 
   async setOnline(online: boolean): Promise<void> {

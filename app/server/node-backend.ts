@@ -176,10 +176,12 @@ export class NodeLedgerBackend implements LedgerBackend {
   }
 
   status(): SyncStatus {
-    if (!this.node || !this.ledger) return { online: false, peers: [], records: 0, pending: -1 }
+    if (!this.node || !this.ledger)
+      return { online: false, networkCut: !this.online, peers: [], records: 0, pending: -1 }
     const s = this.node.status()
     return {
       online: this.online && s.online,
+      networkCut: !this.online,
       peers: s.peers.map((p) => ({
         peerId: p.peerId,
         name: p.principal

@@ -137,7 +137,10 @@ export interface PeerStatus {
 }
 
 export interface SyncStatus {
+  /** At least one peer connected and authenticated. */
   online: boolean
+  /** The demo's network cut is on (every peer connection refused). */
+  networkCut: boolean
   peers: PeerStatus[]
   /** Records this node holds, all devices included. */
   records: number

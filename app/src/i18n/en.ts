@@ -27,6 +27,8 @@ export const en: Record<MessageKey, string> = {
   'card.onCard': 'Signed state on the card: #{n}',
   'card.stale': 'older than the ledger (#{n})',
   'card.frozen': 'Card frozen: {reason}',
+  'frozen.lost': 'declared lost, balance moved',
+  'frozen.fork': 'two conflicting operations on the card (fork)',
   'card.tickets': 'Tickets',
   'card.none': 'none',
   'till.openSession': 'Open the till',

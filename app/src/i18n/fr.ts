@@ -25,6 +25,8 @@ export const fr = {
   'card.onCard': 'État signé sur la carte : n° {n}',
   'card.stale': 'plus ancien que le registre (n° {n})',
   'card.frozen': 'Carte gelée : {reason}',
+  'frozen.lost': 'déclarée perdue, solde transféré',
+  'frozen.fork': 'deux opérations concurrentes sur la carte (fork)',
   'card.tickets': 'Billets',
   'card.none': 'aucun',
   'till.openSession': 'Ouvrir la caisse',
