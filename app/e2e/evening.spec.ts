@@ -188,6 +188,19 @@ test('the till fits a portrait bar tablet and works with the keyboard', async ({
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
   expect(overflow).toBeLessThanOrEqual(0)
   await shot(page, '09-tablet-portrait')
+
+  // Top up Noa's tag card in cash, pay the coffee with it, then void that sale: the card is made whole.
+  await tap(page, 'Noa')
+  await page.getByTestId('topup-amount').fill('10')
+  await page.getByTestId('topup').click()
+  await expect(page.getByTestId('balance-EUR')).toContainText('10,00')
+  await expect(page.getByTestId('tag-state')).toContainText('n° 1')
+  await page.getByTestId('pay-card').click()
+  await expect(page.getByTestId('after-EUR')).toContainText('8,50')
+  await page.getByTestId('void-last').click()
+  await expect(page.getByText('Vente annulée')).toBeVisible()
+  await expect(page.getByTestId('balance-EUR')).toContainText('10,00')
+  await expect(page.getByTestId('tag-state')).toContainText('n° 3')
 })
 
 async function cardId(page: Page, label: string): Promise<string> {
