@@ -122,15 +122,34 @@ describe('lakou relay (separate OS processes)', () => {
     const till = await tillOnline(relay, join(root, 'c'))
     await till.request('create', { doc: { x: 1 } })
     const base = `http://127.0.0.1:${relay.ready.httpPort}`
+    // The till's handshake and first sync frames land a moment after its dial returns.
+    await expect
+      .poll(
+        async () =>
+          ((await (await fetch(`${base}/healthz`)).json()) as Record<string, unknown>).authenticatedPeers,
+        {
+          timeout: 15_000,
+        },
+      )
+      .toBe(1)
     const health = await fetch(`${base}/healthz`)
     expect(health.status).toBe(200)
-    const body = (await health.json()) as Record<string, unknown>
-    expect(body).toMatchObject({ ok: true, peerId: relay.ready.peerId, authenticatedPeers: 1 })
+    expect(await health.json()).toMatchObject({ ok: true, peerId: relay.ready.peerId, authenticatedPeers: 1 })
 
+    await expect
+      .poll(
+        async () =>
+          (await (await fetch(`${base}/metrics`)).text()).match(
+            /^lakou_relay_sync_frames_received_total (\d+)$/m,
+          )?.[1],
+        {
+          timeout: 15_000,
+        },
+      )
+      .toMatch(/^[1-9]\d*$/)
     const metrics = await (await fetch(`${base}/metrics`)).text()
     expect(metrics).toMatch(/^# TYPE lakou_relay_authenticated_peers gauge$/m)
     expect(metrics).toMatch(/^lakou_relay_authenticated_peers 1$/m)
-    expect(metrics).toMatch(/^lakou_relay_sync_frames_received_total [1-9]\d*$/m)
     expect((await fetch(`${base}/nope`)).status).toBe(404)
     await stop(till)
     await stop(relay)
