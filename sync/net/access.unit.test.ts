@@ -91,15 +91,15 @@ describe('PeerAccess handshake', () => {
   })
 
   it('hangs up on a peer that never says hello, and refuses it during the cooldown', async () => {
-    const server = await guarded(credentialsFor(await generateEd25519Signer()), [], { helloTimeoutMs: 1_000 })
+    const server = await guarded(credentialsFor(await generateEd25519Signer()), [], { helloTimeoutMs: 3_000 })
     const silent = await host() // no PeerAccess: it connects and says nothing
     const dropped = nextEvent<{ error: Error }>(server.access, 'peer:dropped')
     await silent.dial(server.host.getMultiaddrs())
     expect((await dropped).error.message).toMatch(/timeout/)
-    await expect.poll(() => silent.getConnections().length).toBe(0)
+    await expect.poll(() => silent.getConnections().length, { timeout: 5_000 }).toBe(0)
     // Redialling during the cooldown gets the connection closed at once, well before the hello timeout.
     await silent.dial(server.host.getMultiaddrs()).catch(() => {})
-    await expect.poll(() => silent.getConnections().length, { timeout: 500 }).toBe(0)
+    await expect.poll(() => silent.getConnections().length, { timeout: 1_500 }).toBe(0)
   })
 
   it('rejects a malformed hello with a typed error', async () => {
