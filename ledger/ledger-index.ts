@@ -134,7 +134,8 @@ type Status = 'verifying' | 'pending' | 'valid' | 'rejected' | 'covered'
 interface CardPos {
   card: string
   cardSeq: number
-  after: Balances
+  /** Path balance after this record; null once a successor exists (recomputed on demand: forks). */
+  after: Balances | null
 }
 
 interface RecordEntry {
@@ -160,7 +161,7 @@ interface RecordEntry {
 
 function positionOf(e: RecordEntry | undefined, ck: string): CardPos | undefined {
   if (!e) return undefined
-  if (e.card1 === ck) return { card: ck, cardSeq: e.seq1, after: e.after1! }
+  if (e.card1 === ck) return { card: ck, cardSeq: e.seq1, after: e.after1 }
   if (e.pos2?.card === ck) return e.pos2
   return undefined
 }
@@ -450,7 +451,12 @@ export class LedgerIndex {
     // Additions that can only turn waiting records valid are applied incrementally; anything that can
     // change the verdict on an already processed record (revocation, policy, a second certificate or
     // asset definition) re-derives every view from the stored records (signatures are not re-checked).
-    const processed = [...this.entries.values()].some((e) => e.status === 'valid' || e.status === 'rejected')
+    let processed = false
+    for (const e of this.entries.values())
+      if (e.status === 'valid' || e.status === 'rejected') {
+        processed = true
+        break
+      }
     const retroactive = added.some(
       (s) =>
         s.kind === 'device-revocation' ||
@@ -648,11 +654,11 @@ export class LedgerIndex {
         before.set(ck, EMPTY_BALANCES)
         continue
       }
-      const prev = this.entries.get(keyOf(c.cardPrev))!
-      const pos = positionOf(prev, ck)
+      const prevKey = keyOf(c.cardPrev)
+      const pos = positionOf(this.entries.get(prevKey), ck)
       if (!pos || pos.cardSeq !== c.cardSeq - 1)
         reject('card-chain', `cardPrev is not this card's record ${c.cardSeq - 1}`)
-      before.set(ck, pos.after)
+      before.set(ck, pos.after ?? this.balanceAt(prevKey, ck))
     }
     const asset = (id: string) => this.trust.assets.get(id)!
     const ceiling = (card: CardId) => offlineCeiling(this.trust, cardKindOf(card), rec.time)
@@ -742,7 +748,7 @@ export class LedgerIndex {
           const pos = positionOf(this.entries.get(keyOf(rec.lostHead)), lostKey)
           if (!pos || pos.cardSeq !== rec.lostCardSeq)
             reject('replace', "lostHead is not the lost card's record at lostCardSeq")
-          atHead = pos.after
+          atHead = pos.after ?? this.balanceAt(keyOf(rec.lostHead), lostKey)
         }
         const expected = toAmounts(atHead).filter((a) => a.amount > 0)
         const moved = [...rec.moved].sort((a, b) => (a.asset < b.asset ? -1 : 1))
@@ -815,6 +821,32 @@ export class LedgerIndex {
         break
     }
     return views ? { cards, postings, views } : { cards, postings }
+  }
+
+  /** Path balance of card `ck` after record `key`: stored for tips, else replayed from the nearest one. */
+  private balanceAt(key: string, ck: string): Balances {
+    const path: RecordEntry[] = []
+    let base: Balances = EMPTY_BALANCES
+    for (let k = key; ; ) {
+      const e = this.entries.get(k)!
+      const pos = positionOf(e, ck)!
+      if (pos.after) {
+        base = pos.after
+        break
+      }
+      path.push(e)
+      const c = chainPositions(this.record(e)).find((p) => keyOf(p.card) === ck)!
+      if (c.cardSeq === 1) break
+      k = keyOf(c.cardPrev)
+    }
+    const account = `c:${ck}`
+    for (let i = path.length - 1; i >= 0; i--) {
+      const rec = this.record(path[i]!)
+      const target = rec.kind === 'void' ? this.record(this.entries.get(keyOf(rec.target))!) : null
+      for (const [acc, asset, d] of recordPostings(rec, '', target))
+        if (acc === account) base = withDelta(base, asset, d)
+    }
+    return base
   }
 
   /** Is record `ancestorKey` on `rec`'s device chain (walk back through devicePrev)? */
@@ -895,6 +927,15 @@ export class LedgerIndex {
         dev.forkSeqs.push(rec.deviceSeq)
         this.deviceForks.push({ device: dk, seq: rec.deviceSeq })
       }
+    }
+    // the predecessor is no longer a tip: drop its stored path balance (recomputed if a fork needs it)
+    for (const c of chainPositions(rec)) {
+      if (c.cardSeq === 1) continue
+      const prev = this.entries.get(keyOf(c.cardPrev))
+      if (!prev || prev.kind === 'anchor') continue
+      const ck = this.intern(keyOf(c.card))
+      if (prev.card1 === ck) prev.after1 = null
+      else if (prev.pos2?.card === ck) prev.pos2 = { card: ck, cardSeq: prev.pos2.cardSeq, after: null }
     }
     for (const pos of effect.cards) {
       const cs = this.cardState(pos.card, cardKindOf(bytesOfKey(pos.card)))
@@ -1005,13 +1046,13 @@ export class LedgerIndex {
       const seq = s.bySeq.length - 1
       const head = s.bySeq[seq]
       if (typeof head !== 'string' || s.forkSeqs.length > 0) continue
-      const pos = positionOf(this.entries.get(head), ck)
-      if (!pos) continue
+      if (!positionOf(this.entries.get(head), ck)) continue
+      const after = this.balanceAt(head, ck)
       cards.push({
         card: bytesOfKey(ck),
         cardSeq: seq,
         head: bytesOfKey(head),
-        balances: toAmounts(pos.after),
+        balances: toAmounts(after),
       })
     }
     const order = (a: Uint8Array, b: Uint8Array) => (toHex(a) < toHex(b) ? -1 : 1)
@@ -1070,7 +1111,8 @@ export class LedgerIndex {
     const head = s.bySeq[seq]
     if (typeof head !== 'string') return null
     const pos = positionOf(this.entries.get(head), keyOf(card))
-    return { card, cardSeq: seq + 1, cardPrev: bytesOfKey(head), balances: pos ? toAmounts(pos.after) : [] }
+    const balances = pos ? toAmounts(this.balanceAt(head, keyOf(card))) : []
+    return { card, cardSeq: seq + 1, cardPrev: bytesOfKey(head), balances }
   }
 
   memberships(card: CardId): MembershipView[] {
@@ -1256,7 +1298,7 @@ export class LedgerIndex {
       const head = s.bySeq[s.bySeq.length - 1]
       if (typeof head !== 'string') continue
       const pos = positionOf(this.entries.get(head), ck)
-      const tip = pos ? toAmounts(pos.after).filter((x) => x.amount !== 0) : []
+      const tip = pos ? toAmounts(this.balanceAt(head, ck)).filter((x) => x.amount !== 0) : []
       const total = sortedAmounts(this.accounts.get(`c:${ck}`)).filter((x) => x.amount !== 0)
       if (JSON.stringify(tip) !== JSON.stringify(total))
         problems.push(
