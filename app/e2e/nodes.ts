@@ -16,7 +16,7 @@ const root = new URL('../../', import.meta.url).pathname
 /** Starts `lakou demo`; with `join` set, a second till enrolled in that node's demo folder. */
 export async function startDemoNode(options: { join?: DemoNode; args?: string[] } = {}): Promise<DemoNode> {
   const dataDir = options.join?.dataDir ?? mkdtempSync(join(tmpdir(), 'lakou-e2e-'))
-  const args = [...(options.join ? ['--join'] : []), ...(options.args ?? [])]
+  const args = options.args ?? (options.join ? ['--join'] : [])
   const child = spawn(
     process.execPath,
     ['scripts/lakou.mjs', 'demo', '--port', '0', '--data', dataDir, '--no-build', ...args],

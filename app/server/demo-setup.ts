@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { AutomergeUrl } from '@automerge/automerge-repo'
 import { Repo } from '@automerge/automerge-repo'
-import { type CardId, signStatement } from '../../ledger/mod.ts'
+import { type CardId, type Role, signStatement } from '../../ledger/mod.ts'
 import { DurableFsStorageAdapter } from '../../sync/docs/durable-storage.ts'
 import { DocumentLayout, type VenueDoc } from '../../sync/docs/mod.ts'
 import { dataPaths } from '../../sync/node/config.ts'
@@ -44,6 +44,24 @@ export function demoIssuers(
 ): IssuerPort {
   const dirs = demoDirs(root)
   return {
+    async certifyDevice(device, roles, label) {
+      const key = await loadKey(dataPaths(dirs.venue).venueKey)
+      const certificate = await signStatement(
+        {
+          kind: 'device-certificate',
+          issuer: key.publicKey,
+          time: Date.now(),
+          device,
+          roles: roles as Role[],
+          notBefore: 0,
+          notAfter: 0,
+          label,
+        },
+        key,
+      )
+      await publish('venue', certificate)
+      return certificate
+    },
     async defineVenueAsset(a) {
       const key = await loadKey(dataPaths(dirs.venue).venueKey)
       const kind = a.refundable ? 'local' : 'gift'

@@ -15,6 +15,7 @@ import {
   readAddresses,
   VENUE_NAME,
 } from './demo-setup.ts'
+import { enrollFromCode } from './enrollment.ts'
 import { AppServer } from './http-server.ts'
 import { LocalLedgerBackend } from './local-ledger.ts'
 import { NodeLedgerBackend } from './node-backend.ts'
@@ -28,6 +29,8 @@ export interface DemoOptions {
   mode: 'node' | 'local'
   /** Start a second till that joins the demo in dataDir (enrolled by its venue, syncs with the first). */
   join: boolean
+  /** Enrollment code (the QR code's URL) from the admin screen: enroll this new till through it. */
+  enroll: string | undefined
   tillName: string
   port: number
   host: string
@@ -43,11 +46,16 @@ export function parseDemoArgs(args: string[]): DemoOptions {
   }
   const port = Number(value('--port') ?? process.env.PORT ?? (args.includes('--join') ? 8788 : 8787))
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`--port: ${value('--port')}`)
-  const join = args.includes('--join')
+  const enroll = value('--enroll')
+  const join = args.includes('--join') || enroll !== undefined
   return {
+    enroll,
     mode: args.includes('--local') ? 'local' : 'node',
     join,
-    tillName: value('--name') ?? (join ? 'Caisse terrasse' : 'Caisse bar'),
+    tillName:
+      value('--name') ??
+      (enroll ? new URL(enroll).searchParams.get('name') : null) ??
+      (join ? 'Caisse terrasse' : 'Caisse bar'),
     dataDir: resolve(value('--data') ?? 'data/demo'),
     port,
     host: value('--host') ?? '127.0.0.1',
@@ -105,16 +113,28 @@ async function makeBackend(o: DemoOptions, fx: Fixture) {
       statements: fx.statements,
     })
     const reader = new EmulatedCardReader(demoCards(fx))
-    return { backend, reader, catalogDir: o.dataDir, afterStart: async () => undefined, issuers: undefined }
+    return {
+      backend,
+      reader,
+      catalogDir: o.dataDir,
+      afterStart: async () => undefined,
+      issuers: undefined,
+      enrollmentPackage: undefined,
+    }
   }
   const cards = demoVirtualCards()
   await ensureDemoVenue(o.dataDir, cards[0]!.card)
-  const tillDir = await ensureTill(o.dataDir, o.join ? slug(o.tillName) : 'till', o.tillName)
+  let peers = o.join ? await readAddresses(o.dataDir) : []
+  let tillDir: string
+  if (o.enroll) {
+    tillDir = join(o.dataDir, slug(o.tillName))
+    if (!existsSync(join(tillDir, 'node.json'))) peers = (await enrollFromCode(o.enroll, tillDir)).peers
+  } else tillDir = await ensureTill(o.dataDir, o.join ? slug(o.tillName) : 'till', o.tillName)
   const backend = new NodeLedgerBackend({
     dataDir: tillDir,
     deviceLabel: o.tillName,
     venueName: VENUE_NAME,
-    peers: o.join ? await readAddresses(o.dataDir) : [],
+    peers,
     log: () => undefined,
   })
   const afterStart = async () => {
@@ -123,7 +143,8 @@ async function makeBackend(o: DemoOptions, fx: Fixture) {
   }
   const reader = new SimulatedCardReader(cards, backend.tagCodec)
   const issuers = demoIssuers(o.dataDir, (doc, bytes) => backend.publishStatement(doc, bytes))
-  return { backend, reader, catalogDir: tillDir, afterStart, issuers }
+  const enrollmentPackage = (cert: Uint8Array, roles: string[]) => backend.enrollmentPackage(cert, roles)
+  return { backend, reader, catalogDir: tillDir, afterStart, issuers, enrollmentPackage }
 }
 
 const slug = (s: string) =>
@@ -142,11 +163,18 @@ export interface RunningDemo {
 export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
   if (o.build) ensureAppBuilt(o.log)
   const fx = await createFixture('lakou-demo', { venues: 1, signingCards: 2, tagCards: 2 })
-  const { backend, reader, catalogDir, afterStart, issuers } = await makeBackend(o, fx)
+  const { backend, reader, catalogDir, afterStart, issuers, enrollmentPackage } = await makeBackend(o, fx)
   const catalog = new CatalogStore(catalogDir)
   await catalog.load()
   const printer = await startDemoPrinting(catalogDir, catalog.get().categories)
-  const service = new VenueService({ backend, reader, catalog, printer, ...(issuers ? { issuers } : {}) })
+  const service = new VenueService({
+    backend,
+    reader,
+    catalog,
+    printer,
+    ...(issuers ? { issuers } : {}),
+    ...(enrollmentPackage ? { enrollmentPackage } : {}),
+  })
   await service.start()
   await afterStart()
   // Seed once per demo folder (a marker, not the index: after a restart the index fills in the background).
@@ -155,8 +183,15 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
     await seedLedger(service, reader)
     await writeFile(seeded, new Date().toISOString())
   }
-  const server = new AppServer({ staticDir: DIST_APP, handler: service, host: o.host, port: o.port })
+  const server = new AppServer({
+    staticDir: DIST_APP,
+    handler: service,
+    enroll: (body) => service.redeemEnrollment(body),
+    host: o.host,
+    port: o.port,
+  })
   await server.start()
+  service.publicUrl = server.url
   o.log(`Lakou demo: ${server.url}  (data in ${o.dataDir}; Ctrl-C to stop)`)
   return {
     url: server.url,

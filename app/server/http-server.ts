@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { extname, join, normalize, resolve } from 'node:path'
 import { WebSocketServer } from 'ws'
-import { type ApiHandler, attachApi } from './ws-api.ts'
+import { type ApiHandler, attachApi, errorToWire } from './ws-api.ts'
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -25,6 +25,8 @@ export interface AppServerOptions {
   /** Folder with the built app (index.html, assets/). */
   staticDir: string
   handler: ApiHandler
+  /** POST /enroll (JSON): a new device redeems its enrollment code. */
+  enroll?: (body: unknown) => Promise<unknown>
   host?: string
   /** 0 picks a free port. */
   port?: number
@@ -47,7 +49,8 @@ export class AppServer {
   async start(): Promise<void> {
     const root = resolve(this.options.staticDir)
     const server = createServer((req, res) => {
-      void this.serveFile(root, req.url ?? '/', res)
+      if (req.method === 'POST' && req.url?.startsWith('/enroll')) void this.serveEnroll(req, res)
+      else void this.serveFile(root, req.url ?? '/', res)
     })
     const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 })
     server.on('upgrade', (req, socket, head) => {
@@ -72,6 +75,27 @@ export class AppServer {
     if (!server) return
     server.closeAllConnections()
     await new Promise<void>((r) => server.close(() => r()))
+  }
+
+  private async serveEnroll(
+    req: import('node:http').IncomingMessage,
+    res: import('node:http').ServerResponse,
+  ) {
+    const reply = (status: number, body: unknown) =>
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body))
+    const enroll = this.options.enroll
+    if (!enroll) return reply(404, { error: { name: 'NotFoundError', message: 'no enrollment here' } })
+    let text = ''
+    for await (const chunk of req) {
+      text += chunk
+      if (text.length > 4096)
+        return reply(413, { error: { name: 'InvalidRequestError', message: 'too large' } })
+    }
+    try {
+      reply(200, await enroll(JSON.parse(text)))
+    } catch (e) {
+      reply(400, { error: errorToWire(e) })
+    }
   }
 
   private async serveFile(root: string, url: string, res: import('node:http').ServerResponse): Promise<void> {

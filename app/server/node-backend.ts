@@ -2,13 +2,14 @@
 // device key from the data dir, resolved once on disk, then pushed to peers); every record and statement
 // the node sees, its own or synced, feeds the ledger's LedgerIndex. "Cutting the network" closes every
 // libp2p connection and refuses new ones until restored, so the till really runs with no peer.
-import type { AutomergeUrl } from '@automerge/automerge-repo'
+import { type AutomergeUrl, cbor } from '@automerge/automerge-repo/slim'
 import { multiaddr } from '@multiformats/multiaddr'
 import {
   type AssetDefinition,
   type CardId,
   type CardSigner,
   decodeSigned,
+  fromHex,
   type RecordBody,
   type SignedRecord,
   signTagState,
@@ -16,8 +17,10 @@ import {
   toHex,
   verifyTagState,
 } from '../../ledger/mod.ts'
+import { encodeCredentialBundle } from '../../sync/node/credentials.ts'
 import { createVenueNode, type VenueNode } from '../../sync/node/venue-node.ts'
 import type { SyncStatus } from '../shared/protocol.ts'
+import { type EnrollmentPackage, exportDocs } from './enrollment.ts'
 import { IndexedLedger, RecordingIndex } from './indexed-ledger.ts'
 import type { CardState, LedgerBackend } from './ledger-backend.ts'
 import type { ReportRecord } from './reports.ts'
@@ -66,6 +69,31 @@ export class NodeLedgerBackend implements LedgerBackend {
     const handle = await node.repo.find<{ entries: Uint8Array[] }>(url as AutomergeUrl)
     await node.layout.addEntry(handle as never, bytes)
     await ledger.ingest(bytes)
+  }
+
+  /** What a newly certified device needs to start: config with its credential bundle, documents, peers. */
+  async enrollmentPackage(certificate: Uint8Array, roles: string[]): Promise<EnrollmentPackage> {
+    const { node } = this.ready
+    const c = node.config
+    if (!c.venueUrl || !c.venueId) throw new Error('this node has no venue')
+    const [, admission] = cbor.decode(fromHex(c.bundle)) as Uint8Array[]
+    const venue = await node.repo.find<{ personal?: unknown }>(c.venueUrl as AutomergeUrl)
+    const urls = [c.federationUrl, c.venueUrl, String(venue.doc().personal ?? '')].filter((u) =>
+      u.startsWith('automerge:'),
+    )
+    return {
+      config: {
+        v: 1,
+        federationKey: c.federationKey,
+        federationUrl: c.federationUrl,
+        venueId: c.venueId,
+        venueUrl: c.venueUrl,
+        bundle: toHex(encodeCredentialBundle(certificate, admission)),
+        roles,
+      },
+      docs: await exportDocs(node.repo, urls),
+      peers: node.addresses(),
+    }
   }
 
   /** The node's own dialable addresses (to give to a second till). */

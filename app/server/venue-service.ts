@@ -25,6 +25,7 @@ import type {
 } from '../shared/protocol.ts'
 import type { CardReaderPort, PresentedCard } from './card-reader.ts'
 import type { CatalogStore } from './catalog-store.ts'
+import { EnrollmentOffers, type EnrollmentPackage } from './enrollment.ts'
 import {
   CapacityReachedError,
   CardFrozenError,
@@ -59,11 +60,15 @@ export interface VenueServiceOptions {
   printer?: PrinterPort
   /** Issuer keys this node holds (the demo admin holds the venue's and the federation's). */
   issuers?: IssuerPort
+  /** Builds what a newly certified device starts from (node backend only). */
+  enrollmentPackage?: (certificate: Uint8Array, roles: string[]) => Promise<EnrollmentPackage>
   clock?: () => number
 }
 
 /** Signs statements with issuer keys and publishes them in the federation / venue documents. */
 export interface IssuerPort {
+  /** Signs a device certificate with the venue key and publishes it; returns the signed statement. */
+  certifyDevice(device: Uint8Array, roles: string[], label: string): Promise<Uint8Array>
   defineVenueAsset(a: { asset: string; name: string; decimals: number; refundable: boolean }): Promise<void>
   admitVenue(name: string, venuePublicKey: Uint8Array): Promise<void>
 }
@@ -73,12 +78,27 @@ type Handlers = { [M in Method]: (params: Params<M>) => Promise<Result<M>> }
 export class VenueService implements ApiHandler {
   private readonly emitter = new EventEmitter()
   private session: (SessionView & { staff: Uint8Array }) | null = null
+  /** One-time enrollment codes (admin.enroll.offer), redeemed over HTTP by the new device. */
+  readonly offers: EnrollmentOffers
+  /** Base URL of this node's app server (set once it listens), used in enrollment codes. */
+  publicUrl = ''
   private readonly pendingRemainders = new Map<string, { remainder: number; asset: string }>()
   private unsubscribe: (() => void)[] = []
   private readonly now: () => number
 
   constructor(private readonly o: VenueServiceOptions) {
     this.now = o.clock ?? Date.now
+    this.offers = new EnrollmentOffers(this.now)
+  }
+
+  /** POST /enroll: a new device redeems its code with its public key (see enrollment.ts). */
+  async redeemEnrollment(body: unknown): Promise<unknown> {
+    const issuers = this.o.issuers
+    const pack = this.o.enrollmentPackage
+    if (!issuers || !pack) throw new NotStaffError('this node cannot certify devices')
+    return this.offers.redeem(body, {
+      enroll: async (device, roles, label) => pack(await issuers.certifyDevice(device, roles, label), roles),
+    })
   }
 
   async start(): Promise<void> {
@@ -503,9 +523,13 @@ export class VenueService implements ApiHandler {
       return { ...e, checkedIn: checkedInCount(records, e.id), doubleEntries: doubleEntries(records, e.id) }
     },
     'admin.enroll.offer': async ({ role, name }) => {
-      const expiresAt = new Date(this.now() + 10 * 60_000).toISOString()
-      const code = `lakou:enroll?venue=${encodeURIComponent(this.o.backend.venueName)}&role=${role}&name=${encodeURIComponent(name)}&token=${randomBytes(12).toString('hex')}`
-      return { code, qrSvg: renderSVG(code), expiresAt }
+      const roles = role === 'till' ? ['cashier'] : [role]
+      const { token, expiresAt } = this.offers.create(roles, name)
+      const code = new URL(
+        `enroll?token=${token}&name=${encodeURIComponent(name)}`,
+        this.publicUrl || 'http://localhost/',
+      ).href
+      return { code, qrSvg: renderSVG(code), expiresAt: new Date(expiresAt).toISOString() }
     },
     'admin.federation.admit': async ({ venueName, venuePublicKey }) => {
       if (!this.o.issuers) throw new NotStaffError('this node does not hold a federation key')

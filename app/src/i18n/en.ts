@@ -118,6 +118,7 @@ export const en: Record<MessageKey, string> = {
   'admin.enroll': 'Enroll a device',
   'admin.enrollRole': 'Role',
   'admin.enrollHint': 'Scan this QR code with the new device (valid until {time}).',
+  'admin.enrollCommand': 'On the new device (demo):',
   'admin.admit': 'Admit a venue',
   'admin.venuePublicKey': 'Venue public key',
   'admin.admitted': 'Venue admitted: {name}',

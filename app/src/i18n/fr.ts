@@ -116,6 +116,7 @@ export const fr = {
   'admin.enroll': 'Enrôler un appareil',
   'admin.enrollRole': 'Rôle',
   'admin.enrollHint': 'Scannez ce QR code avec le nouvel appareil (valable jusqu’à {time}).',
+  'admin.enrollCommand': 'Sur le nouvel appareil (démo) :',
   'admin.admit': 'Admettre un lieu',
   'admin.venuePublicKey': 'Clé publique du lieu',
   'admin.admitted': 'Lieu admis : {name}',
