@@ -1,6 +1,7 @@
 // A full evening at the demo venue with two tills as separate OS processes syncing over libp2p:
 // enroll a till, open it with a staff card, sell with card taps, cut its network, keep selling,
 // reconnect, and find every sale on the admin screen of the other node.
+import { rmSync } from 'node:fs'
 import { expect, type Page, test } from '@playwright/test'
 import { type DemoNode, startDemoNode } from './nodes.ts'
 
@@ -12,6 +13,7 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   await terrace?.stop()
   await bar?.stop()
+  if (bar) rmSync(bar.dataDir, { recursive: true, force: true })
 })
 
 async function shot(page: Page, name: string) {
