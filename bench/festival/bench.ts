@@ -1,0 +1,334 @@
+// The festival benchmark (issue 3): N tills, each a venue node in its own OS process (libp2p on 127.0.0.1,
+// automerge on disk, the ledger index), all starting from the same pre-existing history (a data dir template
+// written once, seeded). Then live sales at `rate` tx/s per till with random partitions (seeded; the seed is
+// printed), then heal. Each figure beside a baseline from the same run: convergence after heal (vs the same
+// sales with no partition), lost records (vs acknowledged), catch-up of a fresh till (vs the ledger ingesting
+// the same history with no sync), cold start of a till (vs a bare process with the same loaders), peak RSS.
+// Args: [--tills 50] [--records 200000] [--seconds 60] [--seed 1] [--cards N] [--degree 4] [--rate 2]
+import { type Bench, type BenchRow, numberArg } from '../harness.ts'
+import { cutEdges, type Edge, partitions, topology } from './plan.ts'
+import { buildFestival } from './template.ts'
+import { pool, spawnTill, type Till } from './tills.ts'
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const round = (n: number) => Math.round(n * 100) / 100
+const TILL = 'bench/festival/till-proc.ts'
+
+interface Stats {
+  size: number
+  digest: string
+  complete: boolean
+  valid: number
+  pending: number
+  rejected: number
+  peers: number
+  rssMb: number
+  waitingFor?: string
+}
+
+export const run: Bench = async ({ args }) => {
+  const n = numberArg(args, '--tills', 50)
+  const records = numberArg(args, '--records', 200_000)
+  const seconds = numberArg(args, '--seconds', 60)
+  const seed = numberArg(args, '--seed', 1)
+  const cards = numberArg(args, '--cards', Math.max(n, Math.round(records / 10)))
+  const degree = numberArg(args, '--degree', 4)
+  const rate = numberArg(args, '--rate', 2)
+  const t00 = performance.now()
+  const log = (s: string) =>
+    console.error(`[festival +${((performance.now() - t00) / 1000).toFixed(1)}s] ${s}`)
+  log(
+    `seed ${seed}: ${n} tills (processes), ${records} records, ${cards} cards, ${seconds} s at ${rate} tx/s`,
+  )
+
+  const fest = await buildFestival({ tills: n, records, cards, seed, log })
+  const tills: Till[] = []
+  const extra: Till[] = []
+  try {
+    const tillArgs = (dir: string, i: number) => [
+      ...[
+        '--data',
+        dir,
+        '--till',
+        String(i),
+        '--tills',
+        String(n),
+        '--cards',
+        String(cards),
+        '--seed',
+        String(seed),
+      ],
+    ]
+    tills.push(...(await pool(fest.tills, 4, (dir, i) => spawnTill(TILL, tillArgs(dir, i)))))
+    log(
+      `tills started (mean ${round(tills.reduce((s, t) => s + t.startMs, 0) / n / 1000)} s each, 4 at a time)`,
+    )
+    // Tills copied from the template rebuild their ledger views from the pages on disk in the background.
+    const rebuilt = await Promise.all(tills.map((t) => t.send({ cmd: 'ledgerReady' }, 3_600_000)))
+    const rebuildSeconds = Math.max(...rebuilt.map((r) => Number(r.sinceStartMs))) / 1000
+    log(`ledger views rebuilt on every till (slowest ${round(rebuildSeconds)} s after its start)`)
+    const acked = new Set<string>()
+    let saleErrors = 0
+    for (const t of tills)
+      t.onEvent((e) => {
+        if (e.event === 'sold') acked.add(String(e.hash))
+        else if (e.event === 'error') {
+          saleErrors++
+          log(`sale error: ${String(e.error)}`)
+        }
+      })
+
+    const edges = topology(n, degree, seed)
+    const dial = async ([a, b]: Edge) => {
+      await tills[a]!.send({ cmd: 'dial', addr: tills[b]!.addresses[0], peerId: tills[b]!.peerId }, 30_000)
+    }
+    await pool(edges, 8, dial)
+    log(`${edges.length} links dialled (mean degree ${round((2 * edges.length) / n)})`)
+
+    const stats = async (ts: Till[]) =>
+      (await Promise.all(ts.map((t) => t.send({ cmd: 'stats' }, 120_000)))) as unknown as Stats[]
+    const same = (s: Stats[]) =>
+      new Set(s.map((x) => x.digest)).size === 1 && s.every((x) => x.complete && x.pending === 0)
+    const converge = async (ts: Till[], timeoutMs: number) => {
+      const t0 = performance.now()
+      for (;;) {
+        const s = await stats(ts)
+        if (same(s)) return (performance.now() - t0) / 1000
+        if (performance.now() - t0 > timeoutMs) {
+          const summary = s.map(
+            (x) => `${x.size}/${x.digest.slice(0, 6)}/${x.complete}/${x.pending}/${x.waitingFor}`,
+          )
+          throw new Error(
+            `no convergence in ${timeoutMs} ms: size/digest/complete/pending ${summary.join(' ')}`,
+          )
+        }
+        await sleep(250)
+      }
+    }
+    const startSelling = () => Promise.all(tills.map((t) => t.send({ cmd: 'sell', perSecond: rate })))
+    const stopSelling = () => Promise.all(tills.map((t) => t.send({ cmd: 'sell' })))
+    await converge(tills, Number(process.env.FESTIVAL_CONVERGE_MS ?? 120_000))
+
+    // Baseline: the same sales with no partition, then how long until every till has everything.
+    const calmSeconds = Math.max(3, Math.min(10, Math.round(seconds / 6)))
+    await startSelling()
+    await sleep(calmSeconds * 1000)
+    await stopSelling()
+    const propagationSeconds = await converge(tills, 300_000)
+    log(
+      `baseline: ${calmSeconds} s of sales without partition, converged ${round(propagationSeconds)} s after`,
+    )
+
+    // Live sales with random partitions: a cut closes the links between the group and the rest (both ends
+    // refuse them); several cuts may overlap, so each link counts the cuts holding it.
+    const plan = partitions(n, seconds, seed)
+    log(`partitions: ${plan.map((p) => `[${p.group.join(',')}] ${p.start}-${p.end}s`).join(' ')}`)
+    const cutCount = new Map<string, number>()
+    const key = ([a, b]: Edge) => `${a}-${b}`
+    const cut = async (group: number[]) => {
+      for (const e of cutEdges(edges, group)) {
+        const c = cutCount.get(key(e)) ?? 0
+        cutCount.set(key(e), c + 1)
+        if (c > 0) continue
+        const [a, b] = [tills[e[0]]!, tills[e[1]]!]
+        await Promise.all([
+          a.send({ cmd: 'block', peerIds: [b.peerId] }),
+          b.send({ cmd: 'block', peerIds: [a.peerId] }),
+        ])
+      }
+    }
+    let redialFailures = 0
+    const heal = async (group: number[]) => {
+      await Promise.all(
+        cutEdges(edges, group).map(async (e) => {
+          const c = (cutCount.get(key(e)) ?? 0) - 1
+          cutCount.set(key(e), c)
+          if (c > 0) return
+          const [a, b] = [tills[e[0]]!, tills[e[1]]!]
+          await Promise.all([
+            a.send({ cmd: 'unblock', peerIds: [b.peerId] }),
+            b.send({ cmd: 'unblock', peerIds: [a.peerId] }),
+          ])
+          await dial(e).catch((err) => {
+            redialFailures++
+            log(`redial ${e[0]}-${e[1]} failed: ${(err as Error).message}`)
+          })
+        }),
+      )
+    }
+    const ackedBefore = acked.size
+    const liveStart = performance.now()
+    await startSelling()
+    const events = plan.flatMap((p) => [
+      { at: p.start, heal: false, run: () => cut(p.group) },
+      ...(p.end < seconds ? [{ at: p.end, heal: true, run: () => heal(p.group) }] : []),
+    ])
+    events.sort((a, b) => a.at - b.at || Number(b.heal) - Number(a.heal))
+    for (const ev of events) {
+      const wait = liveStart + ev.at * 1000 - performance.now()
+      if (wait > 0) await sleep(wait)
+      await ev.run()
+    }
+    const rest = liveStart + seconds * 1000 - performance.now()
+    if (rest > 0) await sleep(rest)
+    await stopSelling()
+    const liveRecords = acked.size - ackedBefore
+    // Heal: the cuts still open at the end are lifted; convergence counts from the first unblock.
+    const healStart = performance.now()
+    for (const p of plan) if (p.end >= seconds) await heal(p.group)
+    const healMs = performance.now() - healStart
+    const convergenceSeconds = (await converge(tills, 300_000)) + healMs / 1000
+    log(
+      `live: ${liveRecords} sales acknowledged in ${seconds} s; converged ${round(convergenceSeconds)} s after heal`,
+    )
+
+    // Lost: acknowledged records missing from any till.
+    const hashes = [...acked]
+    const missing = new Set<string>()
+    for (const t of tills)
+      for (const h of (await t.send({ cmd: 'has', hashes }, 120_000)).missing as string[]) missing.add(h)
+    const finals = await Promise.all(tills.map((t) => t.send({ cmd: 'final' }, 300_000)))
+    const balanceDigest = (f: Record<string, unknown>) => (f.balances as { digest: string }).digest
+    let balancesIdentical =
+      new Set(finals.map((f) => f.digest)).size === 1 && new Set(finals.map(balanceDigest)).size === 1
+    const rssBefore = (await stats(tills)).map((s) => s.rssMb)
+
+    // Catch-up: a till enrolled before the history joins now, fetches and validates everything.
+    const tCatch = performance.now()
+    const fresh = await spawnTill(TILL, tillArgs(fest.fresh, n))
+    extra.push(fresh)
+    const neighbours = [0, Math.floor(n / 3), Math.floor((2 * n) / 3)].filter((v, i, a) => a.indexOf(v) === i)
+    await Promise.all(
+      neighbours.map((i) =>
+        fresh.send({ cmd: 'dial', addr: tills[i]!.addresses[0], peerId: tills[i]!.peerId }, 30_000),
+      ),
+    )
+    const reference = (await stats([tills[0]!]))[0]!
+    for (;;) {
+      const s = (await stats([fresh]))[0]!
+      if (s.digest === reference.digest && s.complete && s.pending === 0) break
+      if (performance.now() - tCatch > 900_000)
+        throw new Error(`catch-up stalled at ${s.size}/${reference.size}`)
+      await sleep(500)
+    }
+    const catchUpSeconds = (performance.now() - tCatch) / 1000
+    const freshFinal = await fresh.send({ cmd: 'final' }, 300_000)
+    balancesIdentical &&=
+      freshFinal.digest === finals[0]!.digest && balanceDigest(freshFinal) === balanceDigest(finals[0]!)
+    log(`catch-up: ${round(catchUpSeconds)} s; balances ${balancesIdentical ? 'identical' : 'DIFFER'}`)
+    const rssFresh = (await stats([fresh]))[0]!.rssMb
+
+    // Cold start: a till stops, restarts and sells; baseline: a bare process with the same loaders.
+    const bare = await spawnTill('bench/festival/bare.ts', [])
+    bare.child.stdin!.write('x\n')
+    await bare.exited
+    const restartIndex = Math.min(1, n - 1)
+    await tills[restartIndex]!.stop()
+    const restarted = await spawnTill(TILL, tillArgs(fest.tills[restartIndex]!, restartIndex))
+    extra.push(restarted)
+    const coldStartSeconds = restarted.startMs / 1000
+    // A new card: its position is known before the restarted till's ledger views are rebuilt.
+    const firstSale = await restarted.send({ cmd: 'sellOne', newCard: true })
+    const restartLedgerSeconds =
+      Number((await restarted.send({ cmd: 'ledgerReady' }, 600_000)).sinceStartMs) / 1000
+    log(
+      `cold start ${round(coldStartSeconds)} s (bare process ${round(bare.startMs / 1000)} s), first sale acknowledged ${round(Number(firstSale.ackMs))} ms later, ledger views back ${round(restartLedgerSeconds)} s after start`,
+    )
+    const maxRssMb = Math.max(...rssBefore, rssFresh, ...(await stats([restarted])).map((s) => s.rssMb))
+
+    const rows: BenchRow[] = [
+      {
+        metric: 'convergence after heal',
+        value: round(convergenceSeconds),
+        unit: 's',
+        baseline: { name: 'same sales, no partition', value: round(propagationSeconds) },
+        target: '<= 10 s',
+        ok: convergenceSeconds <= 10,
+      },
+      {
+        metric: 'lost records',
+        value: missing.size,
+        unit: '',
+        baseline: { name: 'acknowledged', value: acked.size },
+        target: '0',
+        ok: missing.size === 0,
+      },
+      {
+        metric: 'balances identical (all tills + fresh)',
+        value: balancesIdentical ? 1 : 0,
+        unit: '',
+        target: '1',
+        ok: balancesIdentical,
+      },
+      {
+        metric: 'catch-up of a fresh till',
+        value: round(catchUpSeconds),
+        unit: 's',
+        baseline: { name: 'ledger ingest of the history, no sync', value: round(fest.ledgerIngestSeconds) },
+        target: '<= 30 s',
+        ok: catchUpSeconds <= 30,
+      },
+      {
+        metric: 'cold start to ready to sell',
+        value: round(coldStartSeconds),
+        unit: 's',
+        baseline: { name: 'bare node+tsx process', value: round(bare.startMs / 1000) },
+        target: '<= 3 s',
+        ok: coldStartSeconds <= 3,
+      },
+      {
+        metric: 'ledger views back after restart',
+        value: round(restartLedgerSeconds),
+        unit: 's',
+        baseline: { name: 'cold start', value: round(coldStartSeconds) },
+      },
+      {
+        metric: 'largest till peak RSS',
+        value: maxRssMb,
+        unit: 'MB',
+        target: '<= 300 MB',
+        ok: maxRssMb <= 300,
+      },
+      {
+        metric: 'live sales acknowledged',
+        value: liveRecords,
+        unit: '',
+        baseline: { name: 'planned tills*rate*seconds', value: n * rate * seconds },
+      },
+    ]
+    return {
+      json: {
+        tills: n,
+        records,
+        convergenceSeconds: round(convergenceSeconds),
+        lostRecords: missing.size,
+        balancesIdentical,
+        catchUpSeconds: round(catchUpSeconds),
+        coldStartSeconds: round(coldStartSeconds),
+        maxRssMb,
+        seed,
+        mode: 'processes',
+        seconds,
+        ratePerTill: rate,
+        degree,
+        liveRecords,
+        acknowledged: acked.size,
+        saleErrors,
+        redialFailures,
+        partitions: plan,
+        propagationSeconds: round(propagationSeconds),
+        ledgerIngestSeconds: round(fest.ledgerIngestSeconds),
+        bareStartSeconds: round(bare.startMs / 1000),
+        firstSaleAckMs: round(Number(firstSale.ackMs)),
+        restartLedgerSeconds: round(restartLedgerSeconds),
+        startupLedgerRebuildSeconds: round(rebuildSeconds),
+        generateSeconds: round(fest.generateSeconds),
+        templateIndexSeconds: round(fest.templateIndexSeconds),
+      },
+      rows,
+    }
+  } finally {
+    await Promise.all([...tills, ...extra].map((t) => t.stop().catch(() => t.child.kill('SIGKILL'))))
+    fest.cleanup()
+  }
+}
