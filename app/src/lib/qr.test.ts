@@ -7,16 +7,15 @@ function raster(text: string, scale = 4, margin = 4) {
   const { data } = encode(text)
   const size = (data.length + margin * 2) * scale
   const rgba = new Uint8ClampedArray(size * size * 4).fill(255)
-  data.forEach((row, y) =>
-    row.forEach((dark, x) => {
-      if (!dark) return
+  for (const [y, row] of data.entries())
+    for (const [x, dark] of row.entries()) {
+      if (!dark) continue
       for (let dy = 0; dy < scale; dy++)
         for (let dx = 0; dx < scale; dx++) {
           const i = (((y + margin) * scale + dy) * size + (x + margin) * scale + dx) * 4
           rgba[i] = rgba[i + 1] = rgba[i + 2] = 0
         }
-    }),
-  )
+    }
   return { rgba, size }
 }
 
