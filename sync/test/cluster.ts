@@ -38,6 +38,9 @@ export interface NodeProcess {
   addresses: string[]
   device: string
   dataDir: string
+  /** ms spent in createVenueNode, and ms from process start to ready. */
+  startMs: number
+  uptimeMs: number
   /** Sends a command and resolves with its reply (rejects on ok: false). */
   send(cmd: Record<string, unknown>, timeoutMs?: number): Promise<Record<string, unknown>>
   /** Unsolicited events (ack, validated). */
@@ -102,6 +105,8 @@ export async function startNode(dataDir: string, extra: string[] = []): Promise<
     addresses: r.addresses as string[],
     device: String(r.device),
     dataDir,
+    startMs: Number(r.startMs),
+    uptimeMs: Number(r.uptimeMs),
     exited,
     onEvent: (fn) => listeners.push(fn),
     kill: (signal = 'SIGTERM') => child.kill(signal),

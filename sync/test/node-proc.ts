@@ -17,6 +17,7 @@ const out = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`)
 const now = () => performance.timeOrigin + performance.now()
 
 const ECHO = '/lakou/bench-echo/1.0.0'
+const tStart = performance.now()
 const node = await createVenueNode({
   dataDir: arg('--data')!,
   listen: ['/ip4/127.0.0.1/tcp/0'],
