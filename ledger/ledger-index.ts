@@ -185,6 +185,8 @@ type Posting = [account: string, asset: string, delta: number]
 
 interface Effect {
   cards: CardPos[]
+  /** (predecessor key, card key) of each card position after the first of its chain. */
+  prevs: Array<[string, string]>
   postings: Posting[]
   views?: () => void
 }
@@ -648,6 +650,7 @@ export class LedgerIndex {
         reject('device-chain', `devicePrev is not this device's record ${rec.deviceSeq - 1}`)
     }
     const before = new Map<string, Balances>()
+    const prevs: Array<[string, string]> = []
     for (const c of chainPositions(rec)) {
       const ck = keyOf(c.card)
       if (c.cardSeq === 1) {
@@ -659,6 +662,7 @@ export class LedgerIndex {
       if (!pos || pos.cardSeq !== c.cardSeq - 1)
         reject('card-chain', `cardPrev is not this card's record ${c.cardSeq - 1}`)
       before.set(ck, pos.after ?? this.balanceAt(prevKey, ck))
+      prevs.push([prevKey, ck])
     }
     const asset = (id: string) => this.trust.assets.get(id)!
     const ceiling = (card: CardId) => offlineCeiling(this.trust, cardKindOf(card), rec.time)
@@ -820,7 +824,7 @@ export class LedgerIndex {
         }
         break
     }
-    return views ? { cards, postings, views } : { cards, postings }
+    return views ? { cards, prevs, postings, views } : { cards, prevs, postings }
   }
 
   /** Path balance of card `ck` after record `key`: stored for tips, else replayed from the nearest one. */
@@ -929,11 +933,9 @@ export class LedgerIndex {
       }
     }
     // the predecessor is no longer a tip: drop its stored path balance (recomputed if a fork needs it)
-    for (const c of chainPositions(rec)) {
-      if (c.cardSeq === 1) continue
-      const prev = this.entries.get(keyOf(c.cardPrev))
+    for (const [prevKey, ck] of effect.prevs) {
+      const prev = this.entries.get(prevKey)
       if (!prev || prev.kind === 'anchor') continue
-      const ck = this.intern(keyOf(c.card))
       if (prev.card1 === ck) prev.after1 = null
       else if (prev.pos2?.card === ck) prev.pos2 = { card: ck, cardSeq: prev.pos2.cardSeq, after: null }
     }
