@@ -1,0 +1,77 @@
+import { cbor, Repo } from '@automerge/automerge-repo'
+import { describe, expect, it } from 'vitest'
+import { IndexFeed } from './index-feed.ts'
+import { DocumentLayout } from './layout.ts'
+import { type PushTransport, RecordPush } from './push.ts'
+import { DocStatusBoard } from './status.ts'
+import { HashSetSink, record, until } from './test-helpers.ts'
+
+class FakeTransport implements PushTransport {
+  sent: Uint8Array[] = []
+  misbehaving: string[] = []
+  #fn: ((peer: string, m: Uint8Array) => void) | undefined
+  broadcast(m: Uint8Array) {
+    this.sent.push(m)
+  }
+  sendTo(_peer: string, m: Uint8Array) {
+    this.sent.push(m)
+  }
+  onMessage(fn: (peer: string, m: Uint8Array) => void) {
+    this.#fn = fn
+    return () => {
+      this.#fn = undefined
+    }
+  }
+  misbehaved(peer: string) {
+    this.misbehaving.push(peer)
+  }
+  deliver(peer: string, m: unknown) {
+    this.#fn?.(peer, m instanceof Uint8Array ? m : new Uint8Array(cbor.encode(m)))
+  }
+}
+
+function setup() {
+  const sink = new HashSetSink()
+  const feed = new IndexFeed(new DocumentLayout(new Repo()), sink)
+  const board = new DocStatusBoard({ coalesceMs: 1 })
+  const transport = new FakeTransport()
+  const push = new RecordPush(feed, board, transport)
+  return { sink, feed, board, transport, push }
+}
+
+describe('direct record push', () => {
+  it('a pushed record is validated into the index and tells how long the page is', async () => {
+    const { sink, board, transport } = setup()
+    transport.deliver('p1', { t: 'rec', page: 'pageA', index: 4, bytes: record(1) })
+    await until(() => sink.applied === 1)
+    expect(board.get('pageA' as never)).toMatchObject({ known: 5, indexed: 0, behind: 5 })
+    board.indexed('pageA' as never, { venueId: 'v', deviceId: 'd', page: 0, indexed: 5 })
+    expect(board.get('pageA' as never)).toMatchObject({ behind: 0 })
+    expect(board.summary()).toMatchObject({ inSync: true })
+  })
+
+  it('a record that fails validation says nothing about the page; garbage gets the peer reported', async () => {
+    const { sink, board, transport, feed } = setup()
+    const bad = record(2)
+    bad[0] = 9 // the test sink rejects it
+    transport.deliver('p1', { t: 'rec', page: 'pageB', index: 99, bytes: bad })
+    await feed.idle()
+    expect(sink.rejected).toBe(1)
+    expect(board.get('pageB' as never)).toBeUndefined()
+    transport.deliver('rogue', new Uint8Array([0xff, 0x00, 0x13]))
+    transport.deliver('rogue', { t: 'rec', page: 1, index: 'x' })
+    transport.deliver('rogue', { t: 'what' })
+    transport.deliver('rogue', [1, 2, 3])
+    expect(transport.misbehaving).toEqual(['rogue', 'rogue', 'rogue', 'rogue'])
+  })
+
+  it('"have" counts above a page capacity are ignored; valid ones set known', () => {
+    const { board, transport, push } = setup()
+    transport.deliver('p1', { t: 'have', counts: { pageC: 7, pageD: 10 ** 9 } })
+    expect(board.get('pageC' as never)?.known).toBe(7)
+    expect(board.get('pageD' as never)).toBeUndefined()
+    board.indexed('pageC' as never, { venueId: 'v', deviceId: 'd', page: 0, indexed: 7 })
+    push.announce()
+    expect(cbor.decode(transport.sent[0]!)).toEqual({ t: 'have', counts: { pageC: 7 } })
+  })
+})
