@@ -234,8 +234,9 @@ export const run: Bench = async ({ args }) => {
     const firstSale = await restarted.send({ cmd: 'sellOne', newCard: true })
     const restartLedgerSeconds =
       Number((await restarted.send({ cmd: 'ledgerReady' }, 600_000)).sinceStartMs) / 1000
+    const coldImportSeconds = Number(restarted.ready.importedMs) / 1000
     log(
-      `cold start ${round(coldStartSeconds)} s (bare process ${round(bare.startMs / 1000)} s), first sale acknowledged ${round(Number(firstSale.ackMs))} ms later, ledger views back ${round(restartLedgerSeconds)} s after start`,
+      `cold start ${round(coldStartSeconds)} s (modules loaded after ${round(coldImportSeconds)} s) (bare process ${round(bare.startMs / 1000)} s), first sale acknowledged ${round(Number(firstSale.ackMs))} ms later, ledger views back ${round(restartLedgerSeconds)} s after start`,
     )
     const maxRssMb = Math.max(...rssBefore, rssFresh, ...(await stats([restarted])).map((s) => s.rssMb))
 
@@ -324,6 +325,7 @@ export const run: Bench = async ({ args }) => {
         bareStartSeconds: round(bare.startMs / 1000),
         firstSaleAckMs: round(Number(firstSale.ackMs)),
         restartLedgerSeconds: round(restartLedgerSeconds),
+        coldStartModulesSeconds: round(coldImportSeconds),
         startupLedgerRebuildSeconds: round(rebuildSeconds),
         generateSeconds: round(fest.generateSeconds),
         templateIndexSeconds: round(fest.templateIndexSeconds),

@@ -12,6 +12,8 @@ export interface Till {
   addresses: string[]
   /** Wall-clock ms from spawn to the till's ready line (ready to sell). */
   startMs: number
+  /** The ready line itself (the till's own timings: importedMs, readyMs since its process started). */
+  ready: Record<string, unknown>
   send(cmd: Record<string, unknown>, timeoutMs?: number): Promise<Record<string, unknown>>
   onEvent(fn: (e: Record<string, unknown>) => void): void
   exited: Promise<number | null>
@@ -91,6 +93,7 @@ export async function spawnTill(script: string, args: string[], timeoutMs = 600_
     peerId: String(r.peerId),
     addresses: r.addresses as string[],
     startMs,
+    ready: r,
     send,
     exited,
     onEvent: (fn) => listeners.push(fn),
