@@ -25,9 +25,11 @@ import {
 } from './trust.ts'
 import type {
   AssetAmount,
+  AssetDefinition,
   CardId,
   CardKind,
   Checkpoint,
+  FederationPolicy,
   Hash,
   LedgerRecord,
   PublicKey,
@@ -703,7 +705,7 @@ export class LedgerIndex {
       case 'sale': {
         for (const p of rec.payments)
           if (p.method !== 'card' && asset(p.asset).assetKind !== 'euro')
-            reject('payment', `${p.method} payment in ${rec.payments[0]?.asset}, which is not a euro asset`)
+            reject('payment', `${p.method} payment in ${p.asset}, which is not a euro asset`)
         if (rec.chain) {
           const deltas = new Map<string, number>()
           for (const [a, v] of saleTotals(rec).card) deltas.set(a, -v)
@@ -1240,7 +1242,23 @@ export class LedgerIndex {
   deviceAuthority(device: PublicKey): DeviceAuthority | undefined {
     return this.trust.devices.get(keyOf(device))
   }
-  /** @internal */
+  /** Asset definitions in force, by asset id. */
+  assetDefinitions(): AssetDefinition[] {
+    return [...this.trust.assets.values()].sort((a, b) => (a.asset < b.asset ? -1 : 1))
+  }
+  /** Is `card` a staff card certified by `venue`? */
+  isStaffCard(venue: PublicKey, card: CardId): boolean {
+    return this.trust.staff.has(keyOf(venue) + keyOf(card))
+  }
+  /** The newest federation policy (null before any). */
+  policy(): FederationPolicy | null {
+    return this.trust.policy
+  }
+  /** Admitted venues (hex key and name). */
+  venues(): Array<{ venue: string; name: string }> {
+    return [...this.trust.venues.values()].map((v) => ({ venue: toHex(v.venue), name: v.name }))
+  }
+  /** The raw trust context (keys as latin1 strings); prefer the accessors above. */
   trustState(): TrustState {
     return this.trust
   }

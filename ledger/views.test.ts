@@ -121,6 +121,21 @@ describe('views', () => {
     })
   })
 
+  it('trust accessors: assets, staff cards, policy, venues', async () => {
+    const kit = await makeKit('views-accessors')
+    const cafe = kit.fx.venues[0]!
+    expect(kit.index.assetDefinitions().map((a) => a.asset)).toContain(cafe.assets.gift)
+    expect(kit.index.isStaffCard(cafe.key.publicKey, cafe.staffCard)).toBe(true)
+    expect(kit.index.isStaffCard(kit.fx.venues[1]!.key.publicKey, cafe.staffCard)).toBe(false)
+    expect(kit.index.policy()?.offlineCeiling.tag).toBe(kit.fx.offlineCeiling.tag)
+    expect(
+      kit.index
+        .venues()
+        .map((v) => v.name)
+        .sort(),
+    ).toEqual(['cafe', 'fest'])
+  })
+
   it('statements in any order: certificates wait for the venue admission', async () => {
     const kit = await makeKit('views-trust')
     const fresh = new LedgerIndex({ federation: kit.fx.federation.publicKey })
