@@ -7,6 +7,7 @@ import { bytesEqual, bytesOfKey, keyOf, toHex, ZERO_HASH } from './bytes.ts'
 import { cardKindOf, type Decoded, decodeRecordUnchecked, decodeSigned } from './codec.ts'
 import { verifySignature } from './crypto.ts'
 import { LedgerDecodeError, LedgerRuleError, type Rule } from './errors.ts'
+import { type Posting, recordPostings } from './postings.ts'
 import {
   cardSignatureMessage,
   chainPositions,
@@ -37,98 +38,32 @@ import type {
   Statement,
 } from './types.ts'
 import { assetsOf, checkRecordShape, ROLES_FOR_KIND, saleTotals } from './validate.ts'
+import type {
+  CardView,
+  CloseOutView,
+  DeviceGap,
+  ForkEvidence,
+  IngestResult,
+  IngestStatus,
+  InvariantReport,
+  LedgerIndexOptions,
+  MembershipView,
+  RejectedView,
+  TicketView,
+} from './views.ts'
 
-/** 'covered': already summarised by the imported checkpoint (kept, not applied again). */
-export type IngestStatus = 'valid' | 'pending' | 'rejected' | 'duplicate' | 'covered'
-
-export interface IngestResult {
-  /** Hex content hash ('' when the bytes could not be decoded). */
-  hash: string
-  type: 'record' | 'statement' | 'malformed'
-  status: IngestStatus
-  error?: LedgerRuleError | LedgerDecodeError
-  /** For pending items: what they wait for (a hex hash, or a rule such as 'device-not-certified'). */
-  waitingFor?: string
-}
-
-export interface LedgerIndexOptions {
-  /** Federation root key(s). */
-  federation: PublicKey | PublicKey[]
-  /** Signature verifications in flight at once (WebCrypto runs them on the thread pool). */
-  concurrency?: number
-}
-
-export interface ForkEvidence {
-  type: 'card' | 'device'
-  /** Hex card id or device key. */
-  subject: string
-  seq: number
-  /** The conflicting records (hex hashes) and their bytes: self-verifying evidence. */
-  hashes: string[]
-  records: Uint8Array[]
-}
-
-export interface DeviceGap {
-  device: string
-  /** Missing deviceSeq range [from, to] below records that wait for it. */
-  from: number
-  to: number
-}
-
-export interface CardView {
-  card: string
-  kind: CardKind
-  balances: AssetAmount[]
-  /** Highest valid cardSeq and its head (null head when forked at that seq). */
-  cardSeq: number
-  head: string | null
-  frozen: boolean
-  forkSeqs: number[]
-  replacedBy: string[]
-}
-
-export interface MembershipView {
-  plan: string
-  venue: string
-  validFrom: number
-  validUntil: number
-  hash: string
-}
-
-export interface TicketView {
-  ticket: string
-  state: 'issued' | 'checked-in' | 'unknown'
-  issues: Array<{
-    hash: string
-    event: string
-    ticketType: string
-    card: string
-    validUntil: number
-    venue: string
-  }>
-  checkIns: Array<{ hash: string; device: string; time: number }>
-  /** More than one issue with different hashes, or more than one check-in. */
-  conflict: boolean
-}
-
-export interface CloseOutView {
-  hash: string
-  deviceSeq: number
-  expected: AssetAmount[]
-  counted: AssetAmount[]
-}
-
-export interface RejectedView {
-  hash: string
-  bytes: Uint8Array
-  error: LedgerRuleError | LedgerDecodeError
-}
-
-export interface InvariantReport {
-  ok: boolean
-  problems: string[]
-  /** Per asset: sum over all accounts (cards, venues, outside world) - always 0 when money is conserved. */
-  totals: Record<string, number>
+export type {
+  CardView,
+  CloseOutView,
+  DeviceGap,
+  ForkEvidence,
+  IngestResult,
+  IngestStatus,
+  InvariantReport,
+  LedgerIndexOptions,
+  MembershipView,
+  RejectedView,
+  TicketView,
 }
 
 type Status = 'verifying' | 'pending' | 'valid' | 'rejected' | 'covered'
@@ -183,8 +118,6 @@ interface DeviceState {
   voids: Map<string, string[]>
 }
 
-type Posting = [account: string, asset: string, delta: number]
-
 interface Effect {
   cards: CardPos[]
   /** (predecessor key, card key) of each card position after the first of its chain. */
@@ -197,47 +130,6 @@ const CASH = 'x:cash'
 
 function reject(rule: Rule, detail: string): never {
   throw new LedgerRuleError(rule, detail)
-}
-
-/** Postings of a valid record: each sums to zero per asset (double entry). */
-function recordPostings(rec: LedgerRecord, venueKey: string, target: LedgerRecord | null): Posting[] {
-  const c = (card: CardId) => `c:${keyOf(card)}`
-  const v = `v:${venueKey}`
-  switch (rec.kind) {
-    case 'top-up':
-      return [
-        [c(rec.chain.card), rec.asset, rec.amount],
-        [`x:${rec.method}`, rec.asset, -rec.amount],
-      ]
-    case 'sale': {
-      const out: Posting[] = []
-      for (const p of rec.payments) {
-        out.push([p.method === 'card' ? c(rec.chain!.card) : `x:${p.method}`, p.asset, -p.amount])
-        out.push([v, p.asset, p.amount])
-      }
-      return out
-    }
-    case 'refund':
-      return [
-        [c(rec.chain.card), rec.asset, -rec.amount],
-        [`x:${rec.method}`, rec.asset, rec.amount],
-      ]
-    case 'transfer':
-      return [
-        [c(rec.chain.card), rec.asset, -rec.amount],
-        [c(rec.to.card), rec.asset, rec.amount],
-      ]
-    case 'void':
-      return target ? recordPostings(target, venueKey, null).map(([a, s, d]) => [a, s, -d] as Posting) : []
-    case 'card-replace': {
-      const out: Posting[] = []
-      for (const m of rec.moved)
-        out.push([c(rec.lostCard), m.asset, -m.amount], [c(rec.chain.card), m.asset, m.amount])
-      return out
-    }
-    default:
-      return []
-  }
 }
 
 export class LedgerIndex {
