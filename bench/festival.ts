@@ -31,7 +31,7 @@ function rng(seed: number) {
 }
 
 /** Writes `count` signed top-ups of this till into its own ledger pages (one Automerge change per page). */
-async function preload(dataDir: string, count: number, cardBase: number): Promise<void> {
+export async function preload(dataDir: string, count: number, cardBase: number): Promise<void> {
   if (count <= 0) return
   const config = await readNodeConfig(dataDir)
   const device = await loadKey(dataPaths(dataDir).deviceKey)

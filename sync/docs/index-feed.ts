@@ -15,6 +15,8 @@ export type IngestOutcome = 'applied' | 'duplicate' | 'pending' | 'rejected'
  */
 export interface RecordSink {
   ingest(bytes: Uint8Array): IngestOutcome | Promise<IngestOutcome>
+  /** Optional batch form (a page on catch-up), e.g. to verify many signatures concurrently. */
+  ingestMany?(batch: Uint8Array[]): Promise<IngestOutcome[]>
   /** The whole index state, to be restored by the sink's owner before the feed starts. */
   snapshot(): Uint8Array
 }
@@ -126,10 +128,9 @@ export class IndexFeed extends EventEmitter<FeedEvents> {
     const catchUp = () => {
       const records = h.doc().records ?? []
       if (records.length <= queued) return
-      for (let i = queued; i < records.length; i++) {
-        const r = records[i]
-        if (r instanceof Uint8Array) this.#enqueue(r, 'page', id)
-      }
+      const fresh = records.slice(queued).filter((r): r is Uint8Array => r instanceof Uint8Array)
+      if (this.#sink.ingestMany && fresh.length > 1) this.#enqueueMany(fresh, id)
+      else for (const r of fresh) this.#enqueue(r, 'page', id)
       const n = records.length
       queued = n
       void this.#queue.then(() => {
@@ -165,6 +166,15 @@ export class IndexFeed extends EventEmitter<FeedEvents> {
     })
     this.#queue = next.catch((e) => this.emit('error', e as Error))
     return next
+  }
+
+  #enqueueMany(batch: Uint8Array[], documentId: DocumentId): void {
+    const sink = this.#sink
+    const next = this.#queue.then(async () => {
+      const outcomes = await sink.ingestMany!(batch)
+      for (const outcome of outcomes) this.emit('ingested', { outcome, source: 'page', documentId })
+    })
+    this.#queue = next.catch((e) => this.emit('error', e as Error))
   }
 
   /** Resolves when everything handed to the feed so far has been ingested. */

@@ -167,9 +167,12 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     (e) => out({ id: c.id, ok: false, error: String((e as Error).message) }),
   )
 })
+// startMs: createVenueNode alone; uptimeMs: since this process started (Node, tsx and imports included).
 out({
   event: 'ready',
   peerId: node.peerId,
   addresses: node.addresses(),
   device: toHex(node.device.publicKey),
+  startMs: performance.now() - tStart,
+  uptimeMs: performance.now(),
 })
