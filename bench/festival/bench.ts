@@ -79,8 +79,22 @@ export const run: Bench = async ({ args }) => {
       })
 
     const edges = topology(n, degree, seed)
+    // A dial can time out when the two cores are saturated (50 tills plus the other engineers' work): retry.
+    let dialRetries = 0
     const dial = async ([a, b]: Edge) => {
-      await tills[a]!.send({ cmd: 'dial', addr: tills[b]!.addresses[0], peerId: tills[b]!.peerId }, 30_000)
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await tills[a]!.send(
+            { cmd: 'dial', addr: tills[b]!.addresses[0], peerId: tills[b]!.peerId },
+            30_000,
+          )
+          return
+        } catch (e) {
+          if (attempt >= 4) throw e
+          dialRetries++
+          await sleep(1000 * attempt)
+        }
+      }
     }
     await pool(edges, 8, dial)
     log(`${edges.length} links dialled (mean degree ${round((2 * edges.length) / n)})`)
@@ -319,6 +333,7 @@ export const run: Bench = async ({ args }) => {
         acknowledged: acked.size,
         saleErrors,
         redialFailures,
+        dialRetries,
         partitions: plan,
         propagationSeconds: round(propagationSeconds),
         ledgerIngestSeconds: round(fest.ledgerIngestSeconds),
