@@ -293,7 +293,7 @@ export class LedgerIndex {
         status: entry.status as IngestStatus,
       }
       if (entry.error) r.error = entry.error
-      if (entry.status === 'pending' && entry.waitingFor) r.waitingFor = entry.waitingFor
+      if (entry.status === 'pending' && entry.waitingFor) r.waitingFor = waitingLabel(entry.waitingFor)
       results[i] = r
     }
     return results
@@ -421,8 +421,8 @@ export class LedgerIndex {
 
   // Waiting records keep only their bytes (decoded again when woken): first sync of a busy federation
   // can hold most records pending at once, and a decoded record costs ~10x its bytes.
-  private wait(entry: RecordEntry, on: string, label: string): void {
-    entry.waitingFor = label
+  private wait(entry: RecordEntry, on: string): void {
+    entry.waitingFor = WAITING_ON_HASH + on // shared key string; shown as hex by pending() and results
     entry.rec = null
     // one waiter is a plain string (a push-grown array would reserve ~17 slots)
     const cur = this.waiters.get(on)
@@ -454,6 +454,17 @@ export class LedgerIndex {
         return
       }
     }
+    // The device chain orders a device's records: its predecessor must be known and signed, whatever
+    // the verdict on it (one refused record must not silence a till). Checked first: it is the usual
+    // wait during a first sync, and the cheapest.
+    if (rec.deviceSeq > 1) {
+      const prevKey = keyOf(rec.devicePrev)
+      const prev = this.entries.get(prevKey)
+      if (!prev?.sigOk || (prev.status !== 'valid' && prev.status !== 'rejected')) {
+        this.wait(entry, prevKey)
+        return
+      }
+    }
     const device = this.trust.devices.get(entry.device)
     if (!device) {
       this.waitTrust(entry, 'device-not-certified')
@@ -469,18 +480,7 @@ export class LedgerIndex {
       return
     }
 
-    // predecessors: device chain, card chains, void target, lost card head
-    // The device chain orders a device's records: its predecessor must be known and signed, whatever
-    // the verdict on it (one refused record must not silence a till). Card chains carry balances:
-    // their predecessors must be valid.
-    if (rec.deviceSeq > 1) {
-      const prevKey = keyOf(rec.devicePrev)
-      const prev = this.entries.get(prevKey)
-      if (!prev?.sigOk || (prev.status !== 'valid' && prev.status !== 'rejected')) {
-        this.wait(entry, prevKey, toHex(rec.devicePrev))
-        return
-      }
-    }
+    // other predecessors: card chains (they carry balances: must be valid), void target, lost card head
     const deps: Array<[Hash, Rule]> = []
     for (const c of chainPositions(rec)) if (c.cardSeq > 1) deps.push([c.cardPrev, 'card-chain'])
     if (rec.kind === 'void') deps.push([rec.target, 'void'])
@@ -493,7 +493,7 @@ export class LedgerIndex {
         return
       }
       if (dep?.status !== 'valid') {
-        this.wait(entry, dk, toHex(hash))
+        this.wait(entry, dk)
         return
       }
     }
@@ -1113,7 +1113,10 @@ export class LedgerIndex {
     const out = []
     for (const e of this.entries.values())
       if (e.status === 'pending' || e.status === 'verifying')
-        out.push({ hash: toHex(bytesOfKey(e.key)), waitingFor: e.waitingFor ?? 'signature' })
+        out.push({
+          hash: toHex(bytesOfKey(e.key)),
+          waitingFor: e.waitingFor ? waitingLabel(e.waitingFor) : 'signature',
+        })
     return out.sort(byHash)
   }
 
@@ -1274,4 +1277,10 @@ function peekKind(bytes: Uint8Array): number {
   let i = 0
   while (i < bytes.length && i < 8 && (bytes[i]! & 0x80) !== 0) i++
   return bytes[i + 2] ?? 0
+}
+
+const WAITING_ON_HASH = '\u0000'
+/** A rule name, or the hex hash of the predecessor a record waits for. */
+function waitingLabel(w: string): string {
+  return w.startsWith(WAITING_ON_HASH) ? toHex(bytesOfKey(w.slice(1))) : w
 }
