@@ -70,36 +70,44 @@ export function keyPairFromLabel(label: string): Promise<KeyPair> {
 // Imported public keys, cached: import costs about as much as a verify. Bounded so a flood of
 // card keys cannot grow memory without limit.
 const keyCache = new Map<string, Promise<CryptoKey>>()
+// Keys already imported, for a verify without an extra await on the hot path.
+const readyKeys = new Map<string, CryptoKey>()
 const KEY_CACHE_MAX = 50_000
 
-function importPublicKey(publicKey: Uint8Array): Promise<CryptoKey> {
-  const k = keyOf(publicKey)
+function importPublicKey(k: string, publicKey: Uint8Array): Promise<CryptoKey> {
   let p = keyCache.get(k)
   if (!p) {
-    if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear()
+    if (keyCache.size >= KEY_CACHE_MAX) {
+      keyCache.clear()
+      readyKeys.clear()
+    }
     p = subtle.importKey('raw', publicKey as Uint8Array<ArrayBuffer>, 'Ed25519', false, ['verify'])
     keyCache.set(k, p)
-    p.catch(() => keyCache.delete(k))
+    p.then(
+      (key) => readyKeys.set(k, key),
+      () => keyCache.delete(k),
+    )
   }
   return p
 }
 
+const no = () => false
+
 /** Verify an Ed25519 signature; false (never throws) for bad keys, lengths or signatures. */
-export async function verifySignature(
+export function verifySignature(
   publicKey: Uint8Array,
   message: Uint8Array,
   signature: Uint8Array,
 ): Promise<boolean> {
-  if (publicKey.length !== 32 || signature.length !== 64) return false
+  if (publicKey.length !== 32 || signature.length !== 64) return Promise.resolve(false)
+  const k = keyOf(publicKey)
+  const verifyWith = (key: CryptoKey) =>
+    subtle.verify('Ed25519', key, signature as Uint8Array<ArrayBuffer>, message as Uint8Array<ArrayBuffer>)
+  const ready = readyKeys.get(k)
   try {
-    const key = await importPublicKey(publicKey)
-    return await subtle.verify(
-      'Ed25519',
-      key,
-      signature as Uint8Array<ArrayBuffer>,
-      message as Uint8Array<ArrayBuffer>,
-    )
+    if (ready) return verifyWith(ready).then(undefined, no)
+    return importPublicKey(k, publicKey).then(verifyWith).then(undefined, no)
   } catch {
-    return false
+    return Promise.resolve(false)
   }
 }

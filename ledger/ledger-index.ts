@@ -321,6 +321,10 @@ export class LedgerIndex {
   private async verifyRecordSignatures(d: Decoded & { type: 'record' }): Promise<true | Rule> {
     const positions = signingCardPositions(d.record)
     if (d.signatures.length !== 1 + positions.length) return 'card-signature'
+    if (positions.length === 0)
+      return (await verifySignature(d.record.device, deviceSignatureMessage(d.hash), d.signatures[0]!))
+        ? true
+        : 'signature'
     const checks: Promise<boolean>[] = [
       verifySignature(d.record.device, deviceSignatureMessage(d.hash), d.signatures[0]!),
     ]
