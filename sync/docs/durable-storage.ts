@@ -38,15 +38,18 @@ export class DurableFsStorageAdapter implements StorageAdapterInterface {
     const dir = path.dirname(target)
     await fs.mkdir(dir, { recursive: true })
     const tmp = `${target}.${randomBytes(6).toString('hex')}.tmp`
+    // Sync states (key [doc, 'sync-state', peer]) only spare a re-sync: atomic but not fsync'ed, so they
+    // do not hold up the thread pool that signature checks (WebCrypto) also run on.
+    const durable = key[1] !== 'sync-state'
     const fh = await fs.open(tmp, 'w')
     try {
       await fh.writeFile(data)
-      await fh.sync()
+      if (durable) await fh.sync()
     } finally {
       await fh.close()
     }
     await fs.rename(tmp, target)
-    await syncDir(dir)
+    if (durable) await syncDir(dir)
     this.#saveOrder.set(target, this.#saves++)
   }
 

@@ -100,6 +100,8 @@ export interface VenueNode extends EventEmitter<VenueNodeEvents> {
   /** Appends an already signed record of this device (tests, imports); same durability. */
   appendSigned(bytes: Uint8Array): Promise<RecordLocation>
   status(): { peers: PeerStatus[]; docs: DocSyncStatus[]; summary: SyncSummary; online: boolean }
+  /** Where the last appendRecord spent its time up to the push (ms): sign, chain log, push sent. */
+  lastAppendTrace(): { signMs: number; logMs: number; pushedMs: number } | undefined
   /** Writes the index checkpoint now. */
   checkpoint(): Promise<void>
   /** Resolves when every record handed to the index so far is processed. */
@@ -267,19 +269,23 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     if (!writer || !venue) throw new NodeNotReadyError('this node has no venue: it cannot write records')
     return { writer, venue }
   }
-  const stage = (bytes: Uint8Array): Promise<RecordLocation> => {
+  const stage = (bytes: Uint8Array, onPushed?: () => void): Promise<RecordLocation> => {
     const { writer } = pageOnly()
-    return writer.append(bytes, (location) =>
-      push.send(location.pageUrl.slice('automerge:'.length) as DocumentId, location.index, bytes),
-    )
+    return writer.append(bytes, (location) => {
+      push.send(location.pageUrl.slice('automerge:'.length) as DocumentId, location.index, bytes)
+      onPushed?.()
+    })
   }
+  let lastTrace: { signMs: number; logMs: number; pushedMs: number } | undefined
 
   const appendRecord = async (body: RecordBody, cards: CardSigner[] = []): Promise<AppendResult> => {
     const { signed, stored } = await serial(async () => {
       if (!chain || !wal || stopped) throw new NodeNotReadyError('node is stopped or has no device chain')
       pageOnly()
       const before = { deviceSeq: chain.deviceSeq, head: chain.head }
+      const t0 = performance.now()
       const signed = await chain.append(body, cards)
+      const tSigned = performance.now()
       try {
         if (wal.entries >= WAL_COMPACT_AT) {
           await writer!.settled()
@@ -290,7 +296,11 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
         chain = new DeviceChainWriter(device, before) // not logged: as if never signed
         throw e
       }
-      return { signed, stored: stage(signed.bytes) }
+      const tLogged = performance.now()
+      const stored = stage(signed.bytes, () => {
+        lastTrace = { signMs: tSigned - t0, logMs: tLogged - tSigned, pushedMs: performance.now() - t0 }
+      })
+      return { signed, stored }
     })
     const location = await stored
     return { hash: signed.hash, bytes: signed.bytes, deviceSeq: signed.record.deviceSeq, location }
@@ -343,6 +353,7 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
       }
     },
     checkpoint,
+    lastAppendTrace: () => lastTrace,
     idle: () => feed.idle(),
     async stop() {
       if (stopped) return

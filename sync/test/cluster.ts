@@ -62,7 +62,8 @@ export async function startNode(dataDir: string, extra: string[] = []): Promise<
       dataDir,
       ...extra,
     ],
-    { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] },
+    // fsyncs and WebCrypto verifies share libuv's thread pool (4 threads by default).
+    { cwd: root, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, UV_THREADPOOL_SIZE: '16' } },
   )
   let stderr = ''
   child.stderr!.on('data', (d) => {

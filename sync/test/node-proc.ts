@@ -68,7 +68,13 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
     case 'append': {
       const t = now()
       const r = await node.appendRecord(topUp(Number(c.amount ?? 100)) as never)
-      return { hash: toHex(r.hash), deviceSeq: r.deviceSeq, t, ackMs: now() - t }
+      return {
+        hash: toHex(r.hash),
+        deviceSeq: r.deviceSeq,
+        t,
+        ackMs: now() - t,
+        trace: node.lastAppendTrace(),
+      }
     }
     case 'stream': {
       // Appends back to back (or every intervalMs), reporting each acknowledged one, until 'stopStream'.
