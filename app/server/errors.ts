@@ -67,3 +67,28 @@ export class CapacityReachedError extends AppError {
 export class LedgerRejectedError extends AppError {
   override name = 'LedgerRejectedError'
 }
+
+/** The browser is not paired with this node: it must present a pairing code first. */
+export class NotPairedError extends AppError {
+  override name = 'NotPairedError'
+}
+
+/** The browser's role (till, door, admin, portal) does not allow this request. */
+export class RoleNotAllowedError extends AppError {
+  override name = 'RoleNotAllowedError'
+}
+
+/** The pairing code is unknown, expired or already used. */
+export class InvalidPairingCodeError extends AppError {
+  override name = 'InvalidPairingCodeError'
+}
+
+/** Too many wrong pairing codes in a short time: pairing is paused for a minute. */
+export class PairingRateLimitedError extends AppError {
+  override name = 'PairingRateLimitedError'
+}
+
+/** A staff card session proof is missing or does not match (only the opening card closes a session). */
+export class StaffSessionError extends AppError {
+  override name = 'StaffSessionError'
+}

@@ -6,6 +6,14 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { extname, join, normalize, resolve } from 'node:path'
 import { WebSocketServer } from 'ws'
+import {
+  type Client,
+  isLoopback,
+  type PairingService,
+  SESSION_COOKIE,
+  tokenFromCookie,
+  UNPAIRED,
+} from './pairing.ts'
 import { type ApiHandler, attachApi, errorToWire } from './ws-api.ts'
 
 const TYPES: Record<string, string> = {
@@ -27,6 +35,10 @@ export interface AppServerOptions {
   handler: ApiHandler
   /** POST /enroll (JSON): a new device redeems its enrollment code. */
   enroll?: (body: unknown) => Promise<unknown>
+  /** Pairing codes and session tokens; without it only loopback browsers (as admin) are served. */
+  pairing?: PairingService
+  /** Loopback browsers are admin without a code (default true; `--require-pairing` turns it off). */
+  loopbackAdmin?: boolean
   host?: string
   /** 0 picks a free port. */
   port?: number
@@ -50,14 +62,25 @@ export class AppServer {
     const root = resolve(this.options.staticDir)
     const server = createServer((req, res) => {
       if (req.method === 'POST' && req.url?.startsWith('/enroll')) void this.serveEnroll(req, res)
+      else if (req.method === 'POST' && req.url === '/pair') void this.servePair(req, res)
       else void this.serveFile(root, req.url ?? '/', res)
     })
     const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 })
     server.on('upgrade', (req, socket, head) => {
       if (new URL(req.url ?? '/', 'http://x').pathname !== '/api') return socket.destroy()
+      // Another site open in the same browser must not drive the API with this browser's pairing (or as
+      // a loopback admin): the page must come from this node.
+      if (!sameOrigin(req)) {
+        socket.end('HTTP/1.1 403 Forbidden\r\n\r\n')
+        return
+      }
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req))
     })
-    this.detach = attachApi(wss, this.options.handler)
+    this.detach = attachApi(wss, this.options.handler, (req) => ({
+      client: this.clientFor(req),
+      ...(this.options.pairing ? { pairing: this.options.pairing } : {}),
+      baseUrl: () => this.url,
+    }))
     await new Promise<void>((done, reject) => {
       server.once('error', reject)
       server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => done())
@@ -75,6 +98,40 @@ export class AppServer {
     if (!server) return
     server.closeAllConnections()
     await new Promise<void>((r) => server.close(() => r()))
+  }
+
+  /** The browser behind a request: its pairing cookie, else loopback admin (when allowed), else unpaired. */
+  clientFor(req: import('node:http').IncomingMessage): Client {
+    const paired = this.options.pairing?.clientFor(tokenFromCookie(req.headers.cookie))
+    if (paired && paired.role !== null) return paired
+    if ((this.options.loopbackAdmin ?? true) && isLoopback(req.socket.remoteAddress))
+      return { role: 'admin', via: 'loopback' }
+    return UNPAIRED
+  }
+
+  /** POST /pair {code}: a valid code sets the session cookie (HttpOnly: page scripts never see the token). */
+  private async servePair(req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) {
+    const reply = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+      res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body))
+    const pairing = this.options.pairing
+    if (!pairing) return reply(404, { error: { name: 'NotFoundError', message: 'no pairing here' } })
+    if (!sameOrigin(req)) return reply(403, { error: { name: 'RoleNotAllowedError', message: 'cross-site' } })
+    let text = ''
+    for await (const chunk of req) {
+      text += chunk
+      if (text.length > 1024)
+        return reply(413, { error: { name: 'InvalidRequestError', message: 'too large' } })
+    }
+    try {
+      const body = JSON.parse(text) as { code?: unknown }
+      if (typeof body?.code !== 'string' || body.code.length > 40)
+        return reply(400, { error: { name: 'InvalidRequestError', message: 'expected { code }' } })
+      const { token, role, name } = pairing.redeem(body.code)
+      const cookie = `${SESSION_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=31536000`
+      reply(200, { role, name }, { 'set-cookie': cookie })
+    } catch (e) {
+      reply(e instanceof SyntaxError ? 400 : 403, { error: errorToWire(e) })
+    }
   }
 
   private async serveEnroll(
@@ -133,5 +190,16 @@ export class AppServer {
     const cache = pathname.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache'
     res.writeHead(200, { 'content-type': type, 'content-length': info.size, 'cache-control': cache })
     createReadStream(file).pipe(res)
+  }
+}
+
+/** No Origin header (not a browser page) or an Origin naming this very host. */
+function sameOrigin(req: import('node:http').IncomingMessage): boolean {
+  const origin = req.headers.origin
+  if (!origin) return true
+  try {
+    return new URL(origin).host === req.headers.host
+  } catch {
+    return false
   }
 }

@@ -137,6 +137,8 @@ const schemas: { [M in Method]: Check<Params<M>> } = {
   'sim.tap': shape({ cardId: id }),
   'sim.remove': empty,
   'net.setOnline': shape({ online: bool }),
+  'client.whoami': empty,
+  'admin.pair.offer': shape({ role: oneOf('till', 'door', 'admin', 'portal'), name: optional(str(60)) }),
 }
 
 export function isMethod(name: unknown): name is Method {

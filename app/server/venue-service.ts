@@ -36,6 +36,7 @@ import {
   NothingToVoidError,
   NotStaffError,
   RefundNotAllowedError,
+  UnknownMethodError,
 } from './errors.ts'
 import type { LedgerBackend } from './ledger-backend.ts'
 import { checkedInCount, doubleEntries, memberships, tickets, ticketView } from './member-views.ts'
@@ -73,7 +74,9 @@ export interface IssuerPort {
   admitVenue(name: string, venuePublicKey: Uint8Array): Promise<void>
 }
 
-type Handlers = { [M in Method]: (params: Params<M>) => Promise<Result<M>> }
+/** Methods the API layer answers itself (pairing); the service never sees them. */
+type ServiceMethod = Exclude<Method, 'client.whoami' | 'admin.pair.offer'>
+type Handlers = { [M in ServiceMethod]: (params: Params<M>) => Promise<Result<M>> }
 
 export class VenueService implements ApiHandler {
   private readonly emitter = new EventEmitter()
@@ -145,7 +148,9 @@ export class VenueService implements ApiHandler {
   }
 
   call<M extends Method>(method: M, params: Params<M>): Promise<Result<M>> {
-    return (this.handlers[method] as (p: Params<M>) => Promise<Result<M>>)(params)
+    const handler = (this.handlers as Partial<Record<Method, unknown>>)[method]
+    if (!handler) return Promise.reject(new UnknownMethodError(`unknown method ${method}`))
+    return (handler as (p: Params<M>) => Promise<Result<M>>)(params)
   }
 
   // ------------------------------------------------------------------------------------------- views

@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { InsufficientBalanceError } from './errors.ts'
 import { AppServer } from './http-server.ts'
-import { type ApiHandler, handleMessage } from './ws-api.ts'
+import { type ApiContext, type ApiHandler, handleMessage } from './ws-api.ts'
+
+const admin: ApiContext = { client: { role: 'admin', via: 'loopback' } }
 
 // A handler at the unit's edge: records what reached it, so tests can prove bad input never does.
 const calls: string[] = []
@@ -21,11 +23,11 @@ const handler: ApiHandler = {
 describe('handleMessage', () => {
   it('answers malformed, unknown and invalid requests with typed errors that never reach the service', async () => {
     calls.length = 0
-    expect(await handleMessage(handler, 'not json')).toMatchObject({
+    expect(await handleMessage(handler, 'not json', admin)).toMatchObject({
       ok: false,
       error: { name: 'InvalidRequestError' },
     })
-    expect(await handleMessage(handler, '{"id":1,"method":"drop.tables"}')).toMatchObject({
+    expect(await handleMessage(handler, '{"id":1,"method":"drop.tables"}', admin)).toMatchObject({
       id: 1,
       ok: false,
       error: { name: 'UnknownMethodError' },
@@ -43,18 +45,20 @@ describe('handleMessage', () => {
       { id: 7, method: 'door.check', params: { eventId: 'e', cardId: 'a', ticketCode: 'b' } },
     ]
     for (const msg of bad) {
-      const res = await handleMessage(handler, JSON.stringify(msg))
+      const res = await handleMessage(handler, JSON.stringify(msg), admin)
       expect(res).toMatchObject({ id: msg.id, ok: false, error: { name: 'InvalidRequestError' } })
     }
     expect(calls).toEqual([])
     const ok = await handleMessage(
       handler,
       JSON.stringify({ id: 9, method: 'card.get', params: { cardId: 'ab' } }),
+      admin,
     )
     expect(ok).toEqual({ id: 9, ok: true, result: { echo: { cardId: 'ab' } } })
     const refused = await handleMessage(
       handler,
       JSON.stringify({ id: 10, method: 'card.refund', params: { cardId: 'ab', asset: 'EUR', amount: 1 } }),
+      admin,
     )
     expect(refused).toMatchObject({ id: 10, ok: false, error: { name: 'InsufficientBalanceError' } })
   })

@@ -1,6 +1,8 @@
 // The WebSocket API: parses one JSON request per message, validates it, calls the service and answers
 // with the same id. Events from the service are pushed to every open socket. A malformed message gets a
 // typed error answer; it never closes the socket or reaches the service.
+import type { IncomingMessage } from 'node:http'
+import { renderSVG } from 'uqr'
 import type { WebSocket, WebSocketServer } from 'ws'
 import type {
   EventMessage,
@@ -12,6 +14,7 @@ import type {
   Result,
 } from '../shared/protocol.ts'
 import { AppError, InvalidRequestError, UnknownMethodError } from './errors.ts'
+import { type Client, checkAccess, type PairingService } from './pairing.ts'
 import { isMethod, validateParams } from './validate.ts'
 
 export interface ApiHandler {
@@ -28,7 +31,39 @@ export function errorToWire(e: unknown): { name: string; message: string; detail
   return { name: 'InternalError', message: e instanceof Error ? e.message : String(e) }
 }
 
-export async function handleMessage(handler: ApiHandler, raw: string): Promise<ResponseMessage> {
+/** What the API layer itself answers: who the browser is, and pairing codes (admin). */
+export interface ApiContext {
+  client: Client
+  pairing?: PairingService
+  /** Base URL of the app server, for pairing links. */
+  baseUrl?: () => string
+}
+
+async function callLayer<M extends Method>(
+  handler: ApiHandler,
+  context: ApiContext,
+  method: M,
+  params: Params<M>,
+): Promise<unknown> {
+  if (method === 'client.whoami') {
+    const { role, via, name } = context.client
+    return { role, via, ...(name ? { name } : {}) }
+  }
+  if (method === 'admin.pair.offer') {
+    if (!context.pairing) throw new UnknownMethodError('pairing is not enabled on this node')
+    const p = params as Params<'admin.pair.offer'>
+    const { code, expiresAt } = context.pairing.offer(p.role, p.name)
+    const url = `${context.baseUrl?.() ?? ''}?pair=${code}`
+    return { code, role: p.role, url, qrSvg: renderSVG(url), expiresAt: new Date(expiresAt).toISOString() }
+  }
+  return handler.call(method, params)
+}
+
+export async function handleMessage(
+  handler: ApiHandler,
+  raw: string,
+  context: ApiContext,
+): Promise<ResponseMessage> {
   let id = 0
   try {
     if (raw.length > MAX_MESSAGE_BYTES) throw new InvalidRequestError('message too large')
@@ -43,8 +78,9 @@ export async function handleMessage(handler: ApiHandler, raw: string): Promise<R
     if (!Number.isSafeInteger(m.id)) throw new InvalidRequestError('id must be an integer')
     id = m.id as number
     if (!isMethod(m.method)) throw new UnknownMethodError(`unknown method ${String(m.method)}`)
+    checkAccess(context.client, m.method)
     const params = validateParams(m.method, m.params)
-    const result = await handler.call(m.method, params)
+    const result = await callLayer(handler, context, m.method, params)
     return { id, ok: true, result: result ?? null }
   } catch (e) {
     if (!(e instanceof AppError)) console.error('api: request failed', e)
@@ -52,19 +88,25 @@ export async function handleMessage(handler: ApiHandler, raw: string): Promise<R
   }
 }
 
-export function attachApi(wss: WebSocketServer, handler: ApiHandler): () => void {
+export function attachApi(
+  wss: WebSocketServer,
+  handler: ApiHandler,
+  contextFor: (req: IncomingMessage) => ApiContext,
+): () => void {
   const sockets = new Set<WebSocket>()
   const unsubscribe = handler.onEvent((event, data) => {
     const text = JSON.stringify({ event, data } satisfies EventMessage)
+    // Unpaired browsers get no events: balances and sales are not theirs to see.
     for (const s of sockets) if (s.readyState === s.OPEN) s.send(text)
   })
-  wss.on('connection', (socket) => {
-    sockets.add(socket)
+  wss.on('connection', (socket, req: IncomingMessage) => {
+    const context = contextFor(req)
+    if (context.client.role !== null) sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
     socket.on('error', () => sockets.delete(socket))
     socket.on('message', (data, isBinary) => {
       const raw = isBinary ? '' : data.toString()
-      void handleMessage(handler, raw).then((res) => {
+      void handleMessage(handler, raw, context).then((res) => {
         if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(res))
       })
     })

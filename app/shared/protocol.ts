@@ -214,6 +214,24 @@ export interface EnrollmentOffer {
   expiresAt: string
 }
 
+/** Who this browser is to its node: the role of its pairing (null: not paired, only pairing works). */
+export interface ClientView {
+  role: Role | null
+  /** 'loopback': the demo's own machine, paired as admin without a code; 'code': paired with a code. */
+  via: 'loopback' | 'code' | null
+  name?: string
+}
+
+/** A short-lived pairing code (admin screen or node console): a browser that presents it gets a role. */
+export interface PairingOffer {
+  code: string
+  role: Role
+  /** URL that pairs with the code (shown as a QR code). */
+  url: string
+  qrSvg: string
+  expiresAt: string
+}
+
 /** Every request the node answers: name -> [params, result]. */
 export interface Api {
   'state.get': [Record<string, never>, Snapshot]
@@ -246,6 +264,9 @@ export interface Api {
   'sim.tap': [{ cardId: string }, CardView]
   'sim.remove': [Record<string, never>, null]
   'net.setOnline': [{ online: boolean }, SyncStatus]
+  /** Answered by the API layer for anyone, paired or not. */
+  'client.whoami': [Record<string, never>, ClientView]
+  'admin.pair.offer': [{ role: Role; name?: string }, PairingOffer]
 }
 
 export type Method = keyof Api
@@ -305,4 +326,6 @@ export const METHODS: readonly Method[] = [
   'sim.tap',
   'sim.remove',
   'net.setOnline',
+  'client.whoami',
+  'admin.pair.offer',
 ]
