@@ -5,7 +5,8 @@
 // frame of a stream is a join {senderId, peerMetadata}; every later frame is a repo message encoded as
 // automerge-repo encodes it (CBOR). Frames are length-prefixed with a maximum size. Only peers that passed
 // the access handshake are served; a peer sending a malformed, oversized or spoofed frame, or flooding, is
-// dropped through the gate with a typed error while the others keep syncing.
+// dropped through the gate with a typed error while the others keep syncing. Forwarded ephemeral messages
+// keep their author's senderId (see asMessage).
 
 import type { Message, PeerMetadata } from '@automerge/automerge-repo/slim'
 import { cbor, NetworkAdapter, type PeerId as RepoPeerId } from '@automerge/automerge-repo/slim'
@@ -351,13 +352,34 @@ function decodeFrame(frame: Uint8Array): unknown {
   }
 }
 
-/** A repo message must come from the peer that joined on this stream and be addressed to us. */
-function asMessage(decoded: unknown, senderId: RepoPeerId, self: RepoPeerId): Message {
+/**
+ * A repo message must be addressed to us. Who may appear as its sender depends on its type: the connection
+ * is what the handshake authenticated, and the join bound one repo peer id to it. Every message a repo
+ * authors itself (sync, request, doc-unavailable, remote-subscription-change, remote-heads-changed, and any
+ * future type) carries its own id, so it must be that joined id. An ephemeral message is the one exception:
+ * automerge-repo forwards a broadcast unchanged, under its author's id (DocSynchronizer
+ * receiveEphemeralMessage), so a relaying peer legitimately sends it with a third peer's senderId. That id is
+ * a claim, not an authenticated origin; it may not be ours (a reflection), and the fields the repo
+ * deduplicates on (sessionId, count) must be well formed.
+ */
+function asMessage(decoded: unknown, joinedId: RepoPeerId, self: RepoPeerId): Message {
   if (!isPlainObject(decoded)) throw new MalformedFrameError('message is not a map')
-  const m = decoded as Partial<Message>
+  const m = decoded as Partial<Message> & { sessionId?: unknown; count?: unknown }
   if (typeof m.type !== 'string') throw new MalformedFrameError('message has no type')
-  if (m.senderId !== senderId)
-    throw new MalformedFrameError('message senderId does not match the joined peer')
+  if (typeof m.senderId !== 'string' || m.senderId.length === 0) {
+    throw new MalformedFrameError('message has no senderId')
+  }
+  if (m.type === 'ephemeral') {
+    if (m.senderId === self) throw new MalformedFrameError('ephemeral message claims to come from this peer')
+    if (typeof m.sessionId !== 'string' || !Number.isSafeInteger(m.count) || (m.count as number) < 0) {
+      throw new MalformedFrameError('ephemeral message without a valid sessionId and count')
+    }
+    if (typeof m.documentId !== 'string' || !(m.data instanceof Uint8Array)) {
+      throw new MalformedFrameError('ephemeral message without documentId and data')
+    }
+  } else if (m.senderId !== joinedId) {
+    throw new MalformedFrameError(`a ${m.type} message's senderId does not match the joined peer`)
+  }
   if (m.targetId !== self) throw new MalformedFrameError('message is not addressed to this peer')
   if (m.data !== undefined && !(m.data instanceof Uint8Array))
     throw new MalformedFrameError('message data is not bytes')
