@@ -31,10 +31,14 @@ export function statementSignatureMessage(hash: Hash): Uint8Array {
 export function cardSignatureMessage(cardSeq: number, recordHash: Hash): Uint8Array {
   if (!Number.isInteger(cardSeq) || cardSeq < 1 || cardSeq > MAX_CARD_SEQ)
     throw new LedgerRuleError('card-counter', `cardSeq ${cardSeq} outside 1..${MAX_CARD_SEQ}`)
-  const out = new Uint8Array(CARD_SIG_DOMAIN.length + 4 + 32)
+  const d = CARD_SIG_DOMAIN.length
+  const out = new Uint8Array(d + 4 + 32)
   out.set(CARD_SIG_DOMAIN)
-  new DataView(out.buffer).setUint32(CARD_SIG_DOMAIN.length, cardSeq)
-  out.set(recordHash, CARD_SIG_DOMAIN.length + 4)
+  out[d] = cardSeq >>> 24
+  out[d + 1] = (cardSeq >>> 16) & 0xff
+  out[d + 2] = (cardSeq >>> 8) & 0xff
+  out[d + 3] = cardSeq & 0xff
+  out.set(recordHash, d + 4)
   return out
 }
 

@@ -29,3 +29,16 @@ describe('smoke', () => {
     expect(idx.checkInvariants()).toMatchObject({ ok: true })
   })
 })
+
+describe('signing-card contract', () => {
+  it('message = "lakou/card-sig/v1" || cardSeq (4 bytes BE) || recordHash', async () => {
+    const { cardSignatureMessage } = await import('./mod.ts')
+    const hash = new Uint8Array(32).fill(0xaa)
+    const m = cardSignatureMessage(0x01020304, hash)
+    expect(new TextDecoder().decode(m.subarray(0, 17))).toBe('lakou/card-sig/v1')
+    expect([...m.subarray(17, 21)]).toEqual([1, 2, 3, 4])
+    expect(m.subarray(21)).toEqual(hash)
+    expect([...cardSignatureMessage(0xffffffff, hash).subarray(17, 21)]).toEqual([255, 255, 255, 255])
+    expect(() => cardSignatureMessage(0, hash)).toThrow(expect.objectContaining({ rule: 'card-counter' }))
+  })
+})
