@@ -29,8 +29,11 @@ const rogues: Libp2p[] = []
 
 beforeAll(async () => {
   ;[server, good, stranger] = await Promise.all([
-    // A low frame budget so the flood test is quick; honest sync stays far below it.
-    spawnChild(PEER, { maxFrameBytes: 64 * 1024, rateLimit: { perSecond: 100, burst: 200 } }),
+    // Low budgets so the flood tests are quick; honest sync stays far below them.
+    spawnChild(PEER, {
+      maxFrameBytes: 64 * 1024,
+      rateLimit: { perSecond: 100, burst: 200, bytesPerSecond: 32 * 1024, burstBytes: 128 * 1024 },
+    }),
     spawnChild(PEER, {}),
     spawnChild(PEER, {}),
   ])
@@ -142,6 +145,26 @@ describe('access control between OS processes', () => {
     )
     expect(dropped.error).toBe('PeerFloodError')
     await stillServes('after-flood')
+  })
+
+  it('drops a peer that sends a few frames just under the size limit faster than its byte budget', async () => {
+    const rogue = await certifiedRogue()
+    // Eight frames (far under the 200-frame burst) of ~60 KiB each: 480 KiB against a 128 KiB byte burst.
+    const bulky = lp.encode.single(
+      cbor.encode({
+        type: 'noop',
+        senderId: 'rogue-5',
+        targetId: server.ready.peerId,
+        data: new Uint8Array(60 * 1024),
+      }),
+    )
+    await rogue.send([join('rogue-5'), ...Array.from({ length: 8 }, () => bulky)])
+    const dropped = await server.waitForEvent(
+      (e) => e.event === 'dropped' && e.peerId === rogue.host.peerId.toString(),
+    )
+    expect(dropped.error).toBe('PeerFloodError')
+    await rogue.closed
+    await stillServes('after-bulk')
   })
 
   it('drops a peer that spoofs another sender id', async () => {

@@ -7,10 +7,19 @@ import { FrameTooLargeError, MalformedFrameError } from './errors.ts'
 /** Large enough for the first sync of a full ledger page, small enough to bound a rogue peer's cost. */
 export const DEFAULT_MAX_FRAME_BYTES = 8 * 1024 * 1024
 
-/** Yields each frame's bytes; throws FrameTooLargeError or MalformedFrameError on a bad prefix or truncation. */
-export async function* readFrames(stream: Stream, maxFrameBytes: number): AsyncGenerator<Uint8Array> {
+/**
+ * Yields each frame's bytes; throws FrameTooLargeError or MalformedFrameError on a bad prefix or truncation.
+ * `onLength` sees each frame's declared length before its body is buffered (budgets); what it throws ends
+ * the read.
+ */
+export async function* readFrames(
+  stream: Stream,
+  maxFrameBytes: number,
+  onLength?: (bytes: number) => void,
+): AsyncGenerator<Uint8Array> {
   try {
-    for await (const frame of lp.decode(stream, { maxDataLength: maxFrameBytes })) yield frame.subarray()
+    const frames = lp.decode(stream, { maxDataLength: maxFrameBytes, ...(onLength ? { onLength } : {}) })
+    for await (const frame of frames) yield frame.subarray()
   } catch (err) {
     const name = (err as Error)?.name
     if (name === 'InvalidDataLengthError' || name === 'InvalidDataLengthLengthError') {

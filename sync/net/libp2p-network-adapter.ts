@@ -14,7 +14,7 @@ import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { PeerPrincipal } from './access.ts'
 import { type DropError, MalformedFrameError, PeerFloodError, PeerNotAuthenticatedError } from './errors.ts'
 import { DEFAULT_MAX_FRAME_BYTES, FrameWriter, readFrames } from './frames.ts'
-import { DEFAULT_RATE_LIMIT, type RateLimit, TokenBucket } from './rate-limit.ts'
+import { DEFAULT_RATE_LIMIT, PeerBudget, type RateLimit } from './rate-limit.ts'
 
 export const AUTOMERGE_PROTOCOL = '/lakou/automerge-repo/1.0.0'
 
@@ -50,8 +50,8 @@ interface Link {
   inbound?: Stream
   /** The repo peer id announced in the peer's join; set once the join has arrived. */
   repoPeerId?: RepoPeerId
-  /** One budget per peer, whatever number of streams it opens. */
-  bucket: TokenBucket
+  /** One budget per peer (frames and bytes), whatever number of streams it opens. */
+  budget: PeerBudget
 }
 
 interface Join {
@@ -196,7 +196,7 @@ export class Libp2pNetworkAdapter extends NetworkAdapter {
   private link(libp2pPeerId: string): Link {
     let link = this.links.get(libp2pPeerId)
     if (!link) {
-      link = { libp2pPeerId, bucket: new TokenBucket(this.rateLimit) }
+      link = { libp2pPeerId, budget: new PeerBudget(this.rateLimit, this.maxFrameBytes) }
       this.links.set(libp2pPeerId, link)
     }
     return link
@@ -265,11 +265,20 @@ export class Libp2pNetworkAdapter extends NetworkAdapter {
     if (link.inbound && link.inbound !== stream) link.inbound.abort(new Error('replaced by a newer stream'))
     link.inbound = stream
     try {
-      for await (const frame of readFrames(stream, this.maxFrameBytes)) {
+      // Charged on the length prefix, before the body is buffered.
+      const charge = (bytes: number) => {
+        const exceeded = link.budget.admit(bytes)
+        if (exceeded === undefined) return
+        const { burst, perSecond, burstBytes, bytesPerSecond } = link.budget.limit
+        throw new PeerFloodError(
+          exceeded === 'frames'
+            ? `more than ${burst} frames at once or ${perSecond}/s sustained`
+            : `more than ${burstBytes} bytes at once or ${bytesPerSecond} bytes/s sustained`,
+        )
+      }
+      for await (const frame of readFrames(stream, this.maxFrameBytes, charge)) {
         if (!this.connected) break
         this.options.onFrame?.(libp2pPeerId)
-        if (!link.bucket.take())
-          throw new PeerFloodError(`more than ${this.rateLimit.burst} frames in a burst`)
         const decoded = decodeFrame(frame)
         if (link.repoPeerId === undefined) {
           this.onJoin(link, decoded)

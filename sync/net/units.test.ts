@@ -3,7 +3,7 @@ import type { DocumentId, PeerId as RepoPeerId } from '@automerge/automerge-repo
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { PeerPrincipal } from './access.ts'
 import { measureEcho, serveEcho } from './echo.ts'
-import { TokenBucket } from './rate-limit.ts'
+import { PeerBudget, TokenBucket } from './rate-limit.ts'
 import { createShareConfig } from './share-policy.ts'
 import { PeerStatusTracker } from './status.ts'
 import { connectAll, startTestPeers, type TestPeer } from './testing.ts'
@@ -17,6 +17,31 @@ describe('TokenBucket', () => {
     expect([bucket.take(), bucket.take()]).toEqual([true, false])
     now += 10_000
     expect([bucket.take(), bucket.take(), bucket.take(), bucket.take()]).toEqual([true, true, true, false])
+  })
+})
+
+describe('PeerBudget', () => {
+  it('throttles a few large frames on bytes even when the frame budget has room', () => {
+    let now = 0
+    const budget = new PeerBudget(
+      { perSecond: 1_000, burst: 1_000, bytesPerSecond: 1_000, burstBytes: 3_000 },
+      1_000,
+      () => now,
+    )
+    expect([budget.admit(1_000), budget.admit(1_000), budget.admit(1_000)]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ])
+    expect(budget.admit(1_000)).toBe('bytes')
+    now += 1_000 // one second refills 1,000 bytes
+    expect([budget.admit(1_000), budget.admit(1)]).toEqual([undefined, 'bytes'])
+  })
+
+  it('counts frames too, and never sets a byte burst below one maximum-size frame', () => {
+    const budget = new PeerBudget({ perSecond: 1, burst: 2, burstBytes: 10 }, 500, () => 0)
+    expect(budget.limit.burstBytes).toBe(500)
+    expect([budget.admit(500), budget.admit(0), budget.admit(0)]).toEqual([undefined, undefined, 'frames'])
   })
 })
 
