@@ -19,6 +19,7 @@ import { enrollFromCode } from './enrollment.ts'
 import { AppServer } from './http-server.ts'
 import { LocalLedgerBackend } from './local-ledger.ts'
 import { NodeLedgerBackend } from './node-backend.ts'
+import { PairingService } from './pairing.ts'
 import { startDemoPrinting } from './printing.ts'
 import { demoVirtualCards, SimulatedCardReader } from './sim-card-reader.ts'
 import { VenueService } from './venue-service.ts'
@@ -34,6 +35,8 @@ export interface DemoOptions {
   tillName: string
   port: number
   host: string
+  /** Loopback browsers must pair with a code too (by default they are admin without one). */
+  requirePairing: boolean
   /** Skip `vite build` (tests build once beforehand). */
   build: boolean
   log: (line: string) => void
@@ -59,6 +62,7 @@ export function parseDemoArgs(args: string[]): DemoOptions {
     dataDir: resolve(value('--data') ?? 'data/demo'),
     port,
     host: value('--host') ?? '127.0.0.1',
+    requirePairing: args.includes('--require-pairing'),
     build: !args.includes('--no-build'),
     log: console.log,
   }
@@ -183,15 +187,24 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
     await seedLedger(service, reader)
     await writeFile(seeded, new Date().toISOString())
   }
+  // Paired browsers (token hashes) are kept per till, so a tablet stays paired across restarts.
+  const pairing = new PairingService({ file: join(catalogDir, 'pairings.json') })
   const server = new AppServer({
     staticDir: DIST_APP,
     handler: service,
     enroll: (body) => service.redeemEnrollment(body),
+    pairing,
+    loopbackAdmin: !o.requirePairing,
     host: o.host,
     port: o.port,
   })
   await server.start()
   service.publicUrl = server.url
+  const admin = pairing.offer('admin', 'console')
+  o.log(
+    `Pairing code (admin, until ${new Date(admin.expiresAt).toLocaleTimeString()}): ${admin.code}` +
+      (o.requirePairing ? '' : '  (browsers on this machine are admin without a code)'),
+  )
   o.log(`Lakou demo: ${server.url}  (data in ${o.dataDir}; Ctrl-C to stop)`)
   return {
     url: server.url,

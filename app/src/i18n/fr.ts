@@ -168,6 +168,22 @@ export const fr = {
   'error.CapacityReachedError': 'Jauge atteinte',
   'error.NotFoundError': 'Introuvable : {message}',
   'error.ConnectionLostError': 'Connexion au poste perdue',
+  'pair.title': 'Associer ce navigateur',
+  'pair.explain':
+    'Ce navigateur n’est pas encore associé au poste. Saisissez le code affiché dans la console du poste ou sur son écran d’administration.',
+  'pair.code': 'Code d’association',
+  'pair.submit': 'Associer',
+  'pair.adminTitle': 'Associer un navigateur (tablette)',
+  'pair.adminHint': 'Le navigateur reçoit le rôle choisi. Il scanne le QR code ou saisit le code.',
+  'pair.offer': 'Créer un code',
+  'pair.codeHint': 'Code à usage unique, valable jusqu’à {time}.',
+  'pair.role': 'Rôle de ce navigateur : {role}',
+  'error.NotPairedError': 'Ce navigateur n’est pas associé au poste',
+  'error.RoleNotAllowedError': 'Le rôle de ce navigateur ne permet pas cette action',
+  'error.InvalidPairingCodeError': 'Code inconnu, expiré ou déjà utilisé',
+  'error.PairingRateLimitedError': 'Trop de codes erronés : réessayez dans une minute',
+  'error.StaffSessionError': 'Session de caisse : {message}',
+  'error.NotStaffCardError': 'Seule la carte équipe qui a ouvert la session peut la fermer',
   'error.generic': 'Erreur : {message}',
 } as const
 

@@ -52,6 +52,17 @@ export class ApiClient {
     }
   }
 
+  /** Drops the socket and opens a new one (after pairing: the new cookie goes with the handshake). */
+  reconnect(): void {
+    const old = this.socket
+    this.closed = true
+    if (old) old.onclose = null
+    old?.close()
+    for (const [, p] of this.pending) p.reject(new ApiError('ConnectionLostError', 'reconnecting'))
+    this.pending.clear()
+    this.connect()
+  }
+
   close(): void {
     this.closed = true
     this.socket?.close()

@@ -1,6 +1,6 @@
 // App-wide reactive state fed by the node: the snapshot, the card on the reader, sync status.
-import type { CardView, Snapshot, SyncStatus } from '../../shared/protocol.ts'
-import { ApiClient } from './api.ts'
+import type { CardView, ClientView, Snapshot, SyncStatus } from '../../shared/protocol.ts'
+import { ApiClient, ApiError } from './api.ts'
 
 const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api`
 export const api = new ApiClient(wsUrl)
@@ -10,7 +10,28 @@ export const app = $state({
   snapshot: null as Snapshot | null,
   presentCard: null as CardView | null,
   sync: null as SyncStatus | null,
+  /** Who this browser is to the node (null until asked); role null: show the pairing screen. */
+  client: null as ClientView | null,
 })
+
+/** Asks the node who we are, then loads the snapshot when paired. */
+async function identify(): Promise<void> {
+  app.client = await api.call('client.whoami')
+  if (app.client.role !== null) await refresh()
+}
+
+/** POST /pair with a code: the node sets an HttpOnly session cookie; reconnect so the socket carries it. */
+export async function pairWithCode(code: string): Promise<void> {
+  const res = await fetch('/pair', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ code }),
+  })
+  const body = (await res.json()) as { error?: { name: string; message: string } }
+  if (body.error) throw new ApiError(body.error.name, body.error.message)
+  history.replaceState(null, '', location.pathname + location.hash)
+  api.reconnect()
+}
 
 export async function refresh(): Promise<void> {
   const snap = await api.call('state.get')
@@ -22,7 +43,7 @@ export async function refresh(): Promise<void> {
 export function startStore(): void {
   api.onConnection((connected) => {
     app.connected = connected
-    if (connected) void refresh()
+    if (connected) void identify()
   })
   api.onEvent((event, data) => {
     if (event === 'card.presented') app.presentCard = data as CardView
