@@ -30,10 +30,12 @@ export const run: Bench = async ({ args }) => {
     await connect(a, c)
     await connect(b, c)
     const validatedAt = new Map<string, number>()
+    const stagesOf = new Map<string, Record<string, number>>()
     const waiters = new Map<string, () => void>()
     b.onEvent((e) => {
       if (e.event !== 'validated') return
       validatedAt.set(String(e.hash), Number(e.t))
+      stagesOf.set(String(e.hash), (e.stages ?? {}) as Record<string, number>)
       waiters.get(String(e.hash))?.()
     })
     const seen = (hash: string) =>
@@ -49,14 +51,27 @@ export const run: Bench = async ({ args }) => {
 
     type Trace = { signMs: number; logMs: number; pushedMs: number }
     let traces: Trace[] = []
+    // B's push path per record, ms after A's appendRecord call: frame received, decoded, out of the
+    // feed queue, verified and applied by the ledger, reported.
+    let stageOffsets: Record<string, number[]> = {}
+    const noteStages = (hash: string, t: number) => {
+      const st = stagesOf.get(hash) ?? {}
+      for (const [k, v] of [...Object.entries(st), ['reported', validatedAt.get(hash)!] as const]) {
+        if (v < t) continue
+        stageOffsets[k] ??= []
+        stageOffsets[k].push(v - t)
+      }
+    }
     const measure = async (n: number, intervalMs: number) => {
       traces = []
+      stageOffsets = {}
       const pending: Array<Promise<number>> = []
       for (let i = 0; i < n; i++) {
         pending.push(
           a.send({ cmd: 'append' }).then(async (r) => {
             traces.push(r.trace as Trace)
             await seen(String(r.hash))
+            noteStages(String(r.hash), Number(r.t))
             return validatedAt.get(String(r.hash))! - Number(r.t)
           }),
         )
@@ -65,6 +80,7 @@ export const run: Bench = async ({ args }) => {
       return Promise.all(pending)
     }
     const at1 = await measure(samples1, 1000)
+    const stages1 = Object.fromEntries(Object.entries(stageOffsets).map(([k, xs]) => [k, round(pct(xs, 50))]))
     const pushed1 = pct(
       traces.map((x) => x.pushedMs),
       50,
@@ -90,6 +106,7 @@ export const run: Bench = async ({ args }) => {
         p99MsAt20,
         floorP50Ms,
         ratio,
+        stagesP50Ms: stages1,
         samples: samples1,
         samplesAt20: samples20,
       },
@@ -129,6 +146,11 @@ export const run: Bench = async ({ args }) => {
           baseline: { name: 'libp2p echo p50', value: floorP50Ms },
         },
         { metric: '@1 tx/s: chain log fdatasync p50', value: round(log1), unit: 'ms' },
+        ...Object.entries(stages1).map(([stage, v]) => ({
+          metric: `@1 tx/s: A append -> B ${stage} p50`,
+          value: v,
+          unit: 'ms',
+        })),
         {
           metric: 'till ack (durable on disk) one append',
           value: round(ackMs),

@@ -6,6 +6,7 @@ import type { DocHandle, DocHandleChangePayload, DocumentId } from '@automerge/a
 import { EventEmitter } from 'eventemitter3'
 import type { DocumentLayout } from './layout.ts'
 import { type DocClass, type LedgerPageDoc, PAGE_CAPACITY } from './schema.ts'
+import { stamp } from './stage-trace.ts'
 
 export type IngestOutcome = 'applied' | 'duplicate' | 'pending' | 'rejected'
 
@@ -141,6 +142,7 @@ export class IndexFeed extends EventEmitter<FeedEvents> {
     }
     // A single-writer page only grows at its end; anything inserted earlier (a misbehaving peer) is fed too.
     const onChange = (payload: DocHandleChangePayload<LedgerPageDoc>) => {
+      stamp('crdt')
       for (const v of insertedValues(payload, 'records', queued)) this.#enqueue(v, 'page', id)
       catchUp()
     }

@@ -139,6 +139,26 @@ describe('page writer durability', () => {
     await expect(w2.append('x' as never)).rejects.toBeInstanceOf(InvalidRecordBytesError)
     await repo2.shutdown()
   })
+
+  it('onLocated runs before the record enters the page doc (the push leaves ahead of the CRDT work)', async () => {
+    const repo = new Repo()
+    const layout = new DocumentLayout(repo)
+    const venue = layout.createVenue(layout.createFederation('f1'), 'v1')
+    const w = await PageWriter.open(layout, venue, 'd1', { capacity: 2 })
+    const seen: Array<[number, number, number]> = []
+    for (let i = 0; i < 3; i++) {
+      await w.append(record(i), (loc) => {
+        seen.push([loc.page, loc.index, w.currentPage.doc().records.length])
+      })
+    }
+    // [page, index, records already in that page when called]: the third opens page 1.
+    expect(seen).toEqual([
+      [0, 0, 0],
+      [0, 1, 1],
+      [1, 0, 0],
+    ])
+    await repo.shutdown()
+  })
 })
 
 describe('index feed checkpoint', () => {

@@ -76,19 +76,19 @@ export class PageWriter {
 
   /**
    * Appends one record; resolves once it is durably stored. Appends enter the page in call order; their
-   * flushes may overlap. `onStaged` runs as soon as the record is in the page doc, before the flush.
+   * flushes may overlap. `onLocated` runs as soon as the record's place is fixed, just before it enters
+   * the page doc (the direct push leaves then, ahead of the CRDT work this change starts).
    */
-  append(record: Uint8Array, onStaged?: (location: RecordLocation) => void): Promise<RecordLocation> {
+  append(record: Uint8Array, onLocated?: (location: RecordLocation) => void): Promise<RecordLocation> {
     if (this.#closed) return Promise.reject(new PageWriterClosedError('page writer is closed'))
     if (!(record instanceof Uint8Array) || record.length === 0 || record.length > MAX_RECORD_BYTES) {
       return Promise.reject(
         new InvalidRecordBytesError(`a record must be 1..${MAX_RECORD_BYTES} bytes as a Uint8Array`),
       )
     }
-    const staged = this.#queue.then(() => this.#stage(record))
+    const staged = this.#queue.then(() => this.#stage(record, onLocated))
     this.#queue = staged.catch(() => {})
     const done = staged.then(async ({ location, toFlush }) => {
-      onStaged?.(location)
       await this.#groupFlush(toFlush)
       return location
     })
@@ -134,7 +134,10 @@ export class PageWriter {
       })
   }
 
-  #stage(record: Uint8Array): { location: RecordLocation; toFlush: DocumentId[] } {
+  #stage(
+    record: Uint8Array,
+    onLocated?: (location: RecordLocation) => void,
+  ): { location: RecordLocation; toFlush: DocumentId[] } {
     const toFlush: DocumentId[] = []
     if (this.#count >= this.#capacity) {
       this.#pageNo += 1
@@ -145,6 +148,7 @@ export class PageWriter {
     const page = this.#page
     toFlush.push(page.documentId)
     const location = { pageUrl: page.url, page: this.#pageNo, index: this.#count }
+    onLocated?.(location)
     page.change((d) => {
       d.records.push(record)
     })

@@ -12,6 +12,7 @@ import type { DocumentId } from '@automerge/automerge-repo/slim'
 import { cbor } from '@automerge/automerge-repo/slim'
 import type { IndexFeed } from './index-feed.ts'
 import { PAGE_CAPACITY } from './schema.ts'
+import { stamp } from './stage-trace.ts'
 import type { DocStatusBoard } from './status.ts'
 
 const MAX_HAVE_ENTRIES = 100_000
@@ -73,6 +74,7 @@ export class RecordPush {
         return
       }
       this.stats.received++
+      stamp('decoded')
       const bytes = new Uint8Array(m.bytes)
       void this.#feed.push(bytes).then((outcome) => {
         // Only a record that validated says anything about the page's length.

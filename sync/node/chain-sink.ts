@@ -3,6 +3,7 @@
 // the same deviceSeq and different hashes) and no gap. The ledger's LedgerIndex, when given, receives every
 // new valid record after these checks and owns all other rules and views.
 import type { IngestOutcome, RecordSink } from '../docs/mod.ts'
+import { stamp } from '../docs/stage-trace.ts'
 import { decodeSigned, sha256, toHex, verifySignatures } from './ledger.ts'
 
 export interface DeviceChainState {
@@ -11,10 +12,25 @@ export interface DeviceChainState {
   forks: number[]
 }
 
+/** The ledger's verdict on one item (the ledger's IngestResult has this shape). */
+export interface LedgerVerdict {
+  type?: string
+  status: string
+  error?: Error & { rule?: string }
+}
+
 /** What the ledger index must offer to be fed by sync (the ledger's LedgerIndex does). */
 export interface LedgerIngest {
-  ingest(bytes: Uint8Array): Promise<unknown>
-  ingestMany?(batch: Uint8Array[]): Promise<unknown>
+  ingest(bytes: Uint8Array): Promise<LedgerVerdict>
+  ingestMany?(batch: Uint8Array[]): Promise<LedgerVerdict[]>
+}
+
+// The ledger verifies every signature it ingests; checking them here as well cost a second WebCrypto
+// round trip through the thread pool per record (half of a push's latency on a loaded machine). So with a
+// ledger, its verdict says whether the signatures hold: only a signature failure or undecodable bytes.
+const SIGNATURE_RULES = new Set(['signature', 'card-signature'])
+function signaturesFailed(v: LedgerVerdict): boolean {
+  return v.type === 'malformed' || (v.status === 'rejected' && SIGNATURE_RULES.has(v.error?.rule ?? ''))
 }
 
 export class ChainSink implements RecordSink {
@@ -41,6 +57,7 @@ export class ChainSink implements RecordSink {
   }
 
   async ingest(bytes: Uint8Array): Promise<IngestOutcome> {
+    stamp('dequeued')
     let d: ReturnType<typeof decodeSigned>
     try {
       d = decodeSigned(bytes)
@@ -55,14 +72,26 @@ export class ChainSink implements RecordSink {
       if (d.type === 'statement') await this.#ledger?.ingest(bytes)
       return 'duplicate'
     }
-    if (!(await verifySignatures(bytes))) {
+    const ok = this.#ledger
+      ? await this.#ledgerSaysValid(bytes, await this.#ledger.ingest(bytes))
+      : await verifySignatures(bytes)
+    stamp('ledger')
+    if (this.#hashes.has(hash)) return 'duplicate' // the same record came in meanwhile (rebuild, page)
+    if (!ok) {
       this.rejected++
       return 'rejected'
     }
     this.#apply(d, hash, bytes)
-    await this.#ledger?.ingest(bytes)
     if (d.type === 'record') this.onRecord?.(hash, bytes)
     return 'applied'
+  }
+
+  // A 'duplicate' from the ledger for a hash this sink has not applied means the ledger holds (or is still
+  // verifying, during a rebuild) another copy of the same content: these bytes' own signatures are then
+  // checked here, so a forged copy is never counted on the strength of the genuine one.
+  async #ledgerSaysValid(bytes: Uint8Array, verdict: LedgerVerdict): Promise<boolean> {
+    if (verdict.status === 'duplicate') return verifySignatures(bytes)
+    return !signaturesFailed(verdict)
   }
 
   /** Same as ingest() for a batch (a page on catch-up): signatures verified concurrently, one ledger batch. */
@@ -89,22 +118,30 @@ export class ChainSink implements RecordSink {
       inBatch.add(hash)
       fresh.push({ i, d, hash })
     })
-    const ok = await Promise.all(fresh.map(({ i }) => verifySignatures(batch[i]!)))
-    const accepted: Uint8Array[] = [...statementDups]
+    let ok: boolean[]
+    const ledger = this.#ledger
+    if (ledger) {
+      const items = [...statementDups, ...fresh.map(({ i }) => batch[i]!)]
+      const verdicts = ledger.ingestMany
+        ? await ledger.ingestMany(items)
+        : await Promise.all(items.map((b) => ledger.ingest(b)))
+      ok = await Promise.all(
+        fresh.map(({ i }, k) => this.#ledgerSaysValid(batch[i]!, verdicts[statementDups.length + k]!)),
+      )
+    } else ok = await Promise.all(fresh.map(({ i }) => verifySignatures(batch[i]!)))
     fresh.forEach(({ i, d, hash }, k) => {
+      if (this.#hashes.has(hash)) {
+        outcomes[i] = 'duplicate'
+        return
+      }
       if (!ok[k]) {
         this.rejected++
         outcomes[i] = 'rejected'
         return
       }
       this.#apply(d, hash, batch[i]!)
-      accepted.push(batch[i]!)
       outcomes[i] = 'applied'
     })
-    if (this.#ledger && accepted.length > 0) {
-      if (this.#ledger.ingestMany) await this.#ledger.ingestMany(accepted)
-      else for (const b of accepted) await this.#ledger.ingest(b)
-    }
     for (const { i, d, hash } of fresh)
       if (outcomes[i] === 'applied' && d.type === 'record') this.onRecord?.(hash, batch[i]!)
     return outcomes

@@ -5,6 +5,7 @@
 import type { Libp2p, Stream } from '@libp2p/interface'
 import * as lp from 'it-length-prefixed'
 import type { PushTransport } from '../docs/mod.ts'
+import { stamp } from '../docs/stage-trace.ts'
 import {
   FrameTooLargeError,
   MalformedFrameError,
@@ -113,6 +114,7 @@ export class Libp2pPushTransport implements PushTransport {
     }
     try {
       for await (const frame of lp.decode(stream, { maxDataLength: MAX_FRAME_BYTES })) {
+        stamp('frame')
         const bytes = frame.subarray()
         for (const l of this.#listeners) l(peerId, bytes)
       }

@@ -269,6 +269,9 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     if (!writer || !venue) throw new NodeNotReadyError('this node has no venue: it cannot write records')
     return { writer, venue }
   }
+  // The push leaves as soon as the record's place in the page is known, before the page doc change: that
+  // change starts automerge-repo's sync work on both ends, and a push sent after it reached the peer just
+  // as the peer's main thread got busy applying the CRDT message (measured: +10 ms at 1 tx/s).
   const stage = (bytes: Uint8Array, onPushed?: () => void): Promise<RecordLocation> => {
     const { writer } = pageOnly()
     return writer.append(bytes, (location) => {

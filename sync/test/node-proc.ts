@@ -4,6 +4,7 @@
 // {id, ok, ...}. Unsolicited events: {event: 'ready'|'ack'|'validated'}.
 import { createInterface } from 'node:readline'
 import { multiaddr } from '@multiformats/multiaddr'
+import { enableStageTrace, lastStamps } from '../docs/stage-trace.ts'
 import { sha256, toHex } from '../node/ledger.ts'
 import { createVenueNode } from '../node/venue-node.ts'
 
@@ -28,8 +29,9 @@ const node = await createVenueNode({
   log: (l) => process.stderr.write(`${l}\n`),
 })
 const reportValidated = args.includes('--report-validated')
+enableStageTrace(reportValidated)
 node.sink.onRecord = (hash) => {
-  if (reportValidated) out({ event: 'validated', hash, t: now() })
+  if (reportValidated) out({ event: 'validated', hash, t: now(), stages: lastStamps() })
 }
 
 // Partitions: connections to blocked peers are closed as soon as they open.
