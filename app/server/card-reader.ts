@@ -1,5 +1,6 @@
 // The card on the reader, as the service sees it. The demo taps emulated cards from the fixture
 // federation; a hardware-backed port (hardware/sim or PC/SC) implements the same interface.
+import type { StaffDirectory, TillSession, TillSessionProof } from '../../hardware/mod.ts'
 import { toHex } from '../../ledger/bytes.ts'
 import type { CardSigner } from '../../ledger/sign.ts'
 import type { CardId } from '../../ledger/types.ts'
@@ -31,6 +32,10 @@ export interface CardReaderPort {
     cardId: string,
     state: { card: CardId; cardSeq: number; head: Uint8Array; balances: { asset: string; amount: number }[] },
   ): Promise<void>
+  /** Opens a till session with the staff card on the reader (hardware's StaffCardDriver: signed proofs). */
+  openStaffSession?(cardId: string, till: string, directory: StaffDirectory): Promise<TillSession>
+  /** Closes it with the card on the reader; only the card that opened may (NotStaffCardError). */
+  closeStaffSession?(session: TillSession, directory: StaffDirectory): Promise<TillSessionProof>
   start?(): Promise<void>
   stop?(): Promise<void>
 }

@@ -126,7 +126,8 @@ async function makeBackend(o: DemoOptions, fx: Fixture) {
       enrollmentPackage: undefined,
     }
   }
-  const cards = demoVirtualCards()
+  // Cards live in the demo folder, shared by its tills: a card carried from one till to the other.
+  const cards = demoVirtualCards('lakou-demo', join(o.dataDir, 'cards'))
   await ensureDemoVenue(o.dataDir, cards[0]!.card)
   let peers = o.join ? await readAddresses(o.dataDir) : []
   let tillDir: string

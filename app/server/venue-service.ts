@@ -5,9 +5,11 @@
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { renderSVG } from 'uqr'
+import type { StaffDirectory, TillSession, TillSessionProof } from '../../hardware/mod.ts'
 import type { Receipt } from '../../hardware/printers/mod.ts'
 import { bytesEqual, fromHex, toHex } from '../../ledger/bytes.ts'
 import { cardKindOf } from '../../ledger/codec.ts'
+import { signingCardId, tagCardId } from '../../ledger/mod.ts'
 import type { CardSigner } from '../../ledger/sign.ts'
 import type { ChainPosition, RecordBody } from '../../ledger/types.ts'
 import type {
@@ -36,6 +38,7 @@ import {
   NothingToVoidError,
   NotStaffError,
   RefundNotAllowedError,
+  StaffSessionError,
   UnknownMethodError,
 } from './errors.ts'
 import type { LedgerBackend } from './ledger-backend.ts'
@@ -64,6 +67,8 @@ export interface VenueServiceOptions {
   /** Builds what a newly certified device starts from (node backend only). */
   enrollmentPackage?: (certificate: Uint8Array, roles: string[]) => Promise<EnrollmentPackage>
   clock?: () => number
+  /** Every staff card proof of a till session (open and close), e.g. to keep them in a journal. */
+  onSessionProof?: (proof: TillSessionProof & { staffCardId: string }) => void | Promise<void>
 }
 
 /** Signs statements with issuer keys and publishes them in the federation / venue documents. */
@@ -80,7 +85,7 @@ type Handlers = { [M in ServiceMethod]: (params: Params<M>) => Promise<Result<M>
 
 export class VenueService implements ApiHandler {
   private readonly emitter = new EventEmitter()
-  private session: (SessionView & { staff: Uint8Array }) | null = null
+  private session: (SessionView & { staff: Uint8Array; tillSession?: TillSession }) | null = null
   /** One-time enrollment codes (admin.enroll.offer), redeemed over HTTP by the new device. */
   readonly offers: EnrollmentOffers
   /** Base URL of this node's app server (set once it listens), used in enrollment codes. */
@@ -197,6 +202,21 @@ export class VenueService implements ApiHandler {
     return { card, cardSeq: s.cardSeq + 1, cardPrev: s.head }
   }
 
+  /** The venue's certified staff cards, as hardware's StaffCardDriver asks for them. */
+  private readonly staffDirectory: StaffDirectory = {
+    lookup: (ref) => {
+      const card = ref.kind === 'signing' && ref.publicKey ? signingCardId(ref.publicKey) : tagCardId(ref.uid)
+      const name = this.o.backend.staffLabel(card)
+      return name ? { name, roles: ['cashier'] } : undefined
+    },
+  }
+
+  private sessionView(): SessionView | null {
+    if (!this.session) return null
+    const { staff: _, tillSession: __, ...view } = this.session
+    return view
+  }
+
   private requireSession(): SessionView & { staff: Uint8Array } {
     if (!this.session) throw new NoSessionError('no open till session')
     return this.session
@@ -311,21 +331,46 @@ export class VenueService implements ApiHandler {
     'state.get': async () => this.snapshot(),
 
     'session.open': async ({ staffCardId }) => {
-      this.o.reader.require(staffCardId)
+      const reader = this.o.reader
+      reader.require(staffCardId)
       const label = this.o.backend.staffLabel(fromHex(staffCardId))
       if (!label) throw new NotStaffError('not a staff card of this venue')
-      const known = this.o.reader.tappable().find((c) => c.cardId === staffCardId)
+      const known = reader.tappable().find((c) => c.cardId === staffCardId)
+      let tillSession: TillSession | undefined
+      if (reader.openStaffSession) {
+        // The staff card itself proves the opening (a signing card signs it with its counter).
+        tillSession = await reader
+          .openStaffSession(staffCardId, this.o.backend.deviceId, this.staffDirectory)
+          .catch((e: unknown) => {
+            throw e instanceof Error && e.name === 'NotStaffCardError' ? new NotStaffError(e.message) : e
+          })
+        await this.o.onSessionProof?.({ staffCardId, ...tillSession.opened })
+      }
       this.session = {
         staffCardId,
         staffName: known?.label ?? label,
         openedAt: new Date(this.now()).toISOString(),
         staff: fromHex(staffCardId),
+        ...(tillSession
+          ? { tillSession, proof: tillSession.opened.signature ? 'card-signature' : 'card-uid' }
+          : {}),
       }
-      const { staff: _, ...view } = this.session
-      return view
+      return this.sessionView()!
     },
 
     'session.close': async () => {
+      const session = this.session
+      const reader = this.o.reader
+      if (session?.tillSession && reader.closeStaffSession) {
+        // Only the card that opened the session closes it: tapped now, checked (and signed) by the driver.
+        const closed = await reader
+          .closeStaffSession(session.tillSession, this.staffDirectory)
+          .catch((e: unknown) => {
+            const message = e instanceof Error ? e.message : String(e)
+            throw new StaffSessionError(`tap the staff card that opened the session (${message})`)
+          })
+        await this.o.onSessionProof?.({ staffCardId: session.staffCardId, ...closed })
+      }
       this.session = null
       return null
     },
@@ -678,7 +723,7 @@ export class VenueService implements ApiHandler {
     const catalog = this.o.catalog.get()
     const records = this.o.backend.records()
     const present = this.o.reader.present()
-    const session = this.session ? (({ staff: _, ...v }) => v)(this.session) : null
+    const session = this.sessionView()
     return {
       node: {
         venueName: this.o.backend.venueName,

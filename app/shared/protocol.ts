@@ -128,6 +128,8 @@ export interface SessionView {
   staffCardId: string
   staffName: string
   openedAt: string
+  /** How the staff card proved the opening: its signature (signing card) or only its UID (tag card). */
+  proof?: 'card-signature' | 'card-uid'
 }
 
 export interface PeerStatus {

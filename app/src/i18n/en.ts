@@ -33,6 +33,8 @@ export const en: Record<MessageKey, string> = {
   'card.none': 'none',
   'till.openSession': 'Open the till',
   'till.openHint': 'Tap a staff card on the reader, then open the till.',
+  'till.closeHint': 'Tap the staff card that opened the session, then close',
+  'till.signedSession': 'session signed by the staff card',
   'till.closeSession': 'Close session',
   'till.cashier': 'Cashier: {name}',
   'till.cart': 'Cart',

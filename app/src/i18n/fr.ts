@@ -31,6 +31,8 @@ export const fr = {
   'card.none': 'aucun',
   'till.openSession': 'Ouvrir la caisse',
   'till.openHint': 'Posez une carte équipe sur le lecteur, puis ouvrez la caisse.',
+  'till.closeHint': 'Posez la carte équipe qui a ouvert la session, puis fermez',
+  'till.signedSession': 'session signée par la carte équipe',
   'till.closeSession': 'Fermer la session',
   'till.cashier': 'Caissier·e : {name}',
   'till.cart': 'Panier',
