@@ -105,20 +105,27 @@ export const relayCommand: Command = {
   summary:
     'run a relay: circuit relay v2 + store-and-forward peer (--data, --listen, --ws-port, --http-port)',
   async run(argv) {
-    const relay = await runRelay(parseRelayArgs(argv))
-    let stopping = false
-    const stop = () => {
-      if (stopping) return
-      stopping = true
-      relay.stop().then(
+    const args = parseRelayArgs(argv)
+    // Signals are handled from the start: one arriving while the relay starts (following the directory)
+    // stops it, with its flush, as soon as it is up, instead of killing it mid-write.
+    let relay: RelayServer | undefined
+    let signalled = false
+    const stop = (r: RelayServer) =>
+      r.stop().then(
         () => process.exit(0),
         (err) => {
           console.error(`lakou relay: stop failed: ${err}`)
           process.exit(1)
         },
       )
+    const onSignal = () => {
+      if (signalled) return
+      signalled = true
+      if (relay) void stop(relay)
     }
-    process.on('SIGINT', stop)
-    process.on('SIGTERM', stop)
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    relay = await runRelay(args)
+    if (signalled) void stop(relay)
   },
 }

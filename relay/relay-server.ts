@@ -10,6 +10,7 @@ import { Repo } from '@automerge/automerge-repo'
 import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
 import {
   type DocumentAccess,
+  flushReadyDocuments,
   type LakouNetwork,
   type LocalCredentials,
   type PeerAuthenticator,
@@ -53,6 +54,8 @@ export interface RelayServer {
   peerId: string
   /** libp2p multiaddrs (TCP and WebSocket) with /p2p/<id>. */
   addresses(): string[]
+  /** Writes every ready document to disk (never throws on a document still looked for); returns how many. */
+  flush(): Promise<number>
   stop(): Promise<void>
 }
 
@@ -82,7 +85,15 @@ export async function startRelay(options: RelayOptions): Promise<RelayServer> {
     peerId: network.host.peerId.toString() as RepoPeerId,
     shareConfig: network.shareConfig(documentAccess),
   })
-  await options.onRepo?.(repo)
+  // A relay that fails to start (its directory unreadable, the HTTP port taken) must not leave libp2p
+  // listening: the process would neither serve nor exit, and a restart would find its ports taken.
+  const abandon = async (err: unknown): Promise<never> => {
+    network.adapter.disconnect()
+    await flushReadyDocuments(repo).catch(() => {})
+    await network.stop().catch(() => {})
+    throw err
+  }
+  await Promise.resolve(options.onRepo?.(repo)).catch(abandon)
 
   const relayService = (network.host.services as { relay?: { reservations?: { size: number } } }).relay
   const snapshot = () => ({
@@ -101,7 +112,7 @@ export async function startRelay(options: RelayOptions): Promise<RelayServer> {
       host: bind,
       health: () => ({ ok: network.host.status === 'started', ...snapshot() }),
       metrics: () => metrics.render(snapshot()),
-    })
+    }).catch(abandon)
   }
 
   return {
@@ -111,16 +122,16 @@ export async function startRelay(options: RelayOptions): Promise<RelayServer> {
     ...(http ? { http } : {}),
     peerId: network.host.peerId.toString(),
     addresses: () => network.addresses(),
+    flush: async () => (await flushReadyDocuments(repo)).length,
     async stop() {
       await http?.close()
       // Flush every document to disk before the network goes away: acknowledged data must survive restarts.
       // The network stops even if the flush fails; the failure is still reported to the caller.
-      // Only ready handles: a document still being looked for (named in the directory, not yet received)
-      // has nothing to save, and repo.flush() throws on it.
+      // Only ready handles (flushReadyDocuments): repo.flush() and repo.shutdown() throw on a document
+      // still being looked for (named in the directory, not yet received), which has nothing to save.
       try {
         network.adapter.disconnect()
-        const ready = Object.values(repo.handles).filter((h) => h.isReady())
-        await repo.flush(ready.map((h) => h.documentId))
+        await flushReadyDocuments(repo)
       } finally {
         await network.stop()
       }

@@ -2,6 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { generateAutomergeUrl } from '@automerge/automerge-repo/slim'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 
 // Separate processes on two shared cores: generous per-test budget (each step has its own shorter timeout).
@@ -66,7 +67,10 @@ describe('lakou relay (separate OS processes)', () => {
     await relayHolds(relay, url, 'fromA', 'a1')
     await stop(a)
 
-    // The relay restarts cleanly (SIGTERM-like: stdin closed, repo flushed).
+    // The relay restarts cleanly (SIGTERM-like: stdin closed, repo flushed) while it still looks for a
+    // document nobody has: repo.flush()/shutdown() would throw "DocHandle is not ready" on that one.
+    const missing = await relay.request('read', { url: generateAutomergeUrl(), timeoutMs: 500 })
+    expect(missing.unavailable).toBe(true)
     const relayPeerId = relay.ready.peerId
     await stop(relay)
     relay = await start(RELAY, { data: relayDir })
@@ -80,8 +84,9 @@ describe('lakou relay (separate OS processes)', () => {
     await relayHolds(relay, url, 'fromB', 'b1')
     await stop(b)
 
-    // The relay is killed hard after it has flushed, and restarted.
-    await relay.request('flush')
+    // The relay is killed hard after it has flushed (with a document still unavailable), and restarted.
+    await relay.request('read', { url: generateAutomergeUrl(), timeoutMs: 500 })
+    expect((await relay.request('flush')).flushed).toBeGreaterThanOrEqual(1)
     relay.kill()
     await new Promise((r) => relay.process.once('exit', r))
     children.delete(relay)

@@ -40,7 +40,8 @@ export {
   type Libp2pNetworkAdapterOptions,
   type PeerGate,
 } from './libp2p-network-adapter.ts'
-export { DEFAULT_RATE_LIMIT, type RateLimit } from './rate-limit.ts'
+export { DEFAULT_RATE_LIMIT, PeerBudget, type RateLimit, TokenBucket } from './rate-limit.ts'
+export { flushReadyDocuments, shutdownRepo } from './repo-flush.ts'
 export {
   createShareConfig,
   type DocumentAccess,
