@@ -12,6 +12,7 @@ import type { Message, PeerMetadata } from '@automerge/automerge-repo/slim'
 import { cbor, NetworkAdapter, type PeerId as RepoPeerId } from '@automerge/automerge-repo/slim'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { PeerPrincipal } from './access.ts'
+import { preferredConnection } from './connections.ts'
 import { type DropError, MalformedFrameError, PeerFloodError, PeerNotAuthenticatedError } from './errors.ts'
 import { DEFAULT_MAX_FRAME_BYTES, FrameWriter, readFrames } from './frames.ts'
 import { DEFAULT_RATE_LIMIT, PeerBudget, type RateLimit } from './rate-limit.ts'
@@ -213,10 +214,7 @@ export class Libp2pNetworkAdapter extends NetworkAdapter {
     if (link.outbound) return Promise.resolve()
     if (link.opening) return link.opening
     link.opening = (async () => {
-      const connection = this.libp2p
-        .getConnections()
-        .filter((c) => c.remotePeer.toString() === libp2pPeerId && c.status === 'open')
-        .sort((a, b) => Number(a.limits != null) - Number(b.limits != null))[0]
+      const connection = preferredConnection(this.libp2p, libp2pPeerId)
       if (!connection) throw new Error('no open connection')
       const stream = await connection.newStream(this.protocol, { runOnLimitedConnection: true })
       const writer = new FrameWriter(stream, this.maxFrameBytes)

@@ -22,7 +22,8 @@ export {
   type LakouNetwork,
   type NetworkComposeOptions,
 } from './compose.ts'
-export { ECHO_PROTOCOL, measureEcho, serveEcho } from './echo.ts'
+export { preferredConnection } from './connections.ts'
+export { ECHO_PROTOCOL, type EchoOptions, measureEcho, serveEcho } from './echo.ts'
 export { type Ed25519Signer, generateEd25519Signer, verifyEd25519 } from './ed25519.ts'
 export {
   type DropError,

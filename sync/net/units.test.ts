@@ -1,8 +1,11 @@
 // Small pure pieces: token bucket, share config, echo floor, peer status path.
 import type { DocumentId, PeerId as RepoPeerId } from '@automerge/automerge-repo/slim'
+import type { Connection, Libp2p } from '@libp2p/interface'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { PeerPrincipal } from './access.ts'
-import { measureEcho, serveEcho } from './echo.ts'
+import { preferredConnection } from './connections.ts'
+import { ECHO_PROTOCOL, measureEcho, serveEcho } from './echo.ts'
+import { AUTOMERGE_PROTOCOL, Libp2pNetworkAdapter } from './libp2p-network-adapter.ts'
 import { PeerBudget, TokenBucket } from './rate-limit.ts'
 import { createShareConfig } from './share-policy.ts'
 import { PeerStatusTracker } from './status.ts'
@@ -42,6 +45,33 @@ describe('PeerBudget', () => {
     const budget = new PeerBudget({ perSecond: 1, burst: 2, burstBytes: 10 }, 500, () => 0)
     expect(budget.limit.burstBytes).toBe(500)
     expect([budget.admit(500), budget.admit(0), budget.admit(0)]).toEqual([undefined, undefined, 'frames'])
+  })
+})
+
+describe('preferredConnection', () => {
+  const conn = (peer: string, status: string, limited: boolean, id: string) =>
+    ({
+      id,
+      remotePeer: { toString: () => peer },
+      status,
+      limits: limited ? { bytes: 1n } : undefined,
+    }) as unknown as Connection
+  const host = (connections: Connection[]) =>
+    ({ getConnections: () => connections }) as Pick<Libp2p, 'getConnections'>
+
+  it("picks the peer's open connection, direct before relayed", () => {
+    const picked = preferredConnection(
+      host([
+        conn('other', 'open', false, 'o'),
+        conn('p', 'closing', false, 'closing'),
+        conn('p', 'open', true, 'relayed'),
+        conn('p', 'open', false, 'direct'),
+      ]),
+      'p',
+    )
+    expect(picked?.id).toBe('direct')
+    expect(preferredConnection(host([conn('p', 'open', true, 'relayed')]), 'p')?.id).toBe('relayed')
+    expect(preferredConnection(host([conn('p', 'closed', false, 'x')]), 'p')).toBeUndefined()
   })
 })
 
@@ -90,6 +120,34 @@ describe('echo floor and peer status over real libp2p', () => {
     await stop()
     expect(times).toHaveLength(20)
     for (const t of times) expect(t).toBeGreaterThan(0)
+  })
+
+  it('echoes over the same connection as the sync stream when the peers hold two', async () => {
+    const [a, b] = peers as [TestPeer, TestPeer]
+    // A second connection, dialled the other way (as when two peers dial each other at once).
+    await b.host.dial(a.host.getMultiaddrs(), { force: true })
+    const adapters = [a, b].map((p) => new Libp2pNetworkAdapter({ libp2p: p.host, gate: p.access }))
+    adapters.forEach((adapter, i) => {
+      adapter.connect(`repo-${i}` as RepoPeerId)
+    })
+    const bId = b.host.peerId.toString()
+    const carrying = (protocol: string) =>
+      a.host
+        .getConnections(b.host.peerId)
+        .filter((c) => c.streams.some((s) => s.protocol === protocol && s.direction === 'outbound'))
+        .map((c) => c.id)
+    try {
+      await expect.poll(() => carrying(AUTOMERGE_PROTOCOL).length, { timeout: 10_000 }).toBe(1)
+      expect(a.host.getConnections(b.host.peerId).length).toBe(2)
+      const stop = await serveEcho(b.host, b.access)
+      const echoing = measureEcho(a.host, bId, 10, 200, { gapMs: 20 })
+      await expect.poll(() => carrying(ECHO_PROTOCOL).length, { timeout: 5_000 }).toBe(1)
+      expect(carrying(ECHO_PROTOCOL)).toEqual(carrying(AUTOMERGE_PROTOCOL))
+      expect(await echoing).toHaveLength(10)
+      await stop()
+    } finally {
+      for (const adapter of adapters) adapter.disconnect()
+    }
   })
 
   it('reports a TCP peer as connected directly and authenticated', async () => {
