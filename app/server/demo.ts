@@ -1,7 +1,7 @@
 // `lakou demo`: a federation with one venue (deterministic demo keys), a seeded catalog and agenda, demo
 // cards on an in-process reader with tap buttons in the UI, data in ./data/demo, served on localhost.
 import { existsSync } from 'node:fs'
-import { writeFile } from 'node:fs/promises'
+import { appendFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { createFixture, type Fixture } from '../../ledger/mod.ts'
 import { DIST_APP, ensureAppBuilt } from './build-app.ts'
@@ -101,6 +101,7 @@ async function seedLedger(service: VenueService, reader: CardReaderPort): Promis
     ticketTypeId: 'concert-member',
     paidBy: 'cash',
   })
+  await reader.tap(staff!) // only the staff card that opened the session closes it
   await service.call('session.close', {})
   await reader.remove()
 }
@@ -179,6 +180,20 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
     printer,
     ...(issuers ? { issuers } : {}),
     ...(enrollmentPackage ? { enrollmentPackage } : {}),
+    // The staff card's proofs of each till session (open, close), one JSON line each.
+    onSessionProof: (p) =>
+      appendFile(
+        join(catalogDir, 'till-sessions.jsonl'),
+        `${JSON.stringify({
+          at: new Date().toISOString(),
+          action: p.action,
+          staffCardId: p.staffCardId,
+          till: p.till,
+          cardSeq: p.cardSeq,
+          messageHash: Buffer.from(p.messageHash).toString('hex'),
+          signature: p.signature ? Buffer.from(p.signature).toString('hex') : null,
+        })}\n`,
+      ),
   })
   await service.start()
   await afterStart()

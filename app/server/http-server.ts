@@ -79,7 +79,8 @@ export class AppServer {
     this.detach = attachApi(wss, this.options.handler, (req) => ({
       client: this.clientFor(req),
       ...(this.options.pairing ? { pairing: this.options.pairing } : {}),
-      baseUrl: () => this.url,
+      // Pairing links name the host the admin's browser reached the node by (its LAN address, if so).
+      baseUrl: () => (req.headers.host ? `http://${req.headers.host}/` : this.url),
     }))
     await new Promise<void>((done, reject) => {
       server.once('error', reject)
