@@ -103,7 +103,9 @@ test('pairing: console code for the admin, QR code for a till tablet, roles enfo
   await expect(tablet.getByTestId('balance-EUR')).toContainText('21,00')
   expect(alexCounter()).toBe(counterBefore + 1)
   await tablet.getByTestId('close-session').click()
-  await expect(tablet.getByRole('alert')).toContainText('Session de caisse')
+  await expect(tablet.getByRole('alert')).toHaveText(
+    'Posez la carte équipe qui a ouvert la session pour la fermer',
+  )
   await shot(tablet, '12-till-close-needs-staff-card')
   await tap(tablet, 'Camille (équipe)')
   await tablet.getByTestId('close-session').click()

@@ -186,7 +186,7 @@ export const en: Record<MessageKey, string> = {
   'error.RoleNotAllowedError': 'This browser’s role does not allow this action',
   'error.InvalidPairingCodeError': 'Unknown, expired or already used code',
   'error.PairingRateLimitedError': 'Too many wrong codes: try again in a minute',
-  'error.StaffSessionError': 'Till session: {message}',
+  'error.StaffSessionError': 'Tap the staff card that opened the session to close it',
   'error.NotStaffCardError': 'Only the staff card that opened the session can close it',
   'error.generic': 'Error: {message}',
 }

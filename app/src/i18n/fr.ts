@@ -184,7 +184,7 @@ export const fr = {
   'error.RoleNotAllowedError': 'Le rôle de ce navigateur ne permet pas cette action',
   'error.InvalidPairingCodeError': 'Code inconnu, expiré ou déjà utilisé',
   'error.PairingRateLimitedError': 'Trop de codes erronés : réessayez dans une minute',
-  'error.StaffSessionError': 'Session de caisse : {message}',
+  'error.StaffSessionError': 'Posez la carte équipe qui a ouvert la session pour la fermer',
   'error.NotStaffCardError': 'Seule la carte équipe qui a ouvert la session peut la fermer',
   'error.generic': 'Erreur : {message}',
 } as const
