@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { METHODS, type Role } from '../shared/protocol.ts'
 import { AppServer } from './http-server.ts'
-import { checkAccess, METHOD_ROLES, PairingService, tokenFromCookie } from './pairing.ts'
+import { checkAccess, METHOD_ROLES, PairingService, receivesEvent, tokenFromCookie } from './pairing.ts'
 import type { ApiHandler } from './ws-api.ts'
 
 describe('PairingService', () => {
@@ -73,6 +73,13 @@ describe('checkAccess', () => {
     expect(allowed('door', 'sale.pay')).toBe(false)
     expect(allowed('till', 'admin.report')).toBe(false)
     expect(allowed('portal', 'sim.tap')).toBe(false)
+  })
+  it('pushes reader events to the reader screens only, nothing to unpaired browsers', () => {
+    expect(receivesEvent('till', 'card.presented')).toBe(true)
+    expect(receivesEvent('door', 'card.removed')).toBe(true)
+    expect(receivesEvent('portal', 'card.presented')).toBe(false)
+    expect(receivesEvent('portal', 'sync.status')).toBe(true)
+    expect(receivesEvent(null, 'sync.status')).toBe(false)
   })
   it('reads the session token from a cookie header', () => {
     expect(tokenFromCookie('a=1; lakou_session=abc=; b=2')).toBe('abc=')

@@ -5,7 +5,7 @@
 // always needs a code. Only token hashes are kept on disk, so a copied pairings file pairs nobody.
 import { createHash, randomBytes, randomInt } from 'node:crypto'
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
-import type { ClientView, Method, Role } from '../shared/protocol.ts'
+import type { ClientView, EventName, Method, Role } from '../shared/protocol.ts'
 import {
   InvalidPairingCodeError,
   NotPairedError,
@@ -49,6 +49,13 @@ export const METHOD_ROLES: { [M in Method]: readonly Role[] } = {
   'sim.tap': ['till', 'door'],
   'sim.remove': ['till', 'door'],
   'net.setOnline': ['till', 'door'],
+}
+
+/** Events a role receives: the card on the reader is for the screens that use the reader, not the portal. */
+export function receivesEvent(role: Role | null, event: EventName): boolean {
+  if (role === null) return false
+  if (event === 'card.presented' || event === 'card.removed') return role !== 'portal'
+  return true
 }
 
 /** What the API layer knows of the browser behind one WebSocket. */

@@ -14,7 +14,7 @@ import type {
   Result,
 } from '../shared/protocol.ts'
 import { AppError, InvalidRequestError, UnknownMethodError } from './errors.ts'
-import { type Client, checkAccess, type PairingService } from './pairing.ts'
+import { type Client, checkAccess, type PairingService, receivesEvent } from './pairing.ts'
 import { isMethod, validateParams } from './validate.ts'
 
 export interface ApiHandler {
@@ -93,15 +93,16 @@ export function attachApi(
   handler: ApiHandler,
   contextFor: (req: IncomingMessage) => ApiContext,
 ): () => void {
-  const sockets = new Set<WebSocket>()
+  const sockets = new Map<WebSocket, Client>()
   const unsubscribe = handler.onEvent((event, data) => {
     const text = JSON.stringify({ event, data } satisfies EventMessage)
-    // Unpaired browsers get no events: balances and sales are not theirs to see.
-    for (const s of sockets) if (s.readyState === s.OPEN) s.send(text)
+    // Unpaired browsers get no events; the portal does not see the cards tapped on the till's reader.
+    for (const [s, client] of sockets)
+      if (s.readyState === s.OPEN && receivesEvent(client.role, event)) s.send(text)
   })
   wss.on('connection', (socket, req: IncomingMessage) => {
     const context = contextFor(req)
-    if (context.client.role !== null) sockets.add(socket)
+    sockets.set(socket, context.client)
     socket.on('close', () => sockets.delete(socket))
     socket.on('error', () => sockets.delete(socket))
     socket.on('message', (data, isBinary) => {
