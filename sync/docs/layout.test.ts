@@ -140,6 +140,25 @@ describe('page writer durability', () => {
     await repo2.shutdown()
   })
 
+  it('a full page let go from memory stays whole on disk (no empty save after the unload)', async () => {
+    const dir = tmp()
+    const repo = new Repo({ storage: new DurableFsStorageAdapter(dir) })
+    const layout = new DocumentLayout(repo)
+    const venue = layout.createVenue(layout.createFederation('f1'), 'v1')
+    const w = await PageWriter.open(layout, venue, 'd1', { capacity: 30 })
+    // One flush per record: many incremental chunks, so the next save compacts (snapshot + removals).
+    const locs = []
+    for (let i = 0; i < 30; i++) locs.push(await w.append(record(i)))
+    const id = w.currentPage.documentId
+    await layout.unload(id)
+    await new Promise((r) => setTimeout(r, 400)) // past the repo's 100 ms save throttle
+    await repo.shutdown()
+    const other = new Repo({ storage: new DurableFsStorageAdapter(dir) })
+    const page = await other.find<LedgerPageDoc>(locs[0]!.pageUrl)
+    expect(page.doc().records).toHaveLength(30)
+    await other.shutdown()
+  })
+
   it('onLocated runs before the record enters the page doc (the push leaves ahead of the CRDT work)', async () => {
     const repo = new Repo()
     const layout = new DocumentLayout(repo)

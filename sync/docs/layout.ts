@@ -227,7 +227,13 @@ export class DocumentLayout extends EventEmitter<LayoutEvents> {
 
   /** Lets an already indexed, full page leave memory; it is reloaded from disk when a peer asks for it. */
   async unload(documentId: DocumentId): Promise<void> {
+    const handle = this.repo.handles[documentId]
     await this.repo.flush([documentId])
+    // automerge-repo 2.5: removeFromCache() unloads the handle, which swaps its doc for an empty one and
+    // emits heads-changed; the repo's throttled save then stored that empty doc ~100 ms later, often as a
+    // compacting snapshot that removed the page's real chunks from disk (a full page's records lost).
+    // The page is flushed above; nothing of it is left to save.
+    handle?.removeAllListeners('heads-changed')
     await this.repo.removeFromCache(documentId)
   }
 

@@ -26,7 +26,7 @@ import {
   type VenueDoc,
 } from '../docs/mod.ts'
 import { type LakouNetwork, type PeerPrincipal, type PeerStatus, startLakouNetwork } from '../net/mod.ts'
-import { ChainSink, type LedgerIngest } from './chain-sink.ts'
+import { ChainSink } from './chain-sink.ts'
 import { ChainWal } from './chain-wal.ts'
 import { dataPaths, type NodeConfig, readNodeConfig } from './config.ts'
 import { CertificateAuthenticator, localCredentials } from './credentials.ts'
@@ -43,6 +43,7 @@ import {
   type RecordBody,
   toHex,
 } from './ledger.ts'
+import { rebuildLedger } from './ledger-rebuild.ts'
 import { Libp2pPushTransport } from './push-protocol.ts'
 
 export interface VenueNodeOptions {
@@ -88,7 +89,7 @@ export interface VenueNode extends EventEmitter<VenueNodeEvents> {
   /** The ledger index (views: balances, memberships, tickets, forks...). */
   readonly ledger: LedgerIndex
   /** Resolves once the ledger index holds every record stored on disk (immediate on a first start). */
-  readonly ledgerReady: Promise<{ records: number; ms: number }>
+  readonly ledgerReady: Promise<{ records: number; statements: number; ms: number }>
   readonly repo: Repo
   readonly layout: DocumentLayout
   readonly network: LakouNetwork
@@ -183,8 +184,9 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
 
   let layout: DocumentLayout | undefined
   const classified = Promise.withResolvers<void>()
+  const storage = new DurableFsStorageAdapter(paths.automerge)
   const repo = new Repo({
-    storage: new DurableFsStorageAdapter(paths.automerge),
+    storage,
     network: [network.adapter],
     peerId: network.host.peerId.toString() as RepoPeerId,
     shareConfig: network.shareConfig(documentAccess((id) => layout?.classify(id), classified.promise)),
@@ -240,8 +242,11 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
   // from the documents on disk in the background (statements first, then page by page).
   const ledgerReady =
     cpBytes && feedState
-      ? rebuildLedger(repo, layout, ledger, feedState)
-      : Promise.resolve({ records: 0, ms: 0 })
+      ? rebuildLedger(repo, ledger, feedState, {
+          federationUrl: config.federationUrl as AutomergeUrl,
+          storage,
+        })
+      : Promise.resolve({ records: 0, statements: 0, ms: 0 })
   ledgerReady.catch((e) => log(`lakou/node: ledger rebuild failed: ${(e as Error).message}`))
 
   // The till's own page writer and device chain (relays have no venue and write nothing).
@@ -405,33 +410,4 @@ async function resumeChain(
     at = p
   }
   return new DeviceChainWriter(device, at)
-}
-
-async function rebuildLedger(
-  repo: Repo,
-  layout: DocumentLayout,
-  ledger: LedgerIngest,
-  state: FeedState,
-): Promise<{ records: number; ms: number }> {
-  const t0 = performance.now()
-  const feed = async (batch: Uint8Array[]) => {
-    if (ledger.ingestMany) await ledger.ingestMany(batch)
-    else for (const b of batch) await ledger.ingest(b)
-  }
-  let records = 0
-  for (const h of Object.values(repo.handles)) {
-    if (!h.isReady()) continue
-    const cls = layout.classify(h.documentId)
-    if (cls?.kind === 'federation' || cls?.kind === 'venue') await feed((h.doc() as VenueDoc).entries ?? [])
-  }
-  for (const id of Object.keys(state.pages) as DocumentId[]) {
-    const wasLoaded = id in repo.handles
-    const h = await repo.find<{ records: Uint8Array[] }>(id).catch(() => undefined)
-    if (!h) continue
-    const batch = h.doc().records ?? []
-    records += batch.length
-    await feed(batch)
-    if (!wasLoaded && batch.length >= PAGE_CAPACITY) await repo.removeFromCache(id)
-  }
-  return { records, ms: performance.now() - t0 }
 }

@@ -1,0 +1,106 @@
+// After a restart from the index checkpoint, the ledger's LedgerIndex (no local state export yet) is rebuilt
+// from the documents on disk in the background: first every signed statement of the federation doc and of
+// every venue doc in its directory, then the records of every ledger page the checkpoint knows.
+// The statement docs are looked up explicitly rather than taken from the handles loaded at that moment:
+// right after a start the venue docs are often still loading, and records fed without their device
+// certificates stayed pending ("device-not-certified").
+import * as A from '@automerge/automerge'
+import type { AutomergeUrl, DocumentId, Repo, StorageAdapterInterface } from '@automerge/automerge-repo'
+import { asUrl, type FederationDoc, type FeedState, type PageProgress, type VenueDoc } from '../docs/mod.ts'
+import type { LedgerIngest } from './chain-sink.ts'
+
+export interface RebuildOptions {
+  federationUrl: AutomergeUrl
+  /** How long to wait for a directory doc that is not on disk (it then arrives through sync). */
+  findTimeoutMs?: number
+  /** The repo's storage: pages are read from it directly (without it, through the repo). */
+  storage?: StorageAdapterInterface
+}
+
+export async function rebuildLedger(
+  repo: Repo,
+  ledger: LedgerIngest,
+  state: FeedState,
+  options: RebuildOptions,
+): Promise<{ records: number; statements: number; ms: number }> {
+  const t0 = performance.now()
+  const timeoutMs = options.findTimeoutMs ?? 3000
+  const find = async <T>(url: AutomergeUrl | DocumentId) => {
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<undefined>((r) => {
+      timer = setTimeout(() => r(undefined), timeoutMs)
+    })
+    try {
+      return await Promise.race([repo.find<T>(url).catch(() => undefined), timeout])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+  const feed = async (batch: Uint8Array[]) => {
+    if (batch.length === 0) return
+    if (ledger.ingestMany) await ledger.ingestMany(batch)
+    else for (const b of batch) await ledger.ingest(b)
+  }
+
+  // Pages are read straight from storage, not through the repo: no handle is loaded and kept for the
+  // rebuild, and no race with the index feed letting the same page go (flush, removeFromCache: a find() at
+  // that moment handed back a ready handle with an empty doc, and the page's records were lost to the
+  // ledger). A page whose stored copy holds fewer records than indexed (data synced, not yet saved) is
+  // taken from the repo.
+  const pageRecords = async (id: DocumentId, indexed: number) => {
+    const fromDisk = options.storage ? await loadStoredRecords(options.storage, id) : undefined
+    if (fromDisk && fromDisk.length >= indexed) return fromDisk
+    const h = await find<{ records?: Uint8Array[] }>(id)
+    return h && Array.isArray(h.doc().records) ? h.doc().records! : fromDisk
+  }
+
+  const statements: Uint8Array[] = []
+  const fed = await find<FederationDoc>(options.federationUrl)
+  if (fed) {
+    statements.push(...(fed.doc().entries ?? []))
+    const venues = await Promise.all(
+      Object.values(fed.doc().venues ?? {}).map((url) => find<VenueDoc>(asUrl(url))),
+    )
+    for (const v of venues) if (v) statements.push(...(v.doc().entries ?? []))
+  }
+  // One batch: the ledger's trust is order-free within it (admissions before certificates not required).
+  await feed(statements)
+
+  let records = 0
+  for (const [id, progress] of Object.entries(state.pages) as Array<[DocumentId, PageProgress]>) {
+    const batch = await pageRecords(id, progress.indexed)
+    if (!batch) continue
+    records += batch.length
+    await feed(batch)
+  }
+  return { records, statements: statements.length, ms: performance.now() - t0 }
+}
+
+/** A page's records from its stored chunks (snapshot and incremental), or undefined if none is stored. */
+export async function loadStoredRecords(
+  storage: StorageAdapterInterface,
+  id: DocumentId,
+): Promise<Uint8Array[] | undefined> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const chunks = [
+        ...(await storage.loadRange([id, 'snapshot'])),
+        ...(await storage.loadRange([id, 'incremental'])),
+      ].flatMap((c) => (c.data ? [c.data] : []))
+      if (chunks.length === 0) return undefined
+      const binary = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0))
+      let at = 0
+      for (const c of chunks) {
+        binary.set(c, at)
+        at += c.length
+      }
+      const doc = A.loadIncremental(A.init<{ records?: Uint8Array[] }>(), binary)
+      const records = doc.records ? [...doc.records] : []
+      A.free(doc)
+      return records
+    } catch (e) {
+      // A compaction removed a chunk between listing and reading: list again.
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw e
+    }
+  }
+}
