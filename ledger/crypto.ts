@@ -6,7 +6,20 @@ import { LedgerKeyError } from './errors.ts'
 
 const subtle = globalThis.crypto.subtle
 
+// Node's one-shot native hash when the runtime has it (Node >= 20.16: process.getBuiltinModule, no
+// import, so browsers load this file unchanged): ~4x faster than the JS hash on record-sized input,
+// and hashing is on the ingest's main thread. Browsers use @noble/hashes.
+type NodeHash = (algorithm: string, data: Uint8Array, encoding: 'buffer') => Uint8Array
+const nodeHash = (
+  globalThis as { process?: { getBuiltinModule?: (id: string) => { hash?: NodeHash } | undefined } }
+).process?.getBuiltinModule?.('node:crypto')?.hash
+
 export function sha256(bytes: Uint8Array): Uint8Array {
+  if (nodeHash) {
+    const b = nodeHash('sha256', bytes, 'buffer')
+    // a plain Uint8Array view (callers compare and store hashes as Uint8Array, not Buffer)
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
+  }
   return nobleSha256(bytes)
 }
 

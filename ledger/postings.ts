@@ -5,10 +5,26 @@ import type { CardId, LedgerRecord } from './types.ts'
 
 export type Posting = [account: string, asset: string, delta: number]
 
+// Account names are map keys on the ingest's hot path: a fresh `c:${key}` is a cons string that V8
+// flattens and hashes at every lookup, a cached one carries its hash. Bounded (cleared when full).
+const cardAccounts = new Map<string, string>()
+const venueAccounts = new Map<string, string>()
+const ACCOUNT_CACHE_MAX = 100_000
+
+function cached(cache: Map<string, string>, prefix: string, key: string): string {
+  let account = cache.get(key)
+  if (account === undefined) {
+    if (cache.size >= ACCOUNT_CACHE_MAX) cache.clear()
+    account = prefix + key
+    cache.set(key, account)
+  }
+  return account
+}
+
 /** Postings of a valid record: each sums to zero per asset (double entry). */
 export function recordPostings(rec: LedgerRecord, venueKey: string, target: LedgerRecord | null): Posting[] {
-  const c = (card: CardId) => `c:${keyOf(card)}`
-  const v = `v:${venueKey}`
+  const c = (card: CardId) => cached(cardAccounts, 'c:', keyOf(card))
+  const v = cached(venueAccounts, 'v:', venueKey)
   switch (rec.kind) {
     case 'top-up':
       return [
