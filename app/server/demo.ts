@@ -163,6 +163,8 @@ const slug = (s: string) =>
 export interface RunningDemo {
   url: string
   service: VenueService
+  /** Prints a fresh admin pairing code (the first one expires after 10 minutes). */
+  printPairingCode(): void
   stop(): Promise<void>
 }
 
@@ -216,15 +218,19 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
   })
   await server.start()
   service.publicUrl = server.url
-  const admin = pairing.offer('admin', 'console')
-  o.log(
-    `Pairing code (admin, until ${new Date(admin.expiresAt).toLocaleTimeString()}): ${admin.code}` +
-      (o.requirePairing ? '' : '  (browsers on this machine are admin without a code)'),
-  )
+  const printPairingCode = () => {
+    const admin = pairing.offer('admin', 'console')
+    o.log(
+      `Pairing code (admin, until ${new Date(admin.expiresAt).toLocaleTimeString()}): ${admin.code}` +
+        (o.requirePairing ? '' : '  (browsers on this machine are admin without a code)'),
+    )
+  }
+  printPairingCode()
   o.log(`Lakou demo: ${server.url}  (data in ${o.dataDir}; Ctrl-C to stop)`)
   return {
     url: server.url,
     service,
+    printPairingCode,
     async stop() {
       await server.stop()
       await service.stop()
@@ -235,9 +241,17 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
 
 export async function runDemo(args: string[]): Promise<void> {
   const demo = await startDemo(parseDemoArgs(args))
+  // On a terminal, Enter prints a new pairing code (the node may run headless on a LAN with --host).
+  const onLine = () => demo.printPairingCode()
+  if (process.stdin.isTTY) {
+    console.log('(press Enter for a new pairing code)')
+    process.stdin.on('data', onLine)
+  }
   await new Promise<void>((done) => {
     process.once('SIGINT', () => done())
     process.once('SIGTERM', () => done())
   })
+  process.stdin.off('data', onLine)
+  process.stdin.pause()
   await demo.stop()
 }
