@@ -8,6 +8,7 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import type { ClientView, EventName, Method, Role } from '../shared/protocol.ts'
 import {
   InvalidPairingCodeError,
+  InvalidRequestError,
   NotPairedError,
   PairingRateLimitedError,
   RoleNotAllowedError,
@@ -115,7 +116,13 @@ export class PairingService {
     this.ttl = options.codeTtlMs ?? 10 * 60_000
     const file = options.file
     if (file && existsSync(file)) {
-      const saved = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Paired>
+      let saved: Record<string, Paired>
+      try {
+        saved = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Paired>
+      } catch (e) {
+        // Never overwrite it: the operator decides (moving it away unpairs every browser).
+        throw new InvalidRequestError(`${file} is not a pairings file: ${(e as Error).message}`)
+      }
       for (const [hash, p] of Object.entries(saved)) this.paired.set(hash, p)
     }
   }
