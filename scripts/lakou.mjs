@@ -2,7 +2,13 @@
 // `lakou <command>`: runs the TypeScript sources directly through tsx (no build step for the node).
 import { register } from 'tsx/esm/api'
 
-register()
-await import('../sync/polyfills.ts')
-const { main } = await import('./cli.ts')
-await main(process.argv.slice(2))
+if (process.argv[2] === 'node' && !process.env.LAKOU_NO_BUNDLE) {
+  // `lakou node` starts from an esbuild bundle rebuilt when stale (sync/node/run-bundled.mjs): no tsx.
+  const { runBundled } = await import('../sync/node/run-bundled.mjs')
+  await runBundled('sync/node/node-main.ts', process.argv.slice(3))
+} else {
+  register()
+  await import('../sync/polyfills.ts')
+  const { main } = await import('./cli.ts')
+  await main(process.argv.slice(2))
+}
