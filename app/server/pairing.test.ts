@@ -49,7 +49,9 @@ describe('PairingService', () => {
     expect(new PairingService({ file }).clientFor(paired.token).role).toBe('portal')
     // A damaged file is refused with its name and left as it is.
     await writeFile(file, '{"torn')
-    expect(() => new PairingService({ file })).toThrow(expect.objectContaining({ name: 'InvalidRequestError' }))
+    expect(() => new PairingService({ file })).toThrow(
+      expect.objectContaining({ name: 'InvalidRequestError' }),
+    )
     expect(await readFile(file, 'utf8')).toBe('{"torn')
     await rm(dir, { recursive: true, force: true })
   })
