@@ -72,3 +72,19 @@ export class LedgerInputError extends Error {
   static readonly NAME = 'LedgerInputError'
   override readonly name = LedgerInputError.NAME
 }
+
+/**
+ * A local state snapshot that cannot be restored: `code` is 'corrupt' (hash mismatch, truncated or
+ * unreadable bytes), 'version' (an unknown snapshot format) or 'federation-mismatch' (taken under
+ * other federation keys). The caller falls back to re-ingesting its records.
+ */
+export class LedgerSnapshotError extends Error {
+  static readonly NAME = 'LedgerSnapshotError'
+  override readonly name = LedgerSnapshotError.NAME
+  constructor(
+    readonly code: 'corrupt' | 'version' | 'federation-mismatch',
+    detail = '',
+  ) {
+    super(detail ? `${code}: ${detail}` : code)
+  }
+}

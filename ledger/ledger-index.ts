@@ -6,7 +6,7 @@ import { type Balances, balanceOf, EMPTY_BALANCES, fromAmounts, toAmounts, withD
 import { bytesEqual, bytesOfKey, keyOf, toHex, ZERO_HASH } from './bytes.ts'
 import { cardKindOf, type Decoded, decodeRecordUnchecked, decodeSigned } from './codec.ts'
 import { verifySignature } from './crypto.ts'
-import { LedgerDecodeError, LedgerRuleError, type Rule } from './errors.ts'
+import { LedgerDecodeError, LedgerRuleError, LedgerSnapshotError, type Rule } from './errors.ts'
 import { type Posting, recordPostings } from './postings.ts'
 import {
   cardSignatureMessage,
@@ -17,6 +17,7 @@ import {
   signingCardPositions,
   statementSignatureMessage,
 } from './sign.ts'
+import { decodeSnapshot, encodeSnapshot, type SnapshotRecord } from './snapshot.ts'
 import {
   buildTrust,
   type DeviceAuthority,
@@ -152,6 +153,7 @@ export class LedgerIndex {
   private cardForks: Array<{ card: string; seq: number }> = []
   private deviceForks: Array<{ device: string; seq: number }> = []
   private anchors: Checkpoint | null = null
+  private anchorBytes: Uint8Array | null = null
   private anchorSeqs = new Map<string, number>()
   private queue: string[] = []
 
@@ -879,6 +881,7 @@ export class LedgerIndex {
     if (d.record.deviceSeq > device.cutoff)
       throw new LedgerRuleError('device-revoked', 'checkpoint signer is revoked')
     this.anchors = d.record
+    this.anchorBytes = bytes.slice()
     this.applyAnchors(d.record)
   }
 
@@ -959,6 +962,125 @@ export class LedgerIndex {
     devices.sort((a, b) => order(a.device, b.device))
     cards.sort((a, b) => order(a.card, b.card))
     return writer.append({ kind: 'checkpoint', devices, cards })
+  }
+
+  // ------------------------------------------------------------ local snapshot
+
+  /**
+   * A local state snapshot for a fast restart of this node (see snapshot.ts): the statements and
+   * records this index holds, bound to its federation keys and closed by a SHA-256. Records still
+   * being verified are left out (they arrive again through sync).
+   */
+  exportSnapshot(): Uint8Array {
+    const records: SnapshotRecord[] = []
+    for (const e of this.entries.values()) {
+      if (e.kind === 'anchor' || e.status === 'verifying') continue
+      const bytes = this.bytesOf(e)
+      if (e.sigOk) records.push({ bytes })
+      else records.push({ bytes, refused: { rule: e.error!.rule, message: e.error!.message } })
+    }
+    return encodeSnapshot({
+      federation: this.federationKeys,
+      statements: [...this.statements.values()].map((s) => s.bytes),
+      records,
+      malformed: this.malformed,
+      checkpoint: this.anchorBytes,
+    })
+  }
+
+  /**
+   * Restore an index from its own snapshot without verifying signatures again (the node's own disk is
+   * trusted like its device key); every view is re-derived from the records. Throws
+   * LedgerSnapshotError ('corrupt', 'version', 'federation-mismatch'): then re-ingest instead.
+   */
+  static fromSnapshot(bytes: Uint8Array, options: LedgerIndexOptions): LedgerIndex {
+    const content = decodeSnapshot(bytes)
+    const index = new LedgerIndex(options)
+    const mine = index.federationKeys
+    if (
+      mine.length !== content.federation.length ||
+      mine.some((k, i) => !bytesEqual(k, content.federation[i]!))
+    )
+      throw new LedgerSnapshotError(
+        'federation-mismatch',
+        'the snapshot was taken under other federation keys',
+      )
+    try {
+      index.restore(content)
+    } catch (err) {
+      // hash-checked bytes that still do not decode: written by another build, treat as corrupt
+      if (err instanceof LedgerDecodeError) throw new LedgerSnapshotError('corrupt', err.message)
+      throw err
+    }
+    return index
+  }
+
+  private restore(content: ReturnType<typeof decodeSnapshot>): void {
+    for (const bytes of content.statements) {
+      const d = decodeSigned(bytes)
+      if (d.type !== 'statement') throw new LedgerDecodeError('unknown-kind', 'record among statements')
+      this.statements.set(keyOf(d.hash), { bytes, statement: d.statement })
+    }
+    this.trust = buildTrust(
+      this.federationKeys,
+      [...this.statements].map(([key, s]): StatementEntry => ({ key, statement: s.statement })),
+    )
+    this.malformed.push(...content.malformed)
+    if (content.checkpoint) {
+      const d = decodeSigned(content.checkpoint)
+      if (d.type !== 'record' || d.record.kind !== 'checkpoint')
+        throw new LedgerDecodeError('unknown-kind', 'the snapshot checkpoint is not a checkpoint')
+      this.anchors = d.record
+      this.anchorBytes = content.checkpoint
+      this.applyAnchors(d.record)
+    }
+    for (const r of content.records) {
+      const d = decodeSigned(r.bytes)
+      if (d.type !== 'record') throw new LedgerDecodeError('unknown-kind', 'statement among records')
+      const key = keyOf(d.hash)
+      const error = r.refused ? new LedgerRuleError(r.refused.rule) : null
+      if (error) error.message = r.refused!.message
+      this.entries.set(key, {
+        key,
+        ref: this.arena.add(r.bytes),
+        len: r.bytes.length,
+        status: error ? 'rejected' : 'pending',
+        sigOk: !error,
+        rec: null,
+        error,
+        waitingFor: null,
+        kind: null,
+        device: error ? '' : this.intern(keyOf(d.record.device)),
+        deviceSeq: error ? 0 : d.record.deviceSeq,
+        card1: null,
+        seq1: 0,
+        after1: null,
+        pos2: null,
+      })
+      if (!error) this.queue.push(key)
+    }
+    this.drain()
+  }
+
+  /**
+   * The valid records in a deterministic order (device key, then deviceSeq, then hash), decoded on
+   * the fly: for reports. Each item's bytes are a copy.
+   */
+  *validRecords(): Generator<{ hash: string; bytes: Uint8Array; record: LedgerRecord }> {
+    const list: RecordEntry[] = []
+    for (const e of this.entries.values()) if (e.status === 'valid' && e.kind !== 'anchor') list.push(e)
+    // interned keys are latin1 strings: their order is the bytes' (and the hex) order
+    list.sort((a, b) =>
+      a.device !== b.device
+        ? a.device < b.device
+          ? -1
+          : 1
+        : a.deviceSeq - b.deviceSeq || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+    )
+    for (const e of list) {
+      const bytes = this.bytesOf(e).slice()
+      yield { hash: toHex(bytesOfKey(e.key)), bytes, record: decodeRecordUnchecked(bytes) }
+    }
   }
 
   // ------------------------------------------------------------ views

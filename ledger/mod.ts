@@ -29,6 +29,7 @@ export {
   LedgerInputError,
   LedgerKeyError,
   LedgerRuleError,
+  LedgerSnapshotError,
   RULES,
   type Rule,
 } from './errors.ts'
