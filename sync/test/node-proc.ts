@@ -1,5 +1,5 @@
 // A venue node in its own OS process, driven by tests and benches over stdin/stdout (one JSON object per
-// line). Run: node --import tsx --import ./sync/polyfills.ts sync/test/node-proc.ts --data DIR [--relay A]
+// line). Run: node sync/node/run-bundled.mjs sync/test/node-proc.ts --data DIR [--relay A]
 // Commands: {id, cmd: 'dial'|'append'|'stream'|'stats'|'block'|'unblock'|'echo'|'stop', ...}. Replies:
 // {id, ok, ...}. Unsolicited events: {event: 'ready'|'ack'|'validated'}.
 import { createInterface } from 'node:readline'
