@@ -16,6 +16,8 @@ export interface NetworkComposeOptions {
   log?: (line: string) => void
   /** Called for every sync frame received (metrics). */
   onFrame?: (peerId: string) => void
+  /** The repo's peer id is the host's libp2p peer id, and peers' joins must be too (default true). */
+  bindRepoPeerId?: boolean
 }
 
 export interface LakouNetwork {
@@ -52,6 +54,7 @@ export async function composeLakouNetwork(
     gate: access,
     ...(options.maxFrameBytes !== undefined ? { maxFrameBytes: options.maxFrameBytes } : {}),
     ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
+    bindRepoPeerId: options.bindRepoPeerId ?? true,
     onFrame: (peerId) => {
       status.seen(peerId)
       options.onFrame?.(peerId)

@@ -42,6 +42,12 @@ export interface Libp2pNetworkAdapterOptions {
   reopenDelayMs?: number
   /** Called for every frame received from a peer (status tracking). */
   onFrame?: (libp2pPeerId: string) => void
+  /**
+   * A join must announce the libp2p peer id the handshake authenticated as its repo peer id (Lakou repos
+   * use it), so no certified peer can take another's repo id while that one is offline. Off by default for
+   * repos with other ids (automerge-repo's acceptance suite); composeLakouNetwork turns it on.
+   */
+  bindRepoPeerId?: boolean
 }
 
 interface Link {
@@ -301,6 +307,11 @@ export class Libp2pNetworkAdapter extends NetworkAdapter {
     const join = decoded as Partial<Join>
     if (join?.type !== 'join' || typeof join.senderId !== 'string' || join.senderId.length === 0) {
       throw new MalformedFrameError('first frame is not a join')
+    }
+    if (this.options.bindRepoPeerId && join.senderId !== link.libp2pPeerId) {
+      throw new MalformedFrameError(
+        `join claims repo peer id ${join.senderId}, not its authenticated peer id`,
+      )
     }
     const owner = this.byRepoPeer.get(join.senderId)
     if (owner !== undefined && owner !== link.libp2pPeerId) {
