@@ -197,7 +197,10 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
   }
 }
 
-createInterface({ input: process.stdin }).on('line', (line) => {
+const commands = createInterface({ input: process.stdin })
+// The bench is gone (killed or crashed): do not linger as an orphan holding ports and CPU.
+commands.on('close', () => void node.stop().finally(() => process.exit(0)))
+commands.on('line', (line) => {
   let c: Record<string, unknown>
   try {
     c = JSON.parse(line)

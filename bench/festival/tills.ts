@@ -61,6 +61,11 @@ export async function spawnTill(script: string, args: string[], timeoutMs = 600_
     }
   })
   void exited.then((code) => {
+    // A till that dies mid-run says why (its stderr tail), instead of surfacing later as a refused dial.
+    if (code !== 0 && ready)
+      process.stderr.write(
+        `[festival] ${script} ${args.join(' ')} exited (${code}): ${stderr.slice(-1500)}\n`,
+      )
     ready.reject(new Error(`till exited (${code}) before ready: ${stderr}`))
     for (const w of waiting.values()) w.reject(new Error(`till exited (${code}): ${stderr.slice(-500)}`))
     waiting.clear()
