@@ -86,3 +86,19 @@ export { assetRef, type DeviceAuthority } from './trust.ts'
 export type * from './types.ts'
 export { ASSET_KINDS, CARD_KINDS, PAYMENT_METHODS, REFUND_METHODS, ROLES, TOP_UP_METHODS } from './types.ts'
 export { checkRecordShape, ROLES_FOR_KIND } from './validate.ts'
+export {
+  decodeVenueConfig,
+  nextVenueConfigVersion,
+  type ResolvedVenueConfig,
+  resolveVenueConfig,
+  signVenueConfig,
+  VENUE_CONFIG_SECTIONS,
+  type VenueConfigBody,
+  type VenueConfigEntry,
+  type VenueConfigReason,
+  VenueConfigRejectedError,
+  type VenueConfigSection,
+  type VenueConfigTrust,
+  venueConfigWins,
+  verifyVenueConfig,
+} from './venue-config.ts'
