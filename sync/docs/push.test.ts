@@ -41,9 +41,10 @@ function setup() {
 
 describe('direct record push', () => {
   it('a pushed record is validated into the index and tells how long the page is', async () => {
-    const { sink, board, transport } = setup()
+    const { sink, board, transport, feed } = setup()
     transport.deliver('p1', { t: 'rec', page: 'pageA', index: 4, bytes: record(1) })
-    await until(() => sink.applied === 1)
+    await feed.idle()
+    expect(sink.applied).toBe(1)
     expect(board.get('pageA' as never)).toMatchObject({ known: 5, indexed: 0, behind: 5 })
     board.indexed('pageA' as never, { venueId: 'v', deviceId: 'd', page: 0, indexed: 5 })
     expect(board.get('pageA' as never)).toMatchObject({ behind: 0 })
@@ -73,5 +74,34 @@ describe('direct record push', () => {
     board.indexed('pageC' as never, { venueId: 'v', deviceId: 'd', page: 0, indexed: 7 })
     push.announce()
     expect(cbor.decode(transport.sent[0]!)).toEqual({ t: 'have', counts: { pageC: 7 } })
+  })
+
+  it('a push is not held up behind a slow ingest (no head-of-line blocking)', async () => {
+    const sink = new HashSetSink()
+    const gate = Promise.withResolvers<void>()
+    const slow = record(1)
+    const gated = {
+      ingest: async (bytes: Uint8Array) => {
+        if (bytes === slow) await gate.promise
+        return sink.ingest(bytes)
+      },
+      snapshot: () => sink.snapshot(),
+    }
+    const feed = new IndexFeed(new DocumentLayout(new Repo()), gated)
+    const first = feed.push(slow)
+    const second = await Promise.race([
+      feed.push(record(2)),
+      new Promise((r) => setTimeout(() => r('blocked'), 500)),
+    ])
+    expect(second).toBe('applied')
+    let idle = false
+    void feed.idle().then(() => {
+      idle = true
+    })
+    await new Promise((r) => setTimeout(r, 20))
+    expect(idle).toBe(false) // idle() waits for the push still in flight
+    gate.resolve()
+    expect(await first).toBe('applied')
+    await until(() => idle)
   })
 })
