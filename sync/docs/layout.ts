@@ -104,6 +104,8 @@ export class DocumentLayout extends EventEmitter<LayoutEvents> {
       entries: [],
       pages: {},
       personal: imm(personal.url),
+      // Created with the doc: two devices creating the list concurrently would keep only one of them.
+      config: [],
     })
     this.#remember(venue, 'venue')
     federation.change((d) => {

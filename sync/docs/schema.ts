@@ -29,6 +29,12 @@ export interface VenueDoc {
   pages: Record<string, Id[]>
   /** The venue's encrypted personal-data doc (members' names, emails): shared only within the venue. */
   personal: Id
+  /**
+   * Venue configuration entries (catalog, plans, agenda, printer routes), ledger `signVenueConfig` bytes,
+   * in arrival order; trusted only when signed by an admin device of the venue. Absent in venue docs
+   * created before it existed (the first append creates it).
+   */
+  config?: Uint8Array[]
 }
 
 /** One ledger page: a single writer (the device) appends its records, at most PAGE_CAPACITY. */

@@ -14,6 +14,11 @@ export {
   type VenueSetup,
 } from './setup.ts'
 export {
+  VenueConfigFeed,
+  type VenueConfigFeedEvents,
+  type VenueConfigFeedOptions,
+} from './venue-config-feed.ts'
+export {
   type AppendResult,
   createVenueNode,
   documentAccess,

@@ -41,10 +41,14 @@ import {
   type KeyPair,
   LedgerIndex,
   type RecordBody,
+  type ResolvedVenueConfig,
   toHex,
+  type VenueConfigEntry,
+  type VenueConfigSection,
 } from './ledger.ts'
 import { rebuildLedger } from './ledger-rebuild.ts'
 import { Libp2pPushTransport } from './push-protocol.ts'
+import { VenueConfigFeed } from './venue-config-feed.ts'
 
 export interface VenueNodeOptions {
   dataDir: string
@@ -79,6 +83,8 @@ export interface VenueNodeEvents {
   record: (e: { outcome: IngestOutcome; source: 'page' | 'entry' | 'push' }) => void
   'doc:status': (s: DocSyncStatus) => void
   'peer:status': (s: PeerStatus) => void
+  /** The venue's resolved configuration changed (an admin's entry arrived, or trust in one changed). */
+  'config:changed': (config: ResolvedVenueConfig) => void
 }
 
 export interface VenueNode extends EventEmitter<VenueNodeEvents> {
@@ -100,6 +106,15 @@ export interface VenueNode extends EventEmitter<VenueNodeEvents> {
   appendRecord(body: RecordBody, cards?: CardSigner[]): Promise<AppendResult>
   /** Appends an already signed record of this device (tests, imports); same durability. */
   appendSigned(bytes: Uint8Array): Promise<RecordLocation>
+  /**
+   * Signs the next version of a venue config section with this device's key and appends it to the venue
+   * doc; resolves once on disk. VenueConfigRejectedError (nothing written) unless this is an admin device.
+   */
+  appendConfig(section: VenueConfigSection, payload: Uint8Array): Promise<VenueConfigEntry>
+  /** The venue's resolved configuration (per section, the valid entry with the highest version). */
+  venueConfig(): ResolvedVenueConfig
+  /** Re-derives the configuration now (after the ledger learned new statements, for instance). */
+  refreshConfig(): Promise<ResolvedVenueConfig>
   status(): { peers: PeerStatus[]; docs: DocSyncStatus[]; summary: SyncSummary; online: boolean }
   /** Where the last appendRecord spent its time up to the push (ms): sign, chain log, push sent. */
   lastAppendTrace(): { signMs: number; logMs: number; pushedMs: number } | undefined
@@ -262,6 +277,30 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     chain = await resumeChain(device, writer, opened.records, log)
   }
 
+  // The venue's signed configuration; re-derived when the venue doc changes or statements arrive.
+  let venueConfig: VenueConfigFeed | undefined
+  if (venue && config.venueId) {
+    const venueHandle = venue
+    venueConfig = new VenueConfigFeed({
+      venue: venueHandle,
+      venueKey: fromHex(config.venueId),
+      device,
+      trust: ledger,
+      flush: () => repo.flush([venueHandle.documentId]),
+      log,
+    })
+    venueConfig.on('changed', (c) => emitter.emit('config:changed', c))
+    feed.on('ingested', (e) => {
+      if (e.source === 'entry') void venueConfig?.refresh().catch(() => {})
+    })
+    void ledgerReady.then(() => venueConfig?.refresh()).catch(() => {})
+    await venueConfig.start()
+  }
+  const configOnly = () => {
+    if (!venueConfig) throw new NodeNotReadyError('this node has no venue: it has no venue configuration')
+    return venueConfig
+  }
+
   // Appends are serialised up to the moment the record is in the page doc (sign -> log -> page -> push);
   // their flushes to disk overlap, and each append resolves once its own record is flushed.
   let queue: Promise<unknown> = Promise.resolve()
@@ -351,6 +390,9 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     addresses: () => network.addresses(),
     appendRecord,
     appendSigned: (bytes: Uint8Array) => serial(async () => ({ stored: stage(bytes) })).then((r) => r.stored),
+    appendConfig: (section: VenueConfigSection, payload: Uint8Array) => configOnly().append(section, payload),
+    venueConfig: () => venueConfig?.current() ?? { sections: {}, rejected: [], superseded: 0 },
+    refreshConfig: () => configOnly().refresh(),
     status: () => {
       const peers = network.status.all()
       return {
@@ -367,6 +409,7 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
       if (stopped) return
       stopped = true
       clearInterval(timer)
+      venueConfig?.stop()
       await queue
       await writer?.close()
       await wal?.close()

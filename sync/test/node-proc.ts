@@ -149,6 +149,26 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
       await stream.close().catch(() => {})
       return { rtts }
     }
+    case 'configAppend': {
+      // A venue config entry signed by this device (refused unless it is an admin of the venue).
+      const payload = new TextEncoder().encode(JSON.stringify(c.value))
+      const e = await node.appendConfig(c.section as never, payload)
+      return { version: e.version, hash: toHex(e.hash) }
+    }
+    case 'config': {
+      const r = await node.refreshConfig()
+      const sections = Object.fromEntries(
+        Object.entries(r.sections).map(([s, e]) => [
+          s,
+          {
+            version: e.version,
+            signer: toHex(e.signer),
+            value: JSON.parse(new TextDecoder().decode(e.payload)),
+          },
+        ]),
+      )
+      return { sections, rejected: r.rejected.map((x) => x.error.name) }
+    }
     case 'ledgerReady': {
       const r = await node.ledgerReady
       return { ...r, ledger: node.ledger.counts() }
