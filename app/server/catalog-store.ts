@@ -10,7 +10,23 @@ export interface StoredCatalog extends Catalog {
   assetNames: Record<string, { name: string; symbol: string }>
 }
 
-export class CatalogStore {
+/**
+ * What the service reads and edits: the venue's catalog, plans, agenda and printer routes. Adapters: the
+ * synced one (signed venue config entries in the venue doc, `synced-catalog.ts`) and this JSON file
+ * (one device with no venue doc: `--local`).
+ */
+export interface VenueCatalog {
+  load(): Promise<void>
+  get(): StoredCatalog
+  assetName(asset: string): string | undefined
+  assetSymbol(asset: string): string | undefined
+  /** Applies an edit; resolves once it is durable. */
+  update(change: (c: StoredCatalog) => StoredCatalog): Promise<void>
+  /** Changes that did not come through update() (another device's edit arriving by sync). */
+  onChange?(listener: () => void): () => void
+}
+
+export class CatalogStore implements VenueCatalog {
   private value: StoredCatalog
   private writing: Promise<void> = Promise.resolve()
 

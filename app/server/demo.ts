@@ -22,6 +22,7 @@ import { NodeLedgerBackend } from './node-backend.ts'
 import { PairingService } from './pairing.ts'
 import { startDemoPrinting } from './printing.ts'
 import { demoVirtualCards, SimulatedCardReader } from './sim-card-reader.ts'
+import { SyncedCatalog } from './synced-catalog.ts'
 import { VenueService } from './venue-service.ts'
 
 export interface DemoOptions {
@@ -122,6 +123,7 @@ async function makeBackend(o: DemoOptions, fx: Fixture) {
       backend,
       reader,
       catalogDir: o.dataDir,
+      catalog: new CatalogStore(o.dataDir),
       afterStart: async () => undefined,
       issuers: undefined,
       enrollmentPackage: undefined,
@@ -150,7 +152,21 @@ async function makeBackend(o: DemoOptions, fx: Fixture) {
   const reader = new SimulatedCardReader(cards, backend.tagCodec)
   const issuers = demoIssuers(o.dataDir, (doc, bytes) => backend.publishStatement(doc, bytes))
   const enrollmentPackage = (cert: Uint8Array, roles: string[]) => backend.enrollmentPackage(cert, roles)
-  return { backend, reader, catalogDir: tillDir, afterStart, issuers, enrollmentPackage }
+  // The venue's first till writes the seed (its catalog.json, made once) as the first signed config
+  // entries; tills that join read the venue's config from sync.
+  const seedFile = new CatalogStore(tillDir)
+  const catalog = new SyncedCatalog(
+    backend.venueConfig,
+    o.join
+      ? {}
+      : {
+          seed: async () => {
+            await seedFile.load()
+            return seedFile.get()
+          },
+        },
+  )
+  return { backend, reader, catalogDir: tillDir, catalog, afterStart, issuers, enrollmentPackage }
 }
 
 const slug = (s: string) =>
@@ -171,10 +187,12 @@ export interface RunningDemo {
 export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
   if (o.build) ensureAppBuilt(o.log)
   const fx = await createFixture('lakou-demo', { venues: 1, signingCards: 2, tagCards: 2 })
-  const { backend, reader, catalogDir, afterStart, issuers, enrollmentPackage } = await makeBackend(o, fx)
-  const catalog = new CatalogStore(catalogDir)
-  await catalog.load()
-  const printer = await startDemoPrinting(catalogDir, catalog.get().categories)
+  const { backend, reader, catalogDir, catalog, afterStart, issuers, enrollmentPackage } = await makeBackend(
+    o,
+    fx,
+  )
+  // Printer routes are read at each kitchen ticket (they follow the synced config).
+  const printer = await startDemoPrinting(catalogDir, () => catalog.get().categories)
   const service = new VenueService({
     backend,
     reader,
@@ -198,6 +216,7 @@ export async function startDemo(o: DemoOptions): Promise<RunningDemo> {
       ),
   })
   await service.start()
+  await catalog.load() // after the backend: the synced catalog reads the started node
   await afterStart()
   // Seed once per demo folder (a marker, not the index: after a restart the index fills in the background).
   const seeded = join(catalogDir, 'demo-seeded')

@@ -25,6 +25,7 @@ import { IndexedLedger, RecordingIndex } from './indexed-ledger.ts'
 import type { CardState, LedgerBackend } from './ledger-backend.ts'
 import type { ReportRecord } from './reports.ts'
 import type { TagStateCodec } from './sim-card-reader.ts'
+import type { ConfigSection, VenueConfigPort } from './synced-catalog.ts'
 
 export interface NodeBackendOptions {
   dataDir: string
@@ -96,6 +97,25 @@ export class NodeLedgerBackend implements LedgerBackend {
     }
   }
 
+  /** The venue's signed configuration (catalog, plans, agenda, printer routes), once started. */
+  readonly venueConfig: VenueConfigPort = {
+    sections: () => {
+      const out: Partial<Record<ConfigSection, Uint8Array>> = {}
+      for (const [s, e] of Object.entries(this.ready.node.venueConfig().sections))
+        out[s as ConfigSection] = e.payload
+      return out
+    },
+    append: async (section, payload) => {
+      await this.ready.node.appendConfig(section, payload)
+    },
+    onChange: (listener) => {
+      const wrapped = () => listener()
+      this.configListeners.add(wrapped)
+      return () => this.configListeners.delete(wrapped)
+    },
+  }
+  private readonly configListeners = new Set<() => void>()
+
   /** The node's own dialable addresses (to give to a second till). */
   addresses(): string[] {
     return this.node?.addresses() ?? []
@@ -135,6 +155,11 @@ export class NodeLedgerBackend implements LedgerBackend {
       await index.ingestMany([...(handle.doc().entries ?? [])])
     }
     await node.idle()
+    // Those statements reached the index outside the node's feed: judge the venue config again with them.
+    await node.refreshConfig()
+    node.on('config:changed', () => {
+      for (const l of this.configListeners) l()
+    })
     this.node = node
     this.deviceId = toHex(node.device.publicKey)
     node.on('peer:status', (s) => {

@@ -24,11 +24,20 @@ export interface DemoPrinting extends PrinterPort {
   readonly kitchen: FakePrinter
 }
 
-export async function startDemoPrinting(dataDir: string, categories: CategoryView[]): Promise<DemoPrinting> {
+export async function startDemoPrinting(
+  dataDir: string,
+  categories: CategoryView[] | (() => CategoryView[]),
+): Promise<DemoPrinting> {
   const printer = new FakePrinter()
   await printer.start()
+  // The routing table is read at each order: refreshed from the (synced) categories before each submit.
   const routes: Record<string, string | null> = {}
-  for (const c of categories) routes[c.id] = c.printer ?? null
+  const refreshRoutes = () => {
+    for (const k of Object.keys(routes)) delete routes[k]
+    for (const c of typeof categories === 'function' ? categories() : categories)
+      routes[c.id] = c.printer ?? null
+  }
+  refreshRoutes()
   const service = new PrintService(
     { store: await FsPrintJobStore.open(join(dataDir, 'print-jobs')) },
     {
@@ -42,6 +51,7 @@ export async function startDemoPrinting(dataDir: string, categories: CategoryVie
   return {
     kitchen: printer,
     async printKitchen(order) {
+      refreshRoutes()
       await service.submitOrder(order)
     },
     receiptSvg: (receipt) => receiptPreviewSvg(receipt),

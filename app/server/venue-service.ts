@@ -26,7 +26,7 @@ import type {
   Snapshot,
 } from '../shared/protocol.ts'
 import type { CardReaderPort, PresentedCard } from './card-reader.ts'
-import type { CatalogStore } from './catalog-store.ts'
+import type { VenueCatalog } from './catalog-store.ts'
 import { EnrollmentOffers, type EnrollmentPackage } from './enrollment.ts'
 import {
   CapacityReachedError,
@@ -59,7 +59,7 @@ import type { ApiHandler } from './ws-api.ts'
 export interface VenueServiceOptions {
   backend: LedgerBackend
   reader: CardReaderPort
-  catalog: CatalogStore
+  catalog: VenueCatalog
   /** Kitchen tickets and receipt previews (a printer fault never blocks a sale). */
   printer?: PrinterPort
   /** Issuer keys this node holds (the demo admin holds the venue's and the federation's). */
@@ -122,6 +122,8 @@ export class VenueService implements ApiHandler {
         if (card) this.emit('card.presented', this.cardView(card.cardId))
         else this.emit('card.removed', { cardId: '' })
       }),
+      // Another admin's edit arriving by sync.
+      this.o.catalog.onChange?.(() => this.emit('catalog.changed', {})) ?? (() => undefined),
     )
   }
 
