@@ -155,6 +155,28 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
       const e = await node.appendConfig(c.section as never, payload)
       return { version: e.version, hash: toHex(e.hash) }
     }
+    case 'configForge': {
+      // A rogue device writing an entry straight into the venue doc (no local trust check): peers must
+      // receive it and refuse it.
+      const { signVenueConfig, fromHex } = await import('../node/ledger.ts')
+      const entry = await signVenueConfig(
+        {
+          venue: fromHex(node.config.venueId!),
+          section: c.section as never,
+          version: Number(c.version),
+          time: Date.now(),
+          payload: new TextEncoder().encode(JSON.stringify(c.value)),
+        },
+        node.device,
+      )
+      const venue = await node.repo.find<{ config?: Uint8Array[] }>(node.config.venueUrl as never)
+      venue.change((d) => {
+        d.config ??= []
+        d.config.push(entry.bytes)
+      })
+      await node.repo.flush([venue.documentId])
+      return { hash: toHex(entry.hash) }
+    }
     case 'config': {
       const r = await node.refreshConfig()
       const sections = Object.fromEntries(

@@ -67,5 +67,21 @@ describe('venue config between two venue nodes', () => {
     // Both replicas resolve the same winner.
     const adminView = (await admin.send({ cmd: 'config' })) as ConfigReply
     expect(adminView.sections).toEqual(seen2.sections)
+
+    // The till writes a higher version straight into the doc: it syncs, and is refused by both.
+    await till.send({
+      cmd: 'configForge',
+      section: 'catalog',
+      version: 99,
+      value: { products: ['free beer'] },
+    })
+    const refused = await until(
+      () => admin.send({ cmd: 'config' }) as Promise<ConfigReply>,
+      (r) => r.rejected.length === 1,
+    )
+    expect(refused.rejected).toEqual(['VenueConfigRejectedError'])
+    expect(refused.sections.catalog).toEqual(seen2.sections.catalog)
+    const tillView = (await till.send({ cmd: 'config' })) as ConfigReply
+    expect(tillView.sections.catalog!.version).toBe(2)
   }, 60_000)
 })
