@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { createFixture, type Fixture } from './fixtures.ts'
-import { keyPairFromLabel, LedgerDecodeError, LedgerIndex } from './mod.ts'
+import { keyPairFromLabel, LedgerDecodeError, LedgerIndex, signStatement } from './mod.ts'
 import {
   decodeVenueConfig,
   nextVenueConfigVersion,
@@ -60,6 +60,50 @@ describe('venue config entries', () => {
     const tampered = (await signVenueConfig(body(), cafe.admin.key)).bytes
     tampered[tampered.length - 70]! ^= 1 // a payload byte: the hash changes, the signature no longer fits
     expect(await reason(tampered)).toBe('signature')
+  })
+
+  it("refuses a revoked admin's entries and an entry outside the certificate's validity", async () => {
+    const cafe = fx.venues[0]!
+    const trust = new LedgerIndex({ federation: fx.federation.publicKey })
+    await trust.ingestMany(fx.statements)
+    const temp = await keyPairFromLabel('venue-config/temp-admin')
+    const t0 = Date.now()
+    await trust.ingestMany([
+      await signStatement(
+        {
+          kind: 'device-certificate',
+          issuer: cafe.key.publicKey,
+          time: t0,
+          device: temp.publicKey,
+          roles: ['admin'],
+          notBefore: t0 - 1000,
+          notAfter: t0 + 1000,
+          label: 'temp admin',
+        },
+        cafe.key,
+      ),
+    ])
+    const inside = await signVenueConfig(body({ time: t0 }), temp)
+    expect((await verifyVenueConfig(inside.bytes, trust)).version).toBe(1)
+    const after = await signVenueConfig(body({ time: t0 + 5000 }), temp)
+    await expect(verifyVenueConfig(after.bytes, trust)).rejects.toMatchObject({ reason: 'validity' })
+
+    const admin = await signVenueConfig(body(), cafe.admin.key)
+    expect((await verifyVenueConfig(admin.bytes, trust)).version).toBe(1)
+    await trust.ingestMany([
+      await signStatement(
+        {
+          kind: 'device-revocation',
+          issuer: cafe.key.publicKey,
+          time: Date.now(),
+          device: cafe.admin.key.publicKey,
+          cutoffSeq: 0,
+          reason: 'stolen laptop',
+        },
+        cafe.key,
+      ),
+    ])
+    await expect(verifyVenueConfig(admin.bytes, trust)).rejects.toMatchObject({ reason: 'revoked' })
   })
 
   it('refuses malformed bytes with a decode error', async () => {
