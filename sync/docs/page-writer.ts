@@ -118,8 +118,12 @@ export class PageWriter {
     const batch = this.#batch
     this.#batch = { ids: new Set(), waiters: [] }
     this.#flushing = true
-    this.#layout.repo
-      .flush([...batch.ids])
+    // A full page may have been let go by the index feed meanwhile (layout.unload): that unload flushed it
+    // first, after this record was in it (the feed saw the record), and a flush of a handle no longer
+    // cached throws in automerge-repo ("waiting for ... to be in one of states: ready").
+    const repo = this.#layout.repo
+    repo
+      .flush([...batch.ids].filter((id) => repo.handles[id]?.isReady()))
       .then(
         () => {
           for (const w of batch.waiters) w.resolve()
