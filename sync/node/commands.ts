@@ -30,16 +30,23 @@ export const nodeCommand: Command = {
       relays: a.values('--relay'),
       mdns: !a.flag('--no-mdns'),
     })
-    console.log(JSON.stringify({ event: 'ready', peerId: node.peerId, addresses: node.addresses() }))
+    // Signal handlers before the ready line: whoever waits for it may stop the node at once.
+    let stopping: Promise<void> | undefined
+    const stop = () => {
+      stopping ??= node.stop().then(
+        () => process.exit(0),
+        (e) => {
+          console.error(`lakou node: stop failed: ${(e as Error).message}`)
+          process.exit(1)
+        },
+      )
+    }
+    process.on('SIGINT', stop)
+    process.on('SIGTERM', stop)
     node.on('peer:status', (s) =>
       console.log(JSON.stringify({ event: 'peer', peerId: s.peerId, connected: s.connected, via: s.via })),
     )
-    const stop = async () => {
-      await node.stop()
-      process.exit(0)
-    }
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
+    console.log(JSON.stringify({ event: 'ready', peerId: node.peerId, addresses: node.addresses() }))
   },
 }
 

@@ -5,9 +5,10 @@
 // The bundle (dist/bundles/<entry>.mjs, npm packages left external) is rebuilt when missing or when any
 // source file it was built from changed since (mtimes from esbuild's metafile), so a fresh clone and an
 // edited checkout both just work. Plain JS on purpose: it must start without tsx.
+import { execFileSync } from 'node:child_process'
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
 const root = path.resolve(import.meta.dirname, '../..')
 
@@ -22,17 +23,30 @@ async function stale(outfile, metafile) {
   }
 }
 
-/** Path of an up-to-date bundle of `entry` (relative to the repo root), building it if needed. */
-export async function ensureBundle(entry) {
+function bundlePaths(entry) {
   const name = entry.replace(/\.[cm]?ts$/, '').replaceAll(/[\\/]/g, '__')
   const dir = path.join(root, 'dist', 'bundles')
-  const outfile = path.join(dir, `${name}.mjs`)
-  const metafile = path.join(dir, `${name}.meta.json`)
+  return { dir, outfile: path.join(dir, `${name}.mjs`), metafile: path.join(dir, `${name}.meta.json`) }
+}
+
+/**
+ * Path of an up-to-date bundle of `entry` (relative to the repo root), building it if needed. The build runs
+ * in a child process: esbuild's service (a child it keeps alive) never lives inside the node it starts, and
+ * took the node's SIGTERM handling with it (the node died on the signal instead of stopping cleanly).
+ */
+export async function ensureBundle(entry) {
+  const { outfile, metafile } = bundlePaths(entry)
   if (!(await stale(outfile, metafile))) return outfile
-  const { build } = await import('esbuild')
+  execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--build', entry], { stdio: 'inherit' })
+  return outfile
+}
+
+async function build(entry) {
+  const { dir, outfile, metafile } = bundlePaths(entry)
+  const esbuild = await import('esbuild')
   await mkdir(dir, { recursive: true })
   const tmp = `${outfile}.${process.pid}.tmp`
-  const result = await build({
+  const result = await esbuild.build({
     absWorkingDir: root,
     entryPoints: [entry],
     bundle: true,
@@ -49,7 +63,6 @@ export async function ensureBundle(entry) {
   await writeFile(`${metafile}.${process.pid}.tmp`, JSON.stringify(result.metafile))
   await rename(tmp, outfile)
   await rename(`${metafile}.${process.pid}.tmp`, metafile)
-  return outfile
 }
 
 // sync/polyfills.ts, repeated here: npm packages stay external, so the bundle's imports of libp2p are
@@ -79,6 +92,10 @@ export async function runBundled(entry, args) {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const [entry, ...args] = process.argv.slice(2)
+  if (entry === '--build' && args[0]) {
+    await build(args[0])
+    process.exit(0)
+  }
   if (!entry) {
     console.error('usage: node sync/node/run-bundled.mjs <entry.ts> [args...]')
     process.exit(2)
