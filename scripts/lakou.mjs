@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `lakou <command>`: runs the TypeScript sources directly through tsx (no build step for the node).
+// `lakou <command>`: runs the TypeScript sources through tsx; `lakou node` starts from an esbuild bundle.
 import { register } from 'tsx/esm/api'
 
 if (process.argv[2] === 'node' && !process.env.LAKOU_NO_BUNDLE) {
