@@ -216,13 +216,19 @@ export abstract class IndexProcessor extends IndexState {
 
   /** The rules that need the valid history. Throws LedgerRuleError; returns the record's effect. */
   protected evaluate(rec: LedgerRecord, device: DeviceAuthority, key: string): Effect {
-    const hashHex = () => toHex(bytesOfKey(key))
-    if (!ROLES_FOR_KIND[rec.kind].some((r) => device.roles.has(r)))
-      reject('device-role', `${rec.kind} needs one of ${ROLES_FOR_KIND[rec.kind].join('/')}`)
+    // runs once per record: plain loops and methods instead of closures (allocation, GC)
+    const roles = ROLES_FOR_KIND[rec.kind]
+    let roleOk = false
+    for (let i = 0; i < roles.length && !roleOk; i++) roleOk = device.roles.has(roles[i]!)
+    if (!roleOk) reject('device-role', `${rec.kind} needs one of ${roles.join('/')}`)
     if (rec.deviceSeq > device.cutoff)
       reject('device-revoked', `deviceSeq ${rec.deviceSeq} > cutoff ${device.cutoff}`)
-    if (!device.windows.some((w) => rec.time >= w.notBefore && (w.notAfter === 0 || rec.time <= w.notAfter)))
-      reject('device-validity', `time ${rec.time} outside the certificate validity`)
+    let inWindow = false
+    for (let i = 0; i < device.windows.length && !inWindow; i++) {
+      const w = device.windows[i]!
+      inWindow = rec.time >= w.notBefore && (w.notAfter === 0 || rec.time <= w.notAfter)
+    }
+    if (!inWindow) reject('device-validity', `time ${rec.time} outside the certificate validity`)
 
     if (rec.deviceSeq > 1) {
       const prev = this.entries.get(keyOf(rec.devicePrev))!
@@ -244,63 +250,76 @@ export abstract class IndexProcessor extends IndexState {
       before.set(ck, pos.after ?? this.balanceAt(prevKey, ck))
       prevs.push([prevKey, ck])
     }
-    const asset = (id: string) => this.trust.assets.get(id)!
-    const ceiling = (card: CardId) => offlineCeiling(this.trust, cardKindOf(card), rec.time)
+    const assets = this.trust.assets
     const postings = recordPostings(rec, device.venueKey, null)
     const cards: CardPos[] = []
-    // path balance after this record for each card position; checks floor on debits, ceiling on credits
-    const move = (card: CardId, cardSeq: number, deltas: Map<string, number>, checkLimits: boolean) => {
-      const ck = keyOf(card)
-      let b = before.get(ck)!
-      for (const [a, d] of deltas) {
-        b = withDelta(b, a, d)
-        const after = balanceOf(b, a)
-        if (!Number.isSafeInteger(after)) reject('amount', 'balance overflow')
-        if (checkLimits && d < 0 && after < asset(a).floor)
-          reject('floor', `${a} would be ${after} < floor ${asset(a).floor}`)
-        if (checkLimits && d > 0 && after > ceiling(card))
-          reject(
-            'offline-ceiling',
-            `${a} would be ${after} > ceiling ${ceiling(card)} for ${cardKindOf(card)} cards`,
-          )
-      }
-      cards.push({ card: this.intern(ck), cardSeq, after: b })
-    }
     let views: (() => void) | undefined
 
     switch (rec.kind) {
       case 'top-up': {
-        const def = asset(rec.asset)
+        const def = assets.get(rec.asset)!
         const issuerKey = keyOf(def.issuer)
         const byFederation = this.trust.federation.has(issuerKey)
         if (!byFederation && issuerKey !== device.venueKey)
           reject('asset-issuer', `${rec.asset} is issued by another venue`)
         if (byFederation && rec.method === 'free')
           reject('asset-issuer', `only the issuer mints ${rec.asset} for free`)
-        move(rec.chain.card, rec.chain.cardSeq, new Map([[rec.asset, rec.amount]]), true)
+        this.move(
+          rec.time,
+          before,
+          cards,
+          rec.chain.card,
+          rec.chain.cardSeq,
+          new Map([[rec.asset, rec.amount]]),
+          true,
+        )
         break
       }
       case 'sale': {
         for (const p of rec.payments)
-          if (p.method !== 'card' && asset(p.asset).assetKind !== 'euro')
+          if (p.method !== 'card' && assets.get(p.asset)!.assetKind !== 'euro')
             reject('payment', `${p.method} payment in ${p.asset}, which is not a euro asset`)
         if (rec.chain) {
           const deltas = new Map<string, number>()
           for (const [a, v] of saleTotals(rec).card) deltas.set(a, -v)
-          move(rec.chain.card, rec.chain.cardSeq, deltas, true)
+          this.move(rec.time, before, cards, rec.chain.card, rec.chain.cardSeq, deltas, true)
         }
         break
       }
       case 'refund': {
-        if (!asset(rec.asset).refundable) reject('refund', `${rec.asset} is not refundable`)
+        if (!assets.get(rec.asset)!.refundable) reject('refund', `${rec.asset} is not refundable`)
         const have = balanceOf(before.get(keyOf(rec.chain.card))!, rec.asset)
         if (rec.amount > have) reject('refund', `refund ${rec.amount} > refundable balance ${have}`)
-        move(rec.chain.card, rec.chain.cardSeq, new Map([[rec.asset, -rec.amount]]), true)
+        this.move(
+          rec.time,
+          before,
+          cards,
+          rec.chain.card,
+          rec.chain.cardSeq,
+          new Map([[rec.asset, -rec.amount]]),
+          true,
+        )
         break
       }
       case 'transfer':
-        move(rec.chain.card, rec.chain.cardSeq, new Map([[rec.asset, -rec.amount]]), true)
-        move(rec.to.card, rec.to.cardSeq, new Map([[rec.asset, rec.amount]]), true)
+        this.move(
+          rec.time,
+          before,
+          cards,
+          rec.chain.card,
+          rec.chain.cardSeq,
+          new Map([[rec.asset, -rec.amount]]),
+          true,
+        )
+        this.move(
+          rec.time,
+          before,
+          cards,
+          rec.to.card,
+          rec.to.cardSeq,
+          new Map([[rec.asset, rec.amount]]),
+          true,
+        )
         break
       case 'void': {
         const targetEntry = this.entries.get(keyOf(rec.target))!
@@ -315,7 +334,16 @@ export abstract class IndexProcessor extends IndexState {
           (target.chain && rec.chain && !bytesEqual(target.chain.card, rec.chain.card))
         )
           reject('void', "a void sits in the sale's card chain exactly when the sale did")
-        if (rec.chain) move(rec.chain.card, rec.chain.cardSeq, saleTotals(target).card, false)
+        if (rec.chain)
+          this.move(
+            rec.time,
+            before,
+            cards,
+            rec.chain.card,
+            rec.chain.cardSeq,
+            saleTotals(target).card,
+            false,
+          )
         postings.push(...recordPostings(rec, device.venueKey, target))
         const vk = keyOf(rec.target)
         views = () => {
@@ -341,8 +369,17 @@ export abstract class IndexProcessor extends IndexState {
           expected.some((e, i) => e.asset !== moved[i]!.asset || e.amount !== moved[i]!.amount)
         )
           reject('replace', 'moved amounts differ from the lost card balance at lostHead')
-        move(rec.chain.card, rec.chain.cardSeq, new Map(moved.map((m) => [m.asset, m.amount])), false)
-        views = () => this.cardState(lostKey, cardKindOf(rec.lostCard)).replacedBy.push(hashHex())
+        this.move(
+          rec.time,
+          before,
+          cards,
+          rec.chain.card,
+          rec.chain.cardSeq,
+          new Map(moved.map((m) => [m.asset, m.amount])),
+          false,
+        )
+        views = () =>
+          this.cardState(lostKey, cardKindOf(rec.lostCard)).replacedBy.push(toHex(bytesOfKey(key)))
         break
       }
       case 'membership-grant':
@@ -354,7 +391,7 @@ export abstract class IndexProcessor extends IndexState {
             venue: toHex(device.venue),
             validFrom: rec.validFrom,
             validUntil: rec.validUntil,
-            hash: hashHex(),
+            hash: toHex(bytesOfKey(key)),
           })
           this.membershipMap.set(k, list)
         }
@@ -362,7 +399,7 @@ export abstract class IndexProcessor extends IndexState {
       case 'ticket-issue':
         views = () =>
           this.ticket(rec.ticket).issues.push({
-            hash: hashHex(),
+            hash: toHex(bytesOfKey(key)),
             event: rec.event,
             ticketType: rec.ticketType,
             card: toHex(rec.card),
@@ -373,7 +410,7 @@ export abstract class IndexProcessor extends IndexState {
       case 'check-in':
         views = () =>
           this.ticket(rec.ticket).checkIns.push({
-            hash: hashHex(),
+            hash: toHex(bytesOfKey(key)),
             device: toHex(rec.device),
             time: rec.time,
           })
@@ -382,18 +419,18 @@ export abstract class IndexProcessor extends IndexState {
         views = () => {
           const k = keyOf(rec.card)
           const list = this.links.get(k) ?? []
-          list.push({ venue: toHex(rec.venue), payload: rec.payload, hash: hashHex() })
+          list.push({ venue: toHex(rec.venue), payload: rec.payload, hash: toHex(bytesOfKey(key)) })
           this.links.set(k, list)
         }
         break
       case 'checkpoint':
-        views = () => this.checkpoints.push(hashHex())
+        views = () => this.checkpoints.push(toHex(bytesOfKey(key)))
         break
       case 'till-close-out':
         views = () => {
           const dev = this.deviceState(keyOf(rec.device))
           dev.closeOuts.push({
-            hash: hashHex(),
+            hash: toHex(bytesOfKey(key)),
             deviceSeq: rec.deviceSeq,
             expected: [...dev.drawer]
               .map(([asset, amount]) => ({ asset, amount }))
@@ -405,6 +442,38 @@ export abstract class IndexProcessor extends IndexState {
         break
     }
     return views ? { cards, prevs, postings, views } : { cards, prevs, postings }
+  }
+
+  /** Path balance after a record for one card position; checks floor on debits, ceiling on credits. */
+  protected move(
+    time: number,
+    before: Map<string, Balances>,
+    cards: CardPos[],
+    card: CardId,
+    cardSeq: number,
+    deltas: Map<string, number>,
+    checkLimits: boolean,
+  ): void {
+    const ck = keyOf(card)
+    let b = before.get(ck)!
+    for (const [a, d] of deltas) {
+      b = withDelta(b, a, d)
+      const after = balanceOf(b, a)
+      if (!Number.isSafeInteger(after)) reject('amount', 'balance overflow')
+      if (checkLimits && d < 0) {
+        const floor = this.trust.assets.get(a)!.floor
+        if (after < floor) reject('floor', `${a} would be ${after} < floor ${floor}`)
+      }
+      if (checkLimits && d > 0) {
+        const ceiling = offlineCeiling(this.trust, cardKindOf(card), time)
+        if (after > ceiling)
+          reject(
+            'offline-ceiling',
+            `${a} would be ${after} > ceiling ${ceiling} for ${cardKindOf(card)} cards`,
+          )
+      }
+    }
+    cards.push({ card: this.intern(ck), cardSeq, after: b })
   }
 
   protected commit(entry: RecordEntry, rec: LedgerRecord, effect: Effect): void {

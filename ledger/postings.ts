@@ -21,9 +21,13 @@ function cached(cache: Map<string, string>, prefix: string, key: string): string
   return account
 }
 
+function cardAccount(card: CardId): string {
+  return cached(cardAccounts, 'c:', keyOf(card))
+}
+
 /** Postings of a valid record: each sums to zero per asset (double entry). */
 export function recordPostings(rec: LedgerRecord, venueKey: string, target: LedgerRecord | null): Posting[] {
-  const c = (card: CardId) => cached(cardAccounts, 'c:', keyOf(card))
+  const c = cardAccount
   const v = cached(venueAccounts, 'v:', venueKey)
   switch (rec.kind) {
     case 'top-up':

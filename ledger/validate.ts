@@ -51,6 +51,12 @@ function distinctAssets(list: AssetAmount[], what: string): void {
 }
 
 /** Per-asset sums of a sale's lines and payments (throws 'amount' on unsafe totals). */
+function add(m: Map<string, number>, k: string, v: number, what: string): void {
+  const s = (m.get(k) ?? 0) + v
+  safe(s, what)
+  m.set(k, s)
+}
+
 export function saleTotals(rec: Extract<LedgerRecord, { kind: 'sale' }>): {
   lines: Map<string, number>
   payments: Map<string, number>
@@ -59,11 +65,6 @@ export function saleTotals(rec: Extract<LedgerRecord, { kind: 'sale' }>): {
   const lines = new Map<string, number>()
   const payments = new Map<string, number>()
   const card = new Map<string, number>()
-  const add = (m: Map<string, number>, k: string, v: number, what: string) => {
-    const s = (m.get(k) ?? 0) + v
-    safe(s, what)
-    m.set(k, s)
-  }
   for (const l of rec.lines) {
     safe(l.quantity, 'quantity')
     safe(l.unitPrice, 'unit price')
