@@ -1,3 +1,3 @@
-// Baseline for cold start: a bare Node process with the same loaders (tsx, polyfills), doing nothing.
+// Baseline for cold start: a bare Node process started the same way (node sync/node/run-bundled.mjs, its polyfill), doing nothing.
 process.stdout.write(`${JSON.stringify({ event: 'ready', readyMs: performance.now() })}\n`)
 process.stdin.on('data', () => process.exit(0))

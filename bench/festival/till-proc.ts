@@ -1,13 +1,12 @@
 // One festival till in its own OS process: a real venue node (sync/node createVenueNode: libp2p, automerge
 // on disk, index feed) with the ledger's LedgerIndex behind it, driven by the festival bench over stdin/stdout
-// (one JSON object per line). Run: node --import tsx --import ./sync/polyfills.ts bench/festival/till-proc.ts
+// (one JSON object per line). Run: node sync/node/run-bundled.mjs bench/festival/till-proc.ts
 //   --data DIR --till I --tills N --cards C --seed S
 // Commands {id, cmd}: dial, block, unblock, sell (start/stop selling at a rate), sellOne, stats, ledgerReady,
 // has, final, stop.
 // Events: ready (with readyMs since process start), sold (acknowledged = on disk), error.
 import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
-import type { AutomergeUrl } from '@automerge/automerge-repo'
 import { multiaddr } from '@multiformats/multiaddr'
 import { sha256, toHex } from '../../ledger/mod.ts'
 import { createVenueNode } from '../../sync/node/venue-node.ts'
@@ -37,18 +36,9 @@ const node = await createVenueNode({
   log: (l) => process.stderr.write(`${l}\n`),
 })
 const index = node.ledger
-// Workaround (sync/node, reported): the background ledger rebuild after a restart feeds the statements of
-// the federation and venue docs only if they are loaded at that moment; the venue doc often is not yet, so
-// every record would wait for its device certificate. Feed both docs' entries once the rebuild is done.
-const ledgerReady = (async () => {
-  const r = await node.ledgerReady
-  for (const url of [node.config.federationUrl, node.config.venueUrl]) {
-    if (!url) continue
-    const h = await node.repo.find<{ entries?: Uint8Array[] }>(url as AutomergeUrl)
-    await index.ingestMany([...(h.doc().entries ?? [])])
-  }
-  return r
-})()
+// Rebuilt from the pages on disk after a start from a copied checkpoint (sync/node ledger-rebuild loads the
+// federation and venue docs itself, so no statement is missing).
+const ledgerReady = node.ledgerReady
 
 // Partitions: connections to blocked peers are closed, and closed again as soon as they open.
 const blocked = new Set<string>()

@@ -20,13 +20,25 @@ export interface Till {
   stop(): Promise<void>
 }
 
-const tsxArgs = ['--import', 'tsx', '--import', './sync/polyfills.ts']
+type RunBundled = { ensureBundle(entry: string): Promise<string> }
+
+/**
+ * Builds (when stale) the esbuild bundle of `script` once, before tills start: tills started in parallel
+ * would otherwise each build it. sync/node/run-bundled.mjs is plain JS, hence the typed dynamic import.
+ */
+export async function prepareBundle(script: string): Promise<void> {
+  const { ensureBundle } = (await import(`../../sync/node/run-bundled${'.mjs'}`)) as RunBundled
+  await ensureBundle(script)
+}
 
 export async function spawnTill(script: string, args: string[], timeoutMs = 600_000): Promise<Till> {
   const t0 = performance.now()
-  const child = spawn(process.execPath, [...tsxArgs, script, ...args], {
+  // From its esbuild bundle (as `lakou node` runs): no tsx start-up and transforms in each till.
+  const child = spawn(process.execPath, ['sync/node/run-bundled.mjs', script, ...args], {
     cwd: root,
     stdio: ['pipe', 'pipe', 'pipe'],
+    // fsyncs and WebCrypto verifies share libuv's thread pool (4 threads by default), as in sync/test.
+    env: { ...process.env, UV_THREADPOOL_SIZE: '16' },
   })
   let stderr = ''
   child.stderr!.on('data', (d) => {
@@ -112,7 +124,7 @@ export async function spawnTill(script: string, args: string[], timeoutMs = 600_
   }
 }
 
-/** Runs fn over items with at most `limit` in flight (starting 50 tsx processes at once would thrash). */
+/** Runs fn over items with at most `limit` in flight (starting 50 node processes at once would thrash). */
 export async function pool<T, R>(
   items: T[],
   limit: number,
