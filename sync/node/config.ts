@@ -25,6 +25,8 @@ export const dataPaths = (dataDir: string) => ({
   venueKey: path.join(dataDir, 'venue.key'),
   automerge: path.join(dataDir, 'automerge'),
   checkpoint: path.join(dataDir, 'index.checkpoint'),
+  /** The ledger's local snapshot, named by hash from the checkpoint it goes with. */
+  ledgerSnapshot: path.join(dataDir, 'ledger.snapshot'),
   chainLog: path.join(dataDir, 'chain.log'),
   setup: path.join(dataDir, 'setup.json'),
 })

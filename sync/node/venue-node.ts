@@ -1,6 +1,8 @@
 // A Lakou venue node: libp2p network (sync/net) + automerge-repo on durable disk storage + the document
 // layout + the ledger index fed by sync + sync status, with start()/stop(), and appendRecord for the till.
 // Signing happens here with the device key from the data dir (mode 0600); browsers never hold it.
+
+import { createHash } from 'node:crypto'
 import {
   type AutomergeUrl,
   type DocHandle,
@@ -40,6 +42,7 @@ import {
   type Hash,
   type KeyPair,
   LedgerIndex,
+  LedgerSnapshotError,
   type RecordBody,
   type ResolvedVenueConfig,
   toHex,
@@ -60,8 +63,10 @@ export interface VenueNodeOptions {
   mdns?: boolean
   /**
    * The ledger's index, fed every new record whose signatures verify (after dedup). Default: a LedgerIndex
-   * for the node's federation. After a restart it is rebuilt from the documents on disk in the background
-   * (`ledgerReady`), while sync and selling resume at once from the checkpoint.
+   * for the node's federation, saved as a local snapshot with every checkpoint and restored from it on
+   * a restart (no signature checked again). Without a usable snapshot, or with an injected index (the node
+   * cannot replace it), it is rebuilt from the documents on disk in the background (`ledgerReady`), while
+   * sync and selling resume at once from the checkpoint.
    */
   ledger?: LedgerIndex
   /** Checkpoint the index to disk at most this often while records arrive (default 5 s) and at stop. */
@@ -95,7 +100,7 @@ export interface VenueNode extends EventEmitter<VenueNodeEvents> {
   /** The ledger index (views: balances, memberships, tickets, forks...). */
   readonly ledger: LedgerIndex
   /** Resolves once the ledger index holds every record stored on disk (immediate on a first start). */
-  readonly ledgerReady: Promise<{ records: number; statements: number; ms: number }>
+  readonly ledgerReady: Promise<LedgerReady>
   readonly repo: Repo
   readonly layout: DocumentLayout
   readonly network: LakouNetwork
@@ -150,11 +155,28 @@ export function documentAccess(
 /** The chain log is cut back to its last record once it holds this many. */
 const WAL_COMPACT_AT = 1000
 
+/** How the ledger index got back every record on disk: restored from its snapshot, or rebuilt. */
+export interface LedgerReady {
+  source: 'fresh' | 'snapshot' | 'rebuild'
+  records: number
+  statements: number
+  ms: number
+}
+
 interface CheckpointFile {
   v: 1
   state: FeedState
   snapshot: string
+  /**
+   * SHA-256 (hex) of the ledger.snapshot written with this checkpoint. That snapshot was taken after the
+   * feed state, so it holds every record the state counts as indexed (records newer than the state come
+   * again from their pages; the ledger dedups them). Any other ledger.snapshot (a crash between the two
+   * writes) is not used.
+   */
+  ledger?: string
 }
+
+const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
 
 export async function createVenueNode(options: VenueNodeOptions): Promise<VenueNode> {
   const paths = dataPaths(options.dataDir)
@@ -165,13 +187,26 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
 
   // Index state from the checkpoint, so a restart does not replay every record.
   const federationKey = fromHex(config.federationKey)
-  const ledger: LedgerIndex = options.ledger ?? new LedgerIndex({ federation: federationKey })
-  const sink = new ChainSink(ledger)
-  let feedState: FeedState | undefined
+  const ownsLedger = !options.ledger
+  let cp: CheckpointFile | undefined
   const cpBytes = await readIfExists(paths.checkpoint)
   if (cpBytes) {
     try {
-      const cp = JSON.parse(new TextDecoder().decode(cpBytes)) as CheckpointFile
+      cp = JSON.parse(new TextDecoder().decode(cpBytes)) as CheckpointFile
+    } catch (e) {
+      log(
+        `lakou/node: checkpoint unreadable, rebuilding the index from the documents: ${(e as Error).message}`,
+      )
+    }
+  }
+  const restoreStarted = performance.now()
+  const restored =
+    cp && ownsLedger ? await restoreLedger(paths.ledgerSnapshot, cp, federationKey, log) : undefined
+  const ledger: LedgerIndex = options.ledger ?? restored ?? new LedgerIndex({ federation: federationKey })
+  const sink = new ChainSink(ledger)
+  let feedState: FeedState | undefined
+  if (cp) {
+    try {
       sink.restore(new Uint8Array(Buffer.from(cp.snapshot, 'base64')))
       feedState = cp.state
     } catch (e) {
@@ -253,16 +288,35 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     skipPages: feed.completePages(),
   })
 
-  // After a restart from a checkpoint, the sync-level index is back at once; the ledger index is rebuilt
-  // from the documents on disk in the background (statements first, then page by page).
-  const ledgerReady =
-    cpBytes && feedState
-      ? rebuildLedger(repo, ledger, feedState, {
-          federationUrl: config.federationUrl as AutomergeUrl,
-          storage,
+  // After a restart from a checkpoint, the sync-level index is back at once. The ledger index was restored
+  // from its snapshot (records newer than the checkpoint come from their pages through the feed, started
+  // above); without one it is rebuilt from the documents on disk in the background (statements first,
+  // then page by page).
+  const ledgerReady: Promise<LedgerReady> =
+    restored && feedState
+      ? feed.idle().then(() => {
+          const c = restored.counts()
+          return {
+            source: 'snapshot' as const,
+            records: c.valid + c.pending + c.rejected,
+            statements: c.statements,
+            ms: performance.now() - restoreStarted,
+          }
         })
-      : Promise.resolve({ records: 0, statements: 0, ms: 0 })
-  ledgerReady.catch((e) => log(`lakou/node: ledger rebuild failed: ${(e as Error).message}`))
+      : feedState
+        ? rebuildLedger(repo, ledger, feedState, {
+            federationUrl: config.federationUrl as AutomergeUrl,
+            storage,
+          }).then((r) => ({ source: 'rebuild' as const, ...r }))
+        : Promise.resolve({ source: 'fresh' as const, records: 0, statements: 0, ms: 0 })
+  // Until the ledger holds every record the checkpoint counts, a snapshot of it would lose the rest.
+  let ledgerComplete = false
+  ledgerReady.then(
+    () => {
+      ledgerComplete = true
+    },
+    (e) => log(`lakou/node: ledger rebuild failed: ${(e as Error).message}`),
+  )
 
   // The till's own page writer and device chain (relays have no venue and write nothing).
   let venue: DocHandle<VenueDoc> | undefined
@@ -359,6 +413,13 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     checkpointing = (async () => {
       const { state, snapshot } = await feed.checkpoint()
       const file: CheckpointFile = { v: 1, state, snapshot: Buffer.from(snapshot).toString('base64') }
+      // Taken after the feed state (so it holds all the state counts) and written before the checkpoint
+      // that names it.
+      if (ownsLedger && ledgerComplete) {
+        const bytes = ledger.exportSnapshot()
+        await writeFileDurably(paths.ledgerSnapshot, bytes)
+        file.ledger = sha256Hex(bytes)
+      }
       await writeFileDurably(paths.checkpoint, JSON.stringify(file))
     })().finally(() => {
       checkpointing = undefined
@@ -428,6 +489,29 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     },
   })
   return node as VenueNode
+}
+
+/** The ledger index from the snapshot the checkpoint names, or undefined (logged why) to rebuild it. */
+async function restoreLedger(
+  file: string,
+  cp: CheckpointFile,
+  federation: Uint8Array,
+  log: (line: string) => void,
+): Promise<LedgerIndex | undefined> {
+  const fallback = (why: string) => {
+    log(`lakou/node: ledger snapshot not used (${why}), rebuilding the ledger index from the documents`)
+    return undefined
+  }
+  if (!cp.ledger) return fallback('the checkpoint names none')
+  const bytes = await readIfExists(file)
+  if (!bytes) return fallback(`${file} is missing`)
+  if (sha256Hex(bytes) !== cp.ledger) return fallback('it is not the one written with the checkpoint')
+  try {
+    return LedgerIndex.fromSnapshot(bytes, { federation })
+  } catch (e) {
+    if (e instanceof LedgerSnapshotError) return fallback(e.message)
+    throw e
+  }
 }
 
 // The device chain continues after the newest record of the page and of the write-ahead log. Logged records
