@@ -111,63 +111,7 @@ export class LedgerIndex extends IndexViews {
     }
 
     const entryAt: Array<RecordEntry | undefined> = new Array(batch.length)
-    await this.pool(recordItems, async (i) => {
-      const bytes = batch[i]!
-      const d = this.decodeOrReport(bytes, results, i)
-      if (!d) return
-      if (d.type !== 'record') {
-        // a statement whose kind byte we could not peek (cannot happen for canonical bytes)
-        results[i] = {
-          hash: toHex(d.hash),
-          type: 'malformed',
-          status: 'rejected',
-          error: new LedgerDecodeError('unknown-kind'),
-        }
-        return
-      }
-      const key = keyOf(d.hash)
-      const known = this.entries.get(key)
-      // A copy whose signatures failed does not block the genuine record with the same hash.
-      if (known && (known.sigOk || known.status === 'verifying')) {
-        const status = known.kind === 'anchor' ? 'covered' : 'duplicate'
-        results[i] = { hash: toHex(d.hash), type: 'record', status }
-        return
-      }
-      if (known) this.malformed.push({ hash: toHex(d.hash), bytes: this.bytesOf(known), error: known.error! })
-      const entry: RecordEntry = {
-        key,
-        ref: this.arena.add(bytes),
-        len: bytes.length,
-        status: 'verifying',
-        sigOk: false,
-        rec: d.record,
-        error: null,
-        waitingFor: null,
-        kind: null,
-        device: '',
-        deviceSeq: 0,
-        card1: null,
-        seq1: 0,
-        after1: null,
-        pos2: null,
-      }
-      this.entries.set(key, entry)
-      entryAt[i] = entry
-      const ok = await this.verifyRecordSignatures(d)
-      if (entry.status !== 'verifying') return
-      if (ok !== true) {
-        entry.status = 'rejected'
-        entry.error = new LedgerRuleError(ok, 'signature does not verify')
-        entry.rec = null
-        return
-      }
-      entry.sigOk = true
-      entry.status = 'pending'
-      entry.device = this.intern(keyOf(d.record.device))
-      entry.deviceSeq = d.record.deviceSeq
-      this.queue.push(entry.key)
-      this.drain()
-    })
+    await this.streamRecords(batch, recordItems, results, entryAt)
 
     for (const i of recordItems) {
       const entry = entryAt[i]
@@ -195,6 +139,132 @@ export class LedgerIndex extends IndexViews {
     }
   }
 
+  /**
+   * Decode, verify and apply records with up to `concurrency` verifications in flight. No async
+   * function or promise chain per record (one promise per signature): this runs for every record.
+   */
+  protected streamRecords(
+    batch: Uint8Array[],
+    items: number[],
+    results: IngestResult[],
+    entryAt: Array<RecordEntry | undefined>,
+  ): Promise<void> {
+    let resolve!: () => void
+    let reject!: (err: unknown) => void
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res
+      reject = rej
+    })
+    let next = 0
+    let inFlight = 0
+    let failed = false
+    const pump = (): void => {
+      try {
+        while (inFlight < this.concurrency && next < items.length) {
+          const i = items[next++]!
+          const started = this.startRecord(batch[i]!, i, results, entryAt)
+          if (started === null) continue
+          if (typeof started === 'string') {
+            this.finishVerify(started, entryAt[i]!)
+            continue
+          }
+          inFlight++
+          const entry = entryAt[i]!
+          started.then((ok) => {
+            inFlight--
+            if (failed) return
+            try {
+              this.finishVerify(ok === true ? true : ok === false ? 'signature' : ok, entry)
+            } catch (err) {
+              failed = true
+              reject(err)
+              return
+            }
+            pump()
+          })
+        }
+        if (inFlight === 0 && next >= items.length) resolve()
+      } catch (err) {
+        failed = true
+        reject(err)
+      }
+    }
+    pump()
+    return promise
+  }
+
+  /**
+   * Decode one record, store its entry and start its signature checks: null when there is nothing to
+   * verify (malformed, duplicate), a rule name when it fails before any verification, else the
+   * verification in flight (true or false: the device signature; a rule: a card signature).
+   */
+  protected startRecord(
+    bytes: Uint8Array,
+    i: number,
+    results: IngestResult[],
+    entryAt: Array<RecordEntry | undefined>,
+  ): Promise<boolean | Rule> | Rule | null {
+    const d = this.decodeOrReport(bytes, results, i)
+    if (!d) return null
+    if (d.type !== 'record') {
+      // a statement whose kind byte we could not peek (cannot happen for canonical bytes)
+      results[i] = {
+        hash: toHex(d.hash),
+        type: 'malformed',
+        status: 'rejected',
+        error: new LedgerDecodeError('unknown-kind'),
+      }
+      return null
+    }
+    const key = keyOf(d.hash)
+    const known = this.entries.get(key)
+    // A copy whose signatures failed does not block the genuine record with the same hash.
+    if (known && (known.sigOk || known.status === 'verifying')) {
+      const status = known.kind === 'anchor' ? 'covered' : 'duplicate'
+      results[i] = { hash: toHex(d.hash), type: 'record', status }
+      return null
+    }
+    if (known) this.malformed.push({ hash: toHex(d.hash), bytes: this.bytesOf(known), error: known.error! })
+    const entry: RecordEntry = {
+      key,
+      ref: this.arena.add(bytes),
+      len: bytes.length,
+      status: 'verifying',
+      sigOk: false,
+      rec: d.record,
+      error: null,
+      waitingFor: null,
+      kind: null,
+      device: '',
+      deviceSeq: 0,
+      card1: null,
+      seq1: 0,
+      after1: null,
+      pos2: null,
+    }
+    this.entries.set(key, entry)
+    entryAt[i] = entry
+    return this.startRecordVerification(d)
+  }
+
+  /** After the signature checks: reject, or queue the record for the rules and apply what is ready. */
+  protected finishVerify(ok: true | Rule, entry: RecordEntry): void {
+    if (entry.status !== 'verifying') return
+    if (ok !== true) {
+      entry.status = 'rejected'
+      entry.error = new LedgerRuleError(ok, 'signature does not verify')
+      entry.rec = null
+      return
+    }
+    const rec = entry.rec!
+    entry.sigOk = true
+    entry.status = 'pending'
+    entry.device = this.intern(keyOf(rec.device))
+    entry.deviceSeq = rec.deviceSeq
+    this.queue.push(entry.key)
+    this.drain()
+  }
+
   protected async pool<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
     let next = 0
     const worker = async () => {
@@ -203,26 +273,28 @@ export class LedgerIndex extends IndexViews {
     await Promise.all(Array.from({ length: Math.min(this.concurrency, items.length) }, worker))
   }
 
-  protected async verifyRecordSignatures(d: Decoded & { type: 'record' }): Promise<true | Rule> {
+  /**
+   * Start a record's signature checks. A rule when it fails before verifying; else a promise of the
+   * device signature's verdict (boolean) when there is no card signature, or true / a rule.
+   */
+  protected startRecordVerification(d: Decoded & { type: 'record' }): Promise<boolean | Rule> | Rule {
     const positions = signingCardPositions(d.record)
     if (d.signatures.length !== 1 + positions.length) return 'card-signature'
-    if (positions.length === 0)
-      return (await verifySignature(d.record.device, deviceSignatureMessage(d.hash), d.signatures[0]!))
-        ? true
-        : 'signature'
-    const checks: Promise<boolean>[] = [
-      verifySignature(d.record.device, deviceSignatureMessage(d.hash), d.signatures[0]!),
-    ]
+    for (let i = 0; i < positions.length; i++)
+      if (positions[i]!.cardSeq < 1 || positions[i]!.cardSeq > 0xffffffff) return 'card-counter'
+    const device = verifySignature(d.record.device, deviceSignatureMessage(d.hash), d.signatures[0]!)
+    if (positions.length === 0) return device
+    const checks: Promise<boolean>[] = [device]
     for (let i = 0; i < positions.length; i++) {
       const p = positions[i]!
-      if (p.cardSeq < 1 || p.cardSeq > 0xffffffff) return 'card-counter'
       checks.push(
         verifySignature(p.card.subarray(1), cardSignatureMessage(p.cardSeq, d.hash), d.signatures[i + 1]!),
       )
     }
-    const results = await Promise.all(checks)
-    if (!results[0]) return 'signature'
-    return results.every(Boolean) ? true : 'card-signature'
+    return Promise.all(checks).then((results) => {
+      if (!results[0]) return 'signature'
+      return results.every(Boolean) ? true : 'card-signature'
+    })
   }
 
   /**
