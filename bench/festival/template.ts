@@ -2,7 +2,7 @@
 // history (default 200,000 records by a few earlier tills) written once, deterministically from a seed, into
 // ledger pages of a data dir template. A real node then indexes the template once, so its index checkpoint
 // comes with it; each till copies the template instead of syncing the history live at start.
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { type AutomergeUrl, Repo } from '@automerge/automerge-repo'
@@ -143,6 +143,11 @@ export async function buildFestival(o: TemplateOptions): Promise<Festival> {
   mkdirSync(template)
   cpSync(dataPaths(admin).automerge, dataPaths(template).automerge, { recursive: true })
   cpSync(dataPaths(admin).checkpoint, dataPaths(template).checkpoint)
+  // The ledger's local snapshot, written by the node with its checkpoint (where sync/node does): tills then
+  // restore their ledger from it instead of re-verifying the whole history in the background.
+  const ledgerSnapshot = (dataPaths(admin) as { ledgerSnapshot?: string }).ledgerSnapshot
+  if (ledgerSnapshot && existsSync(ledgerSnapshot))
+    cpSync(ledgerSnapshot, path.join(template, path.basename(ledgerSnapshot)))
   // Each till gets its own storage id (automerge-repo keys peers' sync states by it).
   rmSync(path.join(dataPaths(template).automerge, 'st', 'orage-adapter-id'), { force: true })
   for (const till of tills) {
