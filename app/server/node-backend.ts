@@ -146,16 +146,11 @@ export class NodeLedgerBackend implements LedgerBackend {
       mdns: this.o.mdns ?? false,
       ...(this.o.log ? { log: this.o.log } : {}),
     })
+    // After a restart the node rebuilds this index from the documents on disk (federation and venue
+    // statements included, loaded or not): selling waits until it holds every record.
     await node.ledgerReady
-    // Workaround: after a restart the node's rebuild skips documents not loaded yet (the venue doc with the
-    // device certificates), leaving every record pending; feeding both docs' statements again fixes it.
-    for (const url of [config.federationUrl, config.venueUrl]) {
-      if (!url) continue
-      const handle = await node.repo.find<{ entries?: Uint8Array[] }>(url as AutomergeUrl)
-      await index.ingestMany([...(handle.doc().entries ?? [])])
-    }
     await node.idle()
-    // Those statements reached the index outside the node's feed: judge the venue config again with them.
+    // The node re-judges the venue config once its ledger is ready, without waiting: wait for it here.
     await node.refreshConfig()
     node.on('config:changed', () => {
       for (const l of this.configListeners) l()
