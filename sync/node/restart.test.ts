@@ -1,5 +1,6 @@
-// A venue node restarted from its checkpoint: the ledger index is rebuilt from the documents on disk and
-// ends with every record valid (none left pending for a certificate the rebuild did not feed).
+// A venue node restarted from its checkpoint: the ledger index (restored from its snapshot, or rebuilt from
+// the documents on disk by rebuildLedger) ends with every record valid (none left pending for a
+// certificate the rebuild did not feed). Snapshot fallbacks: snapshot-restart.test.ts.
 import { readFile } from 'node:fs/promises'
 import { type AutomergeUrl, Repo } from '@automerge/automerge-repo'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -41,7 +42,7 @@ async function start(dataDir: string): Promise<VenueNode> {
 }
 
 describe('venue node restart', () => {
-  it('rebuilds the ledger index with every record valid, none pending', async () => {
+  it('restores the ledger index with every record valid, none pending', async () => {
     const fed = await setupFederation(1, 1)
     cleanups.push(() => fed.cleanup())
     const dataDir = fed.devices[0]!
