@@ -235,4 +235,14 @@ export function bytesOfKey(key: string): Uint8Array {
   return out
 }
 
+// Node's Buffer when present (native hex; browsers have no Buffer and use the table)
+type LatinBuffer = { from(s: string, encoding: 'latin1'): { toString(encoding: 'hex'): string } }
+const NodeBuffer = (globalThis as { Buffer?: LatinBuffer }).Buffer
+
+/** Hex of a key made by keyOf (results and views name records by hex hash). */
+export function hexOfKey(key: string): string {
+  if (NodeBuffer) return NodeBuffer.from(key, 'latin1').toString('hex')
+  return toHex(bytesOfKey(key))
+}
+
 export const ZERO_HASH = new Uint8Array(32)

@@ -471,7 +471,7 @@ export interface DecodedEnvelope {
 
 export function decodeEnvelope(bytes: Uint8Array): DecodedEnvelope {
   const env = splitEnvelope(bytes)
-  return { ...env, hash: sha256(env.unsigned) }
+  return { unsigned: env.unsigned, signatures: env.signatures, hash: sha256(env.unsigned) }
 }
 
 function splitEnvelope(bytes: Uint8Array): { unsigned: Uint8Array; signatures: Uint8Array[] } {
@@ -493,21 +493,23 @@ export type Decoded =
 
 /** Decode signed bytes (record or statement); throws LedgerDecodeError on anything non-canonical. */
 export function decodeSigned(bytes: Uint8Array): Decoded {
-  const env = decodeEnvelope(bytes)
-  const r = new Reader(env.unsigned)
+  // fields listed, not spread: this runs for every ingested record
+  const { unsigned, signatures } = splitEnvelope(bytes)
+  const hash = sha256(unsigned)
+  const r = new Reader(unsigned)
   r.u8() // format, checked above
   const code = r.u8()
   const recordKind = recordKindByCode.get(code)
   if (recordKind) {
     const record = decodeRecordBody(r, recordKind)
     r.end()
-    return { type: 'record', record, ...env }
+    return { type: 'record', record, unsigned, signatures, hash }
   }
   const statementKind = statementKindByCode.get(code)
   if (statementKind) {
     const statement = decodeStatementBody(r, statementKind)
     r.end()
-    return { type: 'statement', statement, ...env }
+    return { type: 'statement', statement, unsigned, signatures, hash }
   }
   throw new LedgerDecodeError('unknown-kind', String(code))
 }
@@ -523,7 +525,8 @@ export function recordHash(bytes: Uint8Array): Hash {
 
 /** Decode a record already known to be well-formed, without hashing it again (the index's re-reads). */
 export function decodeRecordUnchecked(bytes: Uint8Array): LedgerRecord {
-  const { unsigned } = splitEnvelope(bytes)
+  // the signatures were checked at ingest: read only the unsigned part
+  const unsigned = new Reader(bytes).bytes(bytes.length)
   const r = new Reader(unsigned)
   r.u8()
   const kind = recordKindByCode.get(r.u8())

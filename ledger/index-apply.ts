@@ -2,7 +2,7 @@
 // arrive), the rules that need the valid history (evaluate), commit of a record's effect, trust
 // changes and the re-derivation they may trigger.
 import { type Balances, balanceOf, EMPTY_BALANCES, fromAmounts, toAmounts, withDelta } from './balances.ts'
-import { bytesEqual, bytesOfKey, keyOf, toHex } from './bytes.ts'
+import { bytesEqual, bytesOfKey, hexOfKey, keyOf, toHex } from './bytes.ts'
 import { cardKindOf, SIGNING_CARD_PREFIX } from './codec.ts'
 import { LedgerRuleError, type Rule } from './errors.ts'
 import {
@@ -378,8 +378,7 @@ export abstract class IndexProcessor extends IndexState {
           new Map(moved.map((m) => [m.asset, m.amount])),
           false,
         )
-        views = () =>
-          this.cardState(lostKey, cardKindOf(rec.lostCard)).replacedBy.push(toHex(bytesOfKey(key)))
+        views = () => this.cardState(lostKey, cardKindOf(rec.lostCard)).replacedBy.push(hexOfKey(key))
         break
       }
       case 'membership-grant':
@@ -391,7 +390,7 @@ export abstract class IndexProcessor extends IndexState {
             venue: toHex(device.venue),
             validFrom: rec.validFrom,
             validUntil: rec.validUntil,
-            hash: toHex(bytesOfKey(key)),
+            hash: hexOfKey(key),
           })
           this.membershipMap.set(k, list)
         }
@@ -399,7 +398,7 @@ export abstract class IndexProcessor extends IndexState {
       case 'ticket-issue':
         views = () =>
           this.ticket(rec.ticket).issues.push({
-            hash: toHex(bytesOfKey(key)),
+            hash: hexOfKey(key),
             event: rec.event,
             ticketType: rec.ticketType,
             card: toHex(rec.card),
@@ -410,7 +409,7 @@ export abstract class IndexProcessor extends IndexState {
       case 'check-in':
         views = () =>
           this.ticket(rec.ticket).checkIns.push({
-            hash: toHex(bytesOfKey(key)),
+            hash: hexOfKey(key),
             device: toHex(rec.device),
             time: rec.time,
           })
@@ -419,18 +418,18 @@ export abstract class IndexProcessor extends IndexState {
         views = () => {
           const k = keyOf(rec.card)
           const list = this.links.get(k) ?? []
-          list.push({ venue: toHex(rec.venue), payload: rec.payload, hash: toHex(bytesOfKey(key)) })
+          list.push({ venue: toHex(rec.venue), payload: rec.payload, hash: hexOfKey(key) })
           this.links.set(k, list)
         }
         break
       case 'checkpoint':
-        views = () => this.checkpoints.push(toHex(bytesOfKey(key)))
+        views = () => this.checkpoints.push(hexOfKey(key))
         break
       case 'till-close-out':
         views = () => {
           const dev = this.deviceState(keyOf(rec.device))
           dev.closeOuts.push({
-            hash: toHex(bytesOfKey(key)),
+            hash: hexOfKey(key),
             deviceSeq: rec.deviceSeq,
             expected: [...dev.drawer]
               .map(([asset, amount]) => ({ asset, amount }))

@@ -4,7 +4,7 @@
 // (index-views.ts) <- LedgerIndex (ingest, checkpoints, local snapshot).
 import { ByteArena } from './arena.ts'
 import { type Balances, EMPTY_BALANCES, withDelta } from './balances.ts'
-import { bytesOfKey, keyOf, toHex } from './bytes.ts'
+import { bytesOfKey, hexOfKey, keyOf, toHex } from './bytes.ts'
 import { decodeRecordUnchecked } from './codec.ts'
 import { LedgerRuleError, type Rule } from './errors.ts'
 import { type Posting, recordPostings } from './postings.ts'
@@ -281,5 +281,5 @@ export function peekKind(bytes: Uint8Array): number {
 export const WAITING_ON_HASH = '\u0000'
 /** A rule name, or the hex hash of the predecessor a record waits for. */
 export function waitingLabel(w: string): string {
-  return w.startsWith(WAITING_ON_HASH) ? toHex(bytesOfKey(w.slice(1))) : w
+  return w.startsWith(WAITING_ON_HASH) ? hexOfKey(w.slice(1)) : w
 }

@@ -1,7 +1,7 @@
 // The index's read side: balances, cards, takings, memberships, tickets, forks, gaps, rejected and
 // pending records, trust accessors, the invariant checker and a canonical summary of every view.
 import { toAmounts } from './balances.ts'
-import { bytesOfKey, keyOf, toHex, ZERO_HASH } from './bytes.ts'
+import { bytesOfKey, hexOfKey, keyOf, toHex, ZERO_HASH } from './bytes.ts'
 import { decodeRecordUnchecked } from './codec.ts'
 import { IndexProcessor } from './index-apply.ts'
 import {
@@ -54,7 +54,7 @@ export abstract class IndexViews extends IndexProcessor {
     )
     for (const e of list) {
       const bytes = this.bytesOf(e).slice()
-      yield { hash: toHex(bytesOfKey(e.key)), bytes, record: decodeRecordUnchecked(bytes) }
+      yield { hash: hexOfKey(e.key), bytes, record: decodeRecordUnchecked(bytes) }
     }
   }
 
@@ -89,7 +89,7 @@ export abstract class IndexViews extends IndexProcessor {
       kind: s.kind,
       balances: this.balances(card),
       cardSeq: seq,
-      head: typeof head === 'string' ? toHex(bytesOfKey(head)) : null,
+      head: typeof head === 'string' ? hexOfKey(head) : null,
       frozen: s.forkSeqs.length > 0 || s.replacedBy.length > 0,
       forkSeqs: [...s.forkSeqs].sort((a, b) => a - b),
       replacedBy: [...s.replacedBy].sort(),
@@ -150,21 +150,21 @@ export abstract class IndexViews extends IndexProcessor {
     const evidence = (keys: string | string[] | undefined) => {
       const list = (Array.isArray(keys) ? keys : []).slice().sort()
       return {
-        hashes: list.map((k) => toHex(bytesOfKey(k))),
+        hashes: list.map((k) => hexOfKey(k)),
         records: list.map((k) => this.bytesOf(this.entries.get(k)!)),
       }
     }
     for (const f of this.cardForks)
       out.push({
         type: 'card',
-        subject: toHex(bytesOfKey(f.card)),
+        subject: hexOfKey(f.card),
         seq: f.seq,
         ...evidence(this.cards.get(f.card)!.bySeq[f.seq]),
       })
     for (const f of this.deviceForks)
       out.push({
         type: 'device',
-        subject: toHex(bytesOfKey(f.device)),
+        subject: hexOfKey(f.device),
         seq: f.seq,
         ...evidence(this.devices.get(f.device)!.bySeq[f.seq]),
       })
@@ -192,7 +192,7 @@ export abstract class IndexViews extends IndexProcessor {
         const missing = known[s] === undefined && !have.has(s)
         if (missing && from === 0) from = s
         if (!missing && from !== 0) {
-          gaps.push({ device: toHex(bytesOfKey(dk)), from, to: s - 1 })
+          gaps.push({ device: hexOfKey(dk), from, to: s - 1 })
           from = 0
         }
       }
@@ -204,7 +204,7 @@ export abstract class IndexViews extends IndexProcessor {
     const out: RejectedView[] = [...this.malformed]
     for (const e of this.entries.values())
       if (e.status === 'rejected')
-        out.push({ hash: toHex(bytesOfKey(e.key)), bytes: this.bytesOf(e), error: e.error! })
+        out.push({ hash: hexOfKey(e.key), bytes: this.bytesOf(e), error: e.error! })
     return out
   }
 
@@ -213,7 +213,7 @@ export abstract class IndexViews extends IndexProcessor {
     for (const e of this.entries.values())
       if (e.status === 'pending' || e.status === 'verifying')
         out.push({
-          hash: toHex(bytesOfKey(e.key)),
+          hash: hexOfKey(e.key),
           waitingFor: e.waitingFor ? waitingLabel(e.waitingFor) : 'signature',
         })
     return out.sort(byHash)
@@ -292,7 +292,7 @@ export abstract class IndexViews extends IndexProcessor {
         sums.set(asset, (sums.get(asset) ?? 0) + d)
       }
       for (const [asset, s] of sums)
-        if (s !== 0) problems.push(`record ${toHex(bytesOfKey(e.key))} creates ${s} ${asset}`)
+        if (s !== 0) problems.push(`record ${hexOfKey(e.key)} creates ${s} ${asset}`)
     }
     const totals: Record<string, number> = {}
     const accounts = new Set([...this.accounts.keys(), ...recomputed.keys()])
@@ -304,7 +304,7 @@ export abstract class IndexViews extends IndexProcessor {
         const y = b.get(asset) ?? 0
         if (x !== y)
           problems.push(
-            `account ${acc.slice(0, 2)}${toHex(bytesOfKey(acc.slice(2)))} ${asset}: ${x} != recomputed ${y}`,
+            `account ${acc.slice(0, 2)}${hexOfKey(acc.slice(2))} ${asset}: ${x} != recomputed ${y}`,
           )
         totals[asset] = (totals[asset] ?? 0) + y
       }
@@ -321,7 +321,7 @@ export abstract class IndexViews extends IndexProcessor {
       const total = sortedAmounts(this.accounts.get(`c:${ck}`)).filter((x) => x.amount !== 0)
       if (JSON.stringify(tip) !== JSON.stringify(total))
         problems.push(
-          `card ${toHex(bytesOfKey(ck))}: chain tip ${JSON.stringify(tip)} != total ${JSON.stringify(total)}`,
+          `card ${hexOfKey(ck)}: chain tip ${JSON.stringify(tip)} != total ${JSON.stringify(total)}`,
         )
     }
     return { ok: problems.length === 0, problems, totals }
@@ -335,13 +335,13 @@ export abstract class IndexViews extends IndexProcessor {
       counts: this.counts(),
       valid: [...this.entries.values()]
         .filter((e) => e.status === 'valid')
-        .map((e) => toHex(bytesOfKey(e.key)))
+        .map((e) => hexOfKey(e.key))
         .sort(),
       rejected: this.rejected()
         .map((r) => `${r.hash}:${r.error.message}`)
         .sort(),
       cards,
-      takings: venues.map((v) => [toHex(bytesOfKey(v.slice(2))), sortedAmounts(this.accounts.get(v))]),
+      takings: venues.map((v) => [hexOfKey(v.slice(2)), sortedAmounts(this.accounts.get(v))]),
       forks: this.forks().map((f) => ({ ...f, records: f.records.length })),
       tickets: [...this.tickets.keys()].sort().map((t) => this.ticketState(t)),
       memberships: [...this.membershipMap.keys()].sort().map((c) => this.memberships(bytesOfKey(c))),

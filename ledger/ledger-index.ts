@@ -4,7 +4,7 @@
 // Built in layers: index-state.ts (state, helpers), index-apply.ts (pending queue, rules, commit,
 // trust changes), index-views.ts (views, invariants); this file: ingestion, checkpoints, local snapshot.
 import { toAmounts } from './balances.ts'
-import { bytesEqual, bytesOfKey, keyOf, toHex } from './bytes.ts'
+import { bytesEqual, bytesOfKey, hexOfKey, keyOf, toHex } from './bytes.ts'
 import { type Decoded, decodeSigned } from './codec.ts'
 import { verifySignature } from './crypto.ts'
 import { LedgerDecodeError, LedgerRuleError, LedgerSnapshotError, type Rule } from './errors.ts'
@@ -117,7 +117,7 @@ export class LedgerIndex extends IndexViews {
       const entry = entryAt[i]
       if (!entry) continue
       const r: IngestResult = {
-        hash: toHex(bytesOfKey(entry.key)),
+        hash: hexOfKey(entry.key),
         type: 'record',
         status: entry.status as IngestStatus,
       }
