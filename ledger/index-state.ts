@@ -199,18 +199,23 @@ export abstract class IndexState {
     }
   }
 
+  // cardState, deviceState and post run for every record: no closure per call
   protected cardState(ck: string, kind: CardKind): CardState {
-    return getOrCreate(this.cards, ck, () => ({ kind, bySeq: [], forkSeqs: [], replacedBy: [] }))
+    let s = this.cards.get(ck)
+    if (s === undefined) {
+      s = { kind, bySeq: [], forkSeqs: [], replacedBy: [] }
+      this.cards.set(ck, s)
+    }
+    return s
   }
 
   protected deviceState(dk: string): DeviceState {
-    return getOrCreate(this.devices, dk, () => ({
-      bySeq: [],
-      forkSeqs: [],
-      drawer: new Map(),
-      closeOuts: [],
-      voids: new Map(),
-    }))
+    let s = this.devices.get(dk)
+    if (s === undefined) {
+      s = { bySeq: [], forkSeqs: [], drawer: new Map(), closeOuts: [], voids: new Map() }
+      this.devices.set(dk, s)
+    }
+    return s
   }
 
   protected ticket(id: string): TicketView {
@@ -228,7 +233,11 @@ export abstract class IndexState {
   }
 
   protected post(account: string, asset: string, delta: number): void {
-    const m = getOrCreate(this.accounts, account, () => new Map<string, number>())
+    let m = this.accounts.get(account)
+    if (m === undefined) {
+      m = new Map<string, number>()
+      this.accounts.set(account, m)
+    }
     m.set(asset, (m.get(asset) ?? 0) + delta)
   }
 
