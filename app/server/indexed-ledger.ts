@@ -1,68 +1,53 @@
-// The views the app needs, over the ledger's LedgerIndex (ledger/mod.ts): card state, trust facts and the
-// list of valid records for reports. Both backends feed it every signed record and statement they see.
+// The views the app needs, over the ledger's LedgerIndex (ledger/mod.ts) through its public accessors:
+// card state, trust facts and the list of valid records for reports. The index is either the venue
+// node's own (restored from its local snapshot on restart) or the local backend's.
 import {
   type AssetDefinition,
   type CardId,
-  decodeSigned,
   fromHex,
   type IngestResult,
-  LedgerIndex,
-  type LedgerRecord,
+  type LedgerIndex,
   toHex,
   ZERO_HASH,
 } from '../../ledger/mod.ts'
 import type { CardState } from './ledger-backend.ts'
 import type { ReportRecord } from './reports.ts'
 
-const latin1 = (bytes: Uint8Array) => String.fromCharCode(...bytes)
-
-/**
- * The ledger's LedgerIndex, also keeping each record it is fed (decoded), so reports can list the valid
- * ones: the index owns validity, this class only remembers what it saw. The venue node feeds it directly.
- */
-export class RecordingIndex extends LedgerIndex {
-  readonly decoded = new Map<string, LedgerRecord>()
-  /** Bumped on every batch: views cached by callers are stale when it moved. */
-  version = 0
-  onIngested: ((batch: Uint8Array[]) => void) | undefined
-
-  override async ingestMany(batch: Uint8Array[]): Promise<IngestResult[]> {
-    const results = await super.ingestMany(batch)
-    results.forEach((r, i) => {
-      if (r.type === 'record' && !this.decoded.has(r.hash)) {
-        const d = decodeSigned(batch[i]!)
-        if (d.type === 'record') this.decoded.set(r.hash, d.record)
-      }
-      if (r.status === 'rejected')
-        console.warn(`ledger: rejected ${r.hash.slice(0, 16)}: ${r.error?.message}`)
-    })
-    this.version++
-    this.onIngested?.(batch)
-    return results
-  }
-}
-
 export class IndexedLedger {
-  private validCache: { version: number; list: ReportRecord[] } | undefined
+  private version = 0
+  private validCache: { version: number; valid: number; list: ReportRecord[] } | undefined
 
-  constructor(readonly index: RecordingIndex) {}
+  constructor(readonly index: LedgerIndex) {}
 
-  ingest(bytes: Uint8Array): Promise<IngestResult> {
-    return this.index.ingest(bytes)
+  /** Marks cached views stale: call when the index was fed by someone else (the node's feed). */
+  changed(): void {
+    this.version++
+  }
+
+  async ingest(bytes: Uint8Array): Promise<IngestResult> {
+    const r = await this.index.ingest(bytes)
+    this.version++
+    if (r.status === 'rejected') console.warn(`ledger: rejected ${r.hash.slice(0, 16)}: ${r.error?.message}`)
+    return r
   }
 
   async ingestMany(batch: Uint8Array[]): Promise<void> {
     await this.index.ingestMany(batch)
+    this.version++
   }
 
-  /** Valid records only; a record turning valid later (its predecessor arrived) shows up then. */
+  /**
+   * Valid records only (device, then deviceSeq order); a record turning valid later (its predecessor
+   * arrived) shows up then. Cached until the index changes: the valid count guards against a feed the
+   * caller did not announce.
+   */
   records(): ReportRecord[] {
-    if (this.validCache?.version !== this.index.version)
+    const valid = this.index.counts().valid
+    if (this.validCache?.version !== this.version || this.validCache.valid !== valid)
       this.validCache = {
-        version: this.index.version,
-        list: [...this.index.decoded]
-          .filter(([hash]) => this.index.status(hash) === 'valid')
-          .map(([hash, record]) => ({ hash, record })),
+        version: this.version,
+        valid,
+        list: [...this.index.validRecords()].map(({ hash, record }) => ({ hash, record })),
       }
     return this.validCache.list
   }
@@ -81,17 +66,16 @@ export class IndexedLedger {
   }
 
   assets(): AssetDefinition[] {
-    return [...this.index.trustState().assets.values()]
+    return this.index.assetDefinitions()
   }
 
+  /** A staff card certified by any admitted venue. */
   isStaff(card: CardId): boolean {
-    const suffix = latin1(card)
-    for (const key of this.index.trustState().staff) if (key.endsWith(suffix)) return true
-    return false
+    return this.index.venues().some((v) => this.index.isStaffCard(fromHex(v.venue), card))
   }
 
   deviceLabel(deviceHex: string): string | undefined {
-    const device = this.index.trustState().devices.get(latin1(fromHex(deviceHex)))
+    const device = this.index.deviceAuthority(fromHex(deviceHex))
     return device ? toHex(device.device).slice(0, 8) : undefined
   }
 }

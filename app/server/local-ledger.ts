@@ -12,6 +12,7 @@ import {
   DeviceChainWriter,
   decodeSigned,
   type KeyPair,
+  LedgerIndex,
   type PublicKey,
   type RecordBody,
   type SignedRecord,
@@ -19,7 +20,7 @@ import {
 } from '../../ledger/mod.ts'
 import type { SyncStatus } from '../shared/protocol.ts'
 import { LedgerRejectedError } from './errors.ts'
-import { IndexedLedger, RecordingIndex } from './indexed-ledger.ts'
+import { IndexedLedger } from './indexed-ledger.ts'
 import type { CardState, LedgerBackend, LedgerRecord } from './ledger-backend.ts'
 import type { ReportRecord } from './reports.ts'
 
@@ -47,7 +48,7 @@ export class LocalLedgerBackend implements LedgerBackend {
     this.deviceId = toHex(o.device.publicKey)
     this.deviceLabel = o.deviceLabel
     this.venueName = o.venueName
-    this.ledger = new IndexedLedger(new RecordingIndex({ federation: o.federationKeys }))
+    this.ledger = new IndexedLedger(new LedgerIndex({ federation: o.federationKeys }))
   }
 
   private get path(): string {

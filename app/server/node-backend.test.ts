@@ -23,7 +23,7 @@ async function start() {
   const issuers = demoIssuers(root, (doc, bytes) => backend.publishStatement(doc, bytes))
   const service = new VenueService({ backend, reader, catalog, issuers })
   await service.start()
-  return { service, reader }
+  return { service, reader, backend }
 }
 
 beforeAll(async () => {
@@ -80,6 +80,29 @@ describe('VenueService on the venue node with simulated cards', () => {
       service.call('admin.federation.admit', { venueName: 'Fest', venuePublicKey: 'zz' }),
     ).rejects.toMatchObject({ name: 'InvalidRequestError' })
     await service.call('admin.federation.admit', { venueName: 'Fest', venuePublicKey: 'ab'.repeat(32) })
+    await service.stop()
+  })
+
+  it('restores the node ledger from its snapshot on restart, with the same balances and report', async () => {
+    let { service, backend } = await start()
+    const balances = (id: string) => service.cardView(id).balances
+    const before = {
+      alex: balances(alex!),
+      lou: balances(lou!),
+      report: await service.call('admin.report', {}),
+      records: backend.records().map((r) => r.hash),
+    }
+    expect(before.records.length).toBeGreaterThan(0)
+    expect(before.report.totalSales).toBe(350)
+    await service.stop()
+
+    ;({ service, backend } = await start())
+    expect(backend.ledgerReady?.source).toBe('snapshot')
+    expect(balances(alex!)).toEqual(before.alex)
+    expect(balances(lou!)).toEqual(before.lou)
+    const report = await service.call('admin.report', {})
+    expect(report).toEqual(before.report)
+    expect(backend.records().map((r) => r.hash)).toEqual(before.records)
     await service.stop()
   })
 })

@@ -18,10 +18,10 @@ import {
   verifyTagState,
 } from '../../ledger/mod.ts'
 import { encodeCredentialBundle } from '../../sync/node/credentials.ts'
-import { createVenueNode, type VenueNode } from '../../sync/node/venue-node.ts'
+import { createVenueNode, type LedgerReady, type VenueNode } from '../../sync/node/venue-node.ts'
 import type { SyncStatus } from '../shared/protocol.ts'
 import { type EnrollmentPackage, exportDocs } from './enrollment.ts'
-import { IndexedLedger, RecordingIndex } from './indexed-ledger.ts'
+import { IndexedLedger } from './indexed-ledger.ts'
 import type { CardState, LedgerBackend } from './ledger-backend.ts'
 import type { ReportRecord } from './reports.ts'
 import type { TagStateCodec } from './sim-card-reader.ts'
@@ -45,6 +45,8 @@ export class NodeLedgerBackend implements LedgerBackend {
   private node: VenueNode | undefined
   private ledger: IndexedLedger | undefined
   private online = true
+  /** How the node's ledger index came back at the last start (fresh, snapshot or rebuild). */
+  ledgerReady: LedgerReady | undefined
   private readonly peers: Set<string>
   private readonly labels = new Map<string, string>()
   private readonly listeners = new Set<(what: 'records' | 'status') => void>()
@@ -122,34 +124,49 @@ export class NodeLedgerBackend implements LedgerBackend {
   }
 
   async start(): Promise<void> {
-    const { readNodeConfig } = await import('../../sync/node/config.ts')
-    const config = await readNodeConfig(this.o.dataDir)
-    // The node feeds this index every record and statement it holds (rebuilt from disk after a restart).
-    const index = new RecordingIndex({ federation: [hexBytes(config.federationKey)] })
-    const ledger = new IndexedLedger(index)
-    this.ledger = ledger
     const notify = (what: 'records' | 'status') => {
       for (const l of this.listeners) l(what)
     }
-    index.onIngested = (batch) => {
-      for (const bytes of batch) {
-        const d = decodeSigned(bytes)
-        if (d.type === 'statement' && d.statement.kind === 'device-certificate')
-          this.labels.set(toHex(d.statement.device), d.statement.label)
-      }
-      notify('records')
-    }
+    // The node owns its ledger index: restored from its local snapshot after a restart (no signature
+    // checked again), rebuilt from the documents on disk only without a usable one.
     const node = await createVenueNode({
       dataDir: this.o.dataDir,
-      ledger: index,
       listen: this.o.listen ?? ['/ip4/127.0.0.1/tcp/0'],
       mdns: this.o.mdns ?? false,
       ...(this.o.log ? { log: this.o.log } : {}),
     })
-    // After a restart the node rebuilds this index from the documents on disk (federation and venue
-    // statements included, loaded or not): selling waits until it holds every record.
-    await node.ledgerReady
+    const ledger = new IndexedLedger(node.ledger)
+    this.ledger = ledger
+    // Device labels come from the certificates: those already held (a restored index replays none),
+    // then each new one the node accepts.
+    const learnLabel = (bytes: Uint8Array) => {
+      const d = decodeSigned(bytes)
+      if (d.type === 'statement' && d.statement.kind === 'device-certificate')
+        this.labels.set(toHex(d.statement.device), d.statement.label)
+    }
+    const nodeOnStatement = node.sink.onStatement
+    node.sink.onStatement = (bytes) => {
+      nodeOnStatement?.(bytes)
+      learnLabel(bytes)
+    }
+    node.on('record', () => {
+      ledger.changed()
+      notify('records')
+    })
+    // Selling waits until the index holds every record on disk.
+    this.ledgerReady = await node.ledgerReady
     await node.idle()
+    for (const url of [node.config.federationUrl, node.config.venueUrl]) {
+      if (!url) continue
+      const handle = await node.repo.find<{ entries?: Uint8Array[] }>(url as AutomergeUrl)
+      for (const bytes of handle.doc().entries ?? []) {
+        try {
+          learnLabel(bytes)
+        } catch {
+          // a malformed entry is the node's to report; it carries no label
+        }
+      }
+    }
     // The node re-judges the venue config once its ledger is ready, without waiting: wait for it here.
     await node.refreshConfig()
     node.on('config:changed', () => {
@@ -255,8 +272,4 @@ export class NodeLedgerBackend implements LedgerBackend {
     this.listeners.add(listener)
     return () => this.listeners.delete(listener)
   }
-}
-
-function hexBytes(hex: string): Uint8Array {
-  return new Uint8Array(Buffer.from(hex, 'hex'))
 }
