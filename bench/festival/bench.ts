@@ -119,17 +119,22 @@ export const run: Bench = async ({ args }) => {
       (await Promise.all(ts.map((t) => t.send({ cmd: 'stats' }, 120_000)))) as unknown as Stats[]
     const same = (s: Stats[]) =>
       new Set(s.map((x) => x.digest)).size === 1 && s.every((x) => x.complete && x.pending === 0)
+    const summarize = (s: Stats[]) =>
+      s.map((x) => `${x.size}/${x.digest.slice(0, 6)}/${x.complete}/${x.pending}/${x.waitingFor}`).join(' ')
     const converge = async (ts: Till[], timeoutMs: number) => {
       const t0 = performance.now()
+      let lastLog = t0
       for (;;) {
         const s = await stats(ts)
         if (same(s)) return (performance.now() - t0) / 1000
+        // A long wait shows where the tills are (size/digest/complete/pending/waitingFor per till).
+        if (performance.now() - lastLog > 15_000) {
+          lastLog = performance.now()
+          log(`not converged yet: ${summarize(s)}`)
+        }
         if (performance.now() - t0 > timeoutMs) {
-          const summary = s.map(
-            (x) => `${x.size}/${x.digest.slice(0, 6)}/${x.complete}/${x.pending}/${x.waitingFor}`,
-          )
           throw new Error(
-            `no convergence in ${timeoutMs} ms: size/digest/complete/pending ${summary.join(' ')}`,
+            `no convergence in ${timeoutMs} ms: size/digest/complete/pending/waitingFor ${summarize(s)}`,
           )
         }
         await sleep(250)
