@@ -1,10 +1,8 @@
 // Spawning festival tills (bench/festival/till-proc.ts) as separate OS processes and talking to them over
 // JSON lines. Separate processes rather than worker threads: each till is then a node as deployed, with its
 // own event loop, heap and libp2p stack, and its peak RSS (VmHWM) is its own; the 2 cores are shared either way.
-import { type ChildProcess, spawn } from 'node:child_process'
-import { createInterface } from 'node:readline'
-
-const root = new URL('../..', import.meta.url).pathname
+import type { ChildProcess } from 'node:child_process'
+import { spawnJsonLinesProcess } from '../../sync/test/json-lines-process.ts'
 
 export interface Till {
   child: ChildProcess
@@ -33,87 +31,29 @@ export async function prepareBundle(script: string): Promise<void> {
 
 export async function spawnTill(script: string, args: string[], timeoutMs = 600_000): Promise<Till> {
   const t0 = performance.now()
-  // From its esbuild bundle (as `lakou node` runs): no tsx start-up and transforms in each till.
-  const child = spawn(process.execPath, ['sync/node/run-bundled.mjs', script, ...args], {
-    cwd: root,
-    stdio: ['pipe', 'pipe', 'pipe'],
-    // fsyncs and WebCrypto verifies share libuv's thread pool (4 threads by default), as in sync/test.
-    env: { ...process.env, UV_THREADPOOL_SIZE: '16' },
-  })
-  let stderr = ''
-  child.stderr!.on('data', (d) => {
-    stderr = (stderr + d).slice(-4000)
-    if (process.env.LAKOU_DEBUG) process.stderr.write(d)
-  })
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))
-  const waiting = new Map<
-    number,
-    { resolve: (v: Record<string, unknown>) => void; reject: (e: Error) => void }
-  >()
-  const listeners: Array<(e: Record<string, unknown>) => void> = []
-  const ready = Promise.withResolvers<Record<string, unknown>>()
-  const readyTimer = setTimeout(
-    () => ready.reject(new Error(`till not ready after ${timeoutMs} ms`)),
-    timeoutMs,
-  )
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    let m: Record<string, unknown>
-    try {
-      m = JSON.parse(line)
-    } catch {
-      return
-    }
-    if (m.event === 'ready') ready.resolve(m)
-    else if (m.event) for (const l of listeners) l(m)
-    else if (typeof m.id === 'number') {
-      const w = waiting.get(m.id)
-      waiting.delete(m.id)
-      if (m.ok) w?.resolve(m)
-      else w?.reject(new Error(String(m.error)))
-    }
-  })
-  void exited.then((code) => {
+  const proc = await spawnJsonLinesProcess(script, args, {
+    label: 'till',
+    readyTimeoutMs: timeoutMs,
+    sendTimeoutMs: 60_000,
     // A till that dies mid-run says why (its stderr tail), instead of surfacing later as a refused dial.
-    if (code !== 0 && ready)
-      process.stderr.write(
-        `[festival] ${script} ${args.join(' ')} exited (${code}): ${stderr.slice(-1500)}\n`,
-      )
-    ready.reject(new Error(`till exited (${code}) before ready: ${stderr}`))
-    for (const w of waiting.values()) w.reject(new Error(`till exited (${code}): ${stderr.slice(-500)}`))
-    waiting.clear()
+    onExit: (code, stderr) => {
+      if (code !== 0)
+        process.stderr.write(
+          `[festival] ${script} ${args.join(' ')} exited (${code}): ${stderr.slice(-1500)}\n`,
+        )
+    },
   })
-  const r = await ready.promise.finally(() => clearTimeout(readyTimer))
   const startMs = performance.now() - t0
-  let nextId = 1
-  const send = (cmd: Record<string, unknown>, ms = 60_000) => {
-    const id = nextId++
-    return new Promise<Record<string, unknown>>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        waiting.delete(id)
-        reject(new Error(`${String(cmd.cmd)} timed out`))
-      }, ms)
-      waiting.set(id, {
-        resolve: (v) => {
-          clearTimeout(timer)
-          resolve(v)
-        },
-        reject: (e) => {
-          clearTimeout(timer)
-          reject(e)
-        },
-      })
-      child.stdin!.write(`${JSON.stringify({ ...cmd, id })}\n`)
-    })
-  }
+  const { child, exited, send } = proc
   return {
     child,
-    peerId: String(r.peerId),
-    addresses: r.addresses as string[],
+    peerId: String(proc.ready.peerId),
+    addresses: proc.ready.addresses as string[],
     startMs,
-    ready: r,
+    ready: proc.ready,
     send,
     exited,
-    onEvent: (fn) => listeners.push(fn),
+    onEvent: proc.onEvent,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return
       await send({ cmd: 'stop' }, 30_000).catch(() => {})

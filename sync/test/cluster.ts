@@ -1,12 +1,10 @@
 // Test and bench helpers: set a federation up in temp dirs and run venue nodes as separate OS processes.
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { createInterface } from 'node:readline'
 import { admitVenue, createFederation, enrollDevice } from '../node/setup.ts'
-
-const root = new URL('../..', import.meta.url).pathname
+import { spawnJsonLinesProcess } from './json-lines-process.ts'
 
 export interface Federation {
   root: string
@@ -50,79 +48,23 @@ export interface NodeProcess {
 }
 
 export async function startNode(dataDir: string, extra: string[] = []): Promise<NodeProcess> {
-  const child = spawn(
-    process.execPath,
-    // From its esbuild bundle (rebuilt when stale), as `lakou node` runs: no tsx start-up in each node.
-    ['sync/node/run-bundled.mjs', 'sync/test/node-proc.ts', '--data', dataDir, ...extra],
-    // fsyncs and WebCrypto verifies share libuv's thread pool (4 threads by default).
-    { cwd: root, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, UV_THREADPOOL_SIZE: '16' } },
-  )
-  let stderr = ''
-  child.stderr!.on('data', (d) => {
-    stderr = (stderr + d).slice(-4000)
-    if (process.env.LAKOU_DEBUG) process.stderr.write(d)
+  const proc = await spawnJsonLinesProcess('sync/test/node-proc.ts', ['--data', dataDir, ...extra], {
+    label: 'node',
+    sendTimeoutMs: 20_000,
   })
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))
-  const waiting = new Map<
-    number,
-    { resolve: (v: Record<string, unknown>) => void; reject: (e: Error) => void }
-  >()
-  const listeners: Array<(e: Record<string, unknown>) => void> = []
-  const ready = Promise.withResolvers<Record<string, unknown>>()
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    let m: Record<string, unknown>
-    try {
-      m = JSON.parse(line)
-    } catch {
-      return
-    }
-    if (m.event === 'ready') ready.resolve(m)
-    else if (m.event) for (const l of listeners) l(m)
-    else if (typeof m.id === 'number') {
-      const w = waiting.get(m.id)
-      waiting.delete(m.id)
-      if (m.ok) w?.resolve(m)
-      else w?.reject(new Error(String(m.error)))
-    }
-  })
-  void exited.then((code) => {
-    ready.reject(new Error(`node exited (${code}) before ready: ${stderr}`))
-    for (const w of waiting.values()) w.reject(new Error(`node exited (${code}): ${stderr.slice(-500)}`))
-    waiting.clear()
-  })
-  const r = await ready.promise
-  let nextId = 1
+  const r = proc.ready
   return {
-    child,
+    child: proc.child,
     peerId: String(r.peerId),
     addresses: r.addresses as string[],
     device: String(r.device),
     dataDir,
     startMs: Number(r.startMs),
     uptimeMs: Number(r.uptimeMs),
-    exited,
-    onEvent: (fn) => listeners.push(fn),
-    kill: (signal = 'SIGTERM') => child.kill(signal),
-    send(cmd, timeoutMs = 20_000) {
-      const id = nextId++
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiting.delete(id)
-          reject(new Error(`${String(cmd.cmd)} timed out`))
-        }, timeoutMs)
-        waiting.set(id, {
-          resolve: (v) => {
-            clearTimeout(timer)
-            resolve(v)
-          },
-          reject: (e) => {
-            clearTimeout(timer)
-            reject(e)
-          },
-        })
-        child.stdin!.write(`${JSON.stringify({ ...cmd, id })}\n`)
-      })
-    },
+    exited: proc.exited,
+    onEvent: proc.onEvent,
+    kill: (signal = 'SIGTERM') => proc.child.kill(signal),
+    send: proc.send,
   }
 }
 
