@@ -38,7 +38,8 @@ export async function spawnJsonLinesProcess(
   const child = spawn(
     process.execPath,
     // From its esbuild bundle (rebuilt when stale), as `lakou node` runs: no tsx start-up in each process.
-    ['sync/node/run-bundled.mjs', script, ...args],
+    // LAKOU_CHILD_NODE_ARGS: extra node flags for every child (e.g. --cpu-prof, not allowed in NODE_OPTIONS).
+    [...(process.env.LAKOU_CHILD_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'sync/node/run-bundled.mjs', script, ...args],
     // fsyncs and WebCrypto verifies share libuv's thread pool (4 threads by default).
     { cwd: root, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, UV_THREADPOOL_SIZE: '16' } },
   )
