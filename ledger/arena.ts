@@ -1,11 +1,34 @@
 // Append-only byte storage: records are copied into 1 MiB chunks and named by a number, so the index
 // keeps no Uint8Array object per record (~100 bytes each) and callers' buffers can be collected.
-const CHUNK = 1 << 20
+export const ARENA_CHUNK = 1 << 20
+const CHUNK = ARENA_CHUNK
 
 export class ByteArena {
   private readonly chunks: Uint8Array[] = []
   private readonly large: Uint8Array[] = []
   private pos = CHUNK
+
+  /**
+   * The stored bytes as they lie (for the local snapshot): full chunks, the used part of the last one,
+   * and the large items. References stay valid in an arena rebuilt by `fromDump`.
+   */
+  dump(): { chunks: Uint8Array[]; large: Uint8Array[] } {
+    const chunks = this.chunks.map((c, i) => (i === this.chunks.length - 1 ? c.subarray(0, this.pos) : c))
+    return { chunks, large: this.large }
+  }
+
+  /** Rebuild from `dump()`'s parts: one copy per 1 MiB chunk, none per record. */
+  static fromDump(chunks: Uint8Array[], large: Uint8Array[]): ByteArena {
+    const arena = new ByteArena()
+    for (const c of chunks) {
+      const chunk = new Uint8Array(CHUNK)
+      chunk.set(c)
+      arena.chunks.push(chunk)
+      arena.pos = c.length
+    }
+    for (const l of large) arena.large.push(l.slice())
+    return arena
+  }
 
   /** Store a copy; returns a reference (>= 0: chunk * CHUNK + offset; < 0: a large item). */
   add(bytes: Uint8Array): number {

@@ -7,8 +7,12 @@ const utf8Encoder = new TextEncoder()
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true })
 
 export class Writer {
-  private buf = new Uint8Array(256)
+  private buf: Uint8Array
   private pos = 0
+
+  constructor(capacity = 256) {
+    this.buf = new Uint8Array(capacity)
+  }
 
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return

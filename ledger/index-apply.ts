@@ -2,7 +2,7 @@
 // arrive), the rules that need the valid history (evaluate), commit of a record's effect, trust
 // changes and the re-derivation they may trigger.
 import { type Balances, balanceOf, EMPTY_BALANCES, fromAmounts, toAmounts, withDelta } from './balances.ts'
-import { bytesEqual, bytesOfKey, hexOfKey, keyOf, toHex } from './bytes.ts'
+import { bytesEqual, hexOfKey, keyOf, toHex } from './bytes.ts'
 import { cardKindOf, SIGNING_CARD_PREFIX } from './codec.ts'
 import { LedgerRuleError, type Rule } from './errors.ts'
 import {

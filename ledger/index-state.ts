@@ -4,7 +4,7 @@
 // (index-views.ts) <- LedgerIndex (ingest, checkpoints, local snapshot).
 import { ByteArena } from './arena.ts'
 import { type Balances, EMPTY_BALANCES, withDelta } from './balances.ts'
-import { bytesOfKey, hexOfKey, keyOf, toHex } from './bytes.ts'
+import { hexOfKey, keyOf } from './bytes.ts'
 import { decodeRecordUnchecked } from './codec.ts'
 import { LedgerRuleError, type Rule } from './errors.ts'
 import { type Posting, recordPostings } from './postings.ts'
@@ -92,11 +92,11 @@ export abstract class IndexState {
 
   protected readonly concurrency: number
 
-  protected readonly entries = new Map<string, RecordEntry>()
+  protected entries = new Map<string, RecordEntry>()
 
-  protected readonly statements = new Map<string, { bytes: Uint8Array; statement: Statement }>()
+  protected statements = new Map<string, { bytes: Uint8Array; statement: Statement }>()
 
-  protected readonly malformed: RejectedView[] = []
+  protected malformed: RejectedView[] = []
 
   protected trust: TrustState
 
@@ -139,13 +139,13 @@ export abstract class IndexState {
     this.trust = buildTrust(this.federationKeys, [])
   }
 
-  protected readonly arena = new ByteArena()
+  protected arena = new ByteArena()
 
   protected bytesOf(e: RecordEntry): Uint8Array {
     return e.ref === -1 && e.len === 0 ? new Uint8Array(0) : this.arena.get(e.ref, e.len)
   }
 
-  protected readonly interned = new Map<string, string>()
+  protected interned = new Map<string, string>()
 
   /** One string per device / card key, shared by all its records (memory). */
   protected intern(k: string): string {

@@ -4,7 +4,7 @@
 // Built in layers: index-state.ts (state, helpers), index-apply.ts (pending queue, rules, commit,
 // trust changes), index-views.ts (views, invariants); this file: ingestion, checkpoints, local snapshot.
 import { toAmounts } from './balances.ts'
-import { bytesEqual, bytesOfKey, hexOfKey, keyOf, toHex } from './bytes.ts'
+import { bytesOfKey, hexOfKey, keyOf, toHex } from './bytes.ts'
 import { type Decoded, decodeSigned } from './codec.ts'
 import { verifySignature } from './crypto.ts'
 import { LedgerDecodeError, LedgerRuleError, LedgerSnapshotError, type Rule } from './errors.ts'
@@ -18,9 +18,9 @@ import {
   signingCardPositions,
   statementSignatureMessage,
 } from './sign.ts'
-import { decodeSnapshot, encodeSnapshot, type SnapshotRecord } from './snapshot.ts'
+import { decodeSnapshot, encodeSnapshot } from './snapshot.ts'
 import { buildTrust, type StatementEntry } from './trust.ts'
-import type { Statement } from './types.ts'
+import type { Checkpoint, Statement } from './types.ts'
 import type {
   CardView,
   CloseOutView,
@@ -358,98 +358,71 @@ export class LedgerIndex extends IndexViews {
   }
 
   /**
-   * A local state snapshot for a fast restart of this node (see snapshot.ts): the statements and
-   * records this index holds, bound to its federation keys and closed by a SHA-256. Records still
-   * being verified are left out (they arrive again through sync).
+   * A local state snapshot for a fast restart of this node (see snapshot.ts): the statements, the
+   * record bytes and the derived state, bound to the federation keys and closed by a SHA-256. Records
+   * still being verified are left out (they arrive again through sync).
    */
   exportSnapshot(): Uint8Array {
-    const records: SnapshotRecord[] = []
-    for (const e of this.entries.values()) {
-      if (e.kind === 'anchor' || e.status === 'verifying') continue
-      const bytes = this.bytesOf(e)
-      if (e.sigOk) records.push({ bytes })
-      else records.push({ bytes, refused: { rule: e.error!.rule, message: e.error!.message } })
-    }
     return encodeSnapshot({
       federation: this.federationKeys,
-      statements: [...this.statements.values()].map((s) => s.bytes),
-      records,
+      statements: this.statements,
       malformed: this.malformed,
-      checkpoint: this.anchorBytes,
+      anchorBytes: this.anchorBytes,
+      arena: this.arena,
+      interned: this.interned,
+      entries: this.entries,
+      derived: {
+        accounts: this.accounts,
+        cards: this.cards,
+        devices: this.devices,
+        waiters: this.waiters,
+        trustWaiters: this.trustWaiters,
+        membershipMap: this.membershipMap,
+        tickets: this.tickets,
+        links: this.links,
+        checkpoints: this.checkpoints,
+        cardForks: this.cardForks,
+        deviceForks: this.deviceForks,
+        anchorSeqs: this.anchorSeqs,
+        queue: this.queue,
+      },
     })
   }
 
   /**
-   * Restore an index from its own snapshot without verifying signatures again (the node's own disk is
-   * trusted like its device key); every view is re-derived from the records. Throws
+   * Restore an index from its own snapshot without checking signatures or rules again (the node's own
+   * disk is trusted like its device key): the derived state is read back as it was. Throws
    * LedgerSnapshotError ('corrupt', 'version', 'federation-mismatch'): then re-ingest instead.
    */
   static fromSnapshot(bytes: Uint8Array, options: LedgerIndexOptions): LedgerIndex {
-    const content = decodeSnapshot(bytes)
     const index = new LedgerIndex(options)
-    const mine = index.federationKeys
-    if (
-      mine.length !== content.federation.length ||
-      mine.some((k, i) => !bytesEqual(k, content.federation[i]!))
-    )
-      throw new LedgerSnapshotError(
-        'federation-mismatch',
-        'the snapshot was taken under other federation keys',
-      )
-    try {
-      index.restore(content)
-    } catch (err) {
-      // hash-checked bytes that still do not decode: written by another build, treat as corrupt
-      if (err instanceof LedgerDecodeError) throw new LedgerSnapshotError('corrupt', err.message)
-      throw err
-    }
-    return index
-  }
-
-  protected restore(content: ReturnType<typeof decodeSnapshot>): void {
-    for (const bytes of content.statements) {
-      const d = decodeSigned(bytes)
-      if (d.type !== 'statement') throw new LedgerDecodeError('unknown-kind', 'record among statements')
-      this.statements.set(keyOf(d.hash), { bytes, statement: d.statement })
-    }
-    this.trust = buildTrust(
-      this.federationKeys,
-      [...this.statements].map(([key, s]): StatementEntry => ({ key, statement: s.statement })),
-    )
-    this.malformed.push(...content.malformed)
-    if (content.checkpoint) {
-      const d = decodeSigned(content.checkpoint)
+    const p = decodeSnapshot(bytes, index.federationKeys)
+    let anchors: Checkpoint | null = null
+    if (p.anchorBytes) {
+      let d: Decoded
+      try {
+        d = decodeSigned(p.anchorBytes)
+      } catch (err) {
+        // hash-checked bytes that still do not decode: written by another build, treat as corrupt
+        if (err instanceof LedgerDecodeError) throw new LedgerSnapshotError('corrupt', err.message)
+        throw err
+      }
       if (d.type !== 'record' || d.record.kind !== 'checkpoint')
-        throw new LedgerDecodeError('unknown-kind', 'the snapshot checkpoint is not a checkpoint')
-      this.anchors = d.record
-      this.anchorBytes = content.checkpoint
-      this.applyAnchors(d.record)
+        throw new LedgerSnapshotError('corrupt', 'the snapshot checkpoint is not a checkpoint')
+      anchors = d.record
     }
-    for (const r of content.records) {
-      const d = decodeSigned(r.bytes)
-      if (d.type !== 'record') throw new LedgerDecodeError('unknown-kind', 'statement among records')
-      const key = keyOf(d.hash)
-      const error = r.refused ? new LedgerRuleError(r.refused.rule) : null
-      if (error) error.message = r.refused!.message
-      this.entries.set(key, {
-        key,
-        ref: this.arena.add(r.bytes),
-        len: r.bytes.length,
-        status: error ? 'rejected' : 'pending',
-        sigOk: !error,
-        rec: null,
-        error,
-        waitingFor: null,
-        kind: null,
-        device: error ? '' : this.intern(keyOf(d.record.device)),
-        deviceSeq: error ? 0 : d.record.deviceSeq,
-        card1: null,
-        seq1: 0,
-        after1: null,
-        pos2: null,
-      })
-      if (!error) this.queue.push(key)
-    }
-    this.drain()
+    index.statements = p.statements
+    index.trust = buildTrust(
+      index.federationKeys,
+      [...p.statements].map(([key, s]): StatementEntry => ({ key, statement: s.statement })),
+    )
+    index.malformed = p.malformed
+    index.anchors = anchors
+    index.anchorBytes = p.anchorBytes
+    index.arena = p.arena
+    index.interned = p.interned
+    index.entries = p.entries
+    Object.assign(index, p.derived)
+    return index
   }
 }

@@ -1,55 +1,105 @@
 // Local state snapshot of a LedgerIndex, for a fast restart of the node that wrote it.
-// Trust assumption: the snapshot lives on the node's own disk, like its device key, so signatures
-// are not verified again on restore; every view is re-derived from the stored bytes (so views are
-// exactly those of the exporting index). A trailing SHA-256 detects corruption and the header binds
-// the snapshot to the federation keys; on either failure the caller re-ingests its records.
+// Trust assumption: the snapshot lives on the node's own disk, like its device key, so neither
+// signatures nor rules are checked again on restore: format 2 stores the index's derived state (every
+// entry's status, kind, device and card positions, the per-card and per-device chains, accounts, views,
+// waiting records) and the record bytes as the arena's own 1 MiB chunks, so a restore deserializes
+// state instead of re-applying 200k records. A trailing SHA-256 detects corruption and the header binds
+// the snapshot to the federation keys; on any failure the caller re-ingests its records.
 //   snapshot := MAGIC u8(VERSION) uint(n) federationKey{32}*n
 //               uint(n) bytes(statement)*n
-//               uint(n) (u8(refused) bytes(record) [string(rule) string(message)])*n
 //               uint(n) (string(hash) bytes(item) u8(errorType) string(code) string(message))*n
 //               u8(hasCheckpoint) [bytes(checkpoint)]
+//               uint(n) value(internedKey)*n
+//               uint(n) entry*n                      (see writeEntry)
+//               value(derived state field)*13        (snapshot-values.ts, in DERIVED order)
+//               uint(n) bytes(largeItem)*n  uint(chunks) uint(lastChunkLength)
+//               chunk bytes (full 1 MiB chunks, then the used part of the last)
 //               sha256(everything before){32}
-import { bytesEqual, Reader, Writer } from './bytes.ts'
+import { ARENA_CHUNK, ByteArena } from './arena.ts'
+import type { Balances } from './balances.ts'
+import { bytesEqual, keyOf, Reader, Writer } from './bytes.ts'
+import { decodeSigned, RECORD_KIND_CODES } from './codec.ts'
 import { sha256 } from './crypto.ts'
 import { LedgerDecodeError, LedgerRuleError, LedgerSnapshotError, RULES, type Rule } from './errors.ts'
-import type { RejectedView } from './views.ts'
+import type { CardState, DeviceState, RecordEntry, Status } from './index-state.ts'
+import { ValueReader, ValueWriter } from './snapshot-values.ts'
+import type { PublicKey, Statement } from './types.ts'
+import type { MembershipView, RejectedView, TicketView } from './views.ts'
 
 const MAGIC = new TextEncoder().encode('LAKOU-SNAPSHOT')
-const VERSION = 1
+const VERSION = 2
 const MAX_ITEM = 1 << 24
 const MAX_COUNT = 1 << 30
 const MAX_TEXT = 1 << 16
 
-export interface SnapshotRecord {
-  bytes: Uint8Array
-  /** Set when the record's signatures failed (kept and reported as rejected, never applied). */
-  refused?: { rule: Rule; message: string }
+/** The derived state a snapshot carries as is (field order = encoding order). */
+export interface DerivedState {
+  accounts: Map<string, Map<string, number>>
+  cards: Map<string, CardState>
+  devices: Map<string, DeviceState>
+  waiters: Map<string, string | string[]>
+  trustWaiters: Set<string>
+  membershipMap: Map<string, MembershipView[]>
+  tickets: Map<string, TicketView>
+  links: Map<string, Array<{ venue: string; payload: Uint8Array; hash: string }>>
+  checkpoints: string[]
+  cardForks: Array<{ card: string; seq: number }>
+  deviceForks: Array<{ device: string; seq: number }>
+  anchorSeqs: Map<string, number>
+  queue: string[]
 }
+const DERIVED: Array<keyof DerivedState> = [
+  'accounts',
+  'cards',
+  'devices',
+  'waiters',
+  'trustWaiters',
+  'membershipMap',
+  'tickets',
+  'links',
+  'checkpoints',
+  'cardForks',
+  'deviceForks',
+  'anchorSeqs',
+  'queue',
+]
+const SETS = new Set<keyof DerivedState>(['trustWaiters'])
+const ARRAYS = new Set<keyof DerivedState>(['checkpoints', 'cardForks', 'deviceForks', 'queue'])
 
-export interface SnapshotContent {
-  federation: Uint8Array[]
-  statements: Uint8Array[]
-  /** Every stored record in arrival order (signatures verified, or refused). */
-  records: SnapshotRecord[]
-  /** Undecodable items and statements whose signature failed, as rejected() lists them. */
+/** Everything a LedgerIndex holds (besides options and the trust context, rebuilt from statements). */
+export interface IndexParts {
+  federation: PublicKey[]
+  statements: Map<string, { bytes: Uint8Array; statement: Statement }>
   malformed: RejectedView[]
-  /** The signed checkpoint the index started from, if any. */
-  checkpoint: Uint8Array | null
+  anchorBytes: Uint8Array | null
+  arena: ByteArena
+  interned: Map<string, string>
+  entries: Map<string, RecordEntry>
+  derived: DerivedState
 }
 
-export function encodeSnapshot(c: SnapshotContent): Uint8Array {
-  const w = new Writer().raw(MAGIC).u8(VERSION)
-  w.uint(c.federation.length)
-  for (const k of c.federation) w.fixed(k, 32)
-  w.uint(c.statements.length)
-  for (const s of c.statements) w.bytes(s)
-  w.uint(c.records.length)
-  for (const r of c.records) {
-    w.u8(r.refused ? 1 : 0).bytes(r.bytes)
-    if (r.refused) w.string(r.refused.rule).string(r.refused.message)
-  }
-  w.uint(c.malformed.length)
-  for (const m of c.malformed) {
+const STATUS_CODES: Status[] = ['pending', 'valid', 'rejected', 'covered']
+const KIND_CODES: Array<RecordEntry['kind']> = [
+  null,
+  'anchor',
+  ...(Object.keys(RECORD_KIND_CODES) as Array<keyof typeof RECORD_KIND_CODES>),
+]
+const F_SIG_OK = 1 << 2
+const F_CARD1 = 1 << 3
+const F_AFTER1 = 1 << 4
+const F_POS2 = 1 << 5
+const F_POS2_AFTER = 1 << 6
+const F_ERROR = 1 << 7
+const F_WAITING = 1 << 8
+
+export function encodeSnapshot(p: IndexParts): Uint8Array {
+  const w = new Writer(1 << 20).raw(MAGIC).u8(VERSION)
+  w.uint(p.federation.length)
+  for (const k of p.federation) w.fixed(k, 32)
+  w.uint(p.statements.size)
+  for (const s of p.statements.values()) w.bytes(s.bytes)
+  w.uint(p.malformed.length)
+  for (const m of p.malformed) {
     const isRule = m.error instanceof LedgerRuleError
     const code = m.error instanceof LedgerRuleError ? m.error.rule : m.error.code
     w.string(m.hash)
@@ -58,13 +108,87 @@ export function encodeSnapshot(c: SnapshotContent): Uint8Array {
       .string(code)
       .string(m.error.message)
   }
-  w.u8(c.checkpoint ? 1 : 0)
-  if (c.checkpoint) w.bytes(c.checkpoint)
-  const body = w.finish()
-  return new Writer().raw(body).raw(sha256(body)).finish()
+  w.u8(p.anchorBytes ? 1 : 0)
+  if (p.anchorBytes) w.bytes(p.anchorBytes)
+
+  const recordKeys = new Map<string, number>()
+  const vw = new ValueWriter(w, recordKeys)
+  w.uint(p.interned.size)
+  for (const k of p.interned.keys()) vw.string(k)
+  // records still being verified are left out (they arrive again through sync)
+  let n = 0
+  for (const e of p.entries.values()) if (e.status !== 'verifying') n++
+  w.uint(n)
+  for (const e of p.entries.values()) {
+    if (e.status === 'verifying') continue
+    writeEntry(w, vw, e)
+    recordKeys.set(e.key, recordKeys.size)
+  }
+  for (const field of DERIVED) vw.value(p.derived[field])
+
+  const { chunks, large } = p.arena.dump()
+  w.uint(large.length)
+  for (const l of large) w.bytes(l)
+  w.uint(chunks.length).uint(chunks.length > 0 ? chunks[chunks.length - 1]!.length : 0)
+  const head = w.finish()
+  let size = head.length + 32
+  for (const c of chunks) size += c.length
+  const out = new Uint8Array(size)
+  out.set(head)
+  let o = head.length
+  for (const c of chunks) {
+    out.set(c, o)
+    o += c.length
+  }
+  out.set(sha256(out.subarray(0, o)), o)
+  return out
 }
 
-export function decodeSnapshot(bytes: Uint8Array): SnapshotContent {
+function writeEntry(w: Writer, vw: ValueWriter, e: RecordEntry): void {
+  if (e.rec !== null) throw new TypeError('a processed entry holds no decoded record')
+  if (e.key.length !== 32) throw new TypeError('a record key is 32 bytes')
+  const status = STATUS_CODES.indexOf(e.status)
+  const waiting = e.waitingFor !== null
+  const flags =
+    status |
+    (e.sigOk ? F_SIG_OK : 0) |
+    (e.card1 !== null ? F_CARD1 : 0) |
+    (e.after1 !== null ? F_AFTER1 : 0) |
+    (e.pos2 !== null ? F_POS2 : 0) |
+    (e.pos2?.after ? F_POS2_AFTER : 0) |
+    (e.error !== null ? F_ERROR : 0) |
+    (waiting ? F_WAITING : 0)
+  w.uint(flags)
+  for (let i = 0; i < 32; i++) w.u8(e.key.charCodeAt(i))
+  w.u8(KIND_CODES.indexOf(e.kind)).int(e.ref).uint(e.len)
+  vw.string(e.device)
+  w.uint(e.deviceSeq)
+  if (e.card1 !== null) vw.string(e.card1)
+  w.uint(e.seq1)
+  if (e.after1 !== null) writeBalances(w, vw, e.after1)
+  if (e.pos2 !== null) {
+    vw.string(e.pos2.card)
+    w.uint(e.pos2.cardSeq)
+    if (e.pos2.after) writeBalances(w, vw, e.pos2.after)
+  }
+  if (e.error !== null) w.u8(RULES.indexOf(e.error.rule)).string(e.error.message)
+  if (waiting) vw.string(e.waitingFor!)
+}
+
+function writeBalances(w: Writer, vw: ValueWriter, b: Balances): void {
+  w.uint(b.length / 2)
+  for (let i = 0; i < b.length; i += 2) {
+    vw.string(b[i] as string)
+    w.int(b[i + 1] as number)
+  }
+}
+
+/**
+ * Check and decode a snapshot taken under `federation`. Throws LedgerSnapshotError: 'corrupt' (hash,
+ * truncation, unreadable state), 'version' (another format, e.g. format 1's record list),
+ * 'federation-mismatch'.
+ */
+export function decodeSnapshot(bytes: Uint8Array, federation: PublicKey[]): IndexParts {
   if (!(bytes instanceof Uint8Array) || bytes.length < MAGIC.length + 1 + 32)
     throw new LedgerSnapshotError('corrupt', 'too short')
   const body = bytes.subarray(0, bytes.length - 32)
@@ -77,35 +201,144 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotContent {
   const version = r.u8()
   if (version !== VERSION) throw new LedgerSnapshotError('version', `snapshot format ${version}`)
   try {
-    const federation = list(r, () => r.fixed(32).slice())
-    const statements = list(r, () => r.bytes(MAX_ITEM).slice())
-    const records = list(r, (): SnapshotRecord => {
-      const refused = r.bool()
-      const item = r.bytes(MAX_ITEM).slice()
-      if (!refused) return { bytes: item }
-      const rule = r.string(MAX_TEXT)
-      if (!(RULES as readonly string[]).includes(rule)) throw new LedgerDecodeError('unknown-rule', rule)
-      return { bytes: item, refused: { rule: rule as Rule, message: r.string(MAX_TEXT) } }
-    })
-    const malformed = list(r, (): RejectedView => {
-      const hash = r.string(MAX_TEXT)
-      const item = r.bytes(MAX_ITEM).slice()
-      const isRule = r.bool()
-      const code = r.string(MAX_TEXT)
-      const message = r.string(MAX_TEXT)
-      if (isRule && !(RULES as readonly string[]).includes(code))
-        throw new LedgerDecodeError('unknown-rule', code)
-      const error = isRule ? new LedgerRuleError(code as Rule) : new LedgerDecodeError(code)
-      error.message = message
-      return { hash, bytes: item, error }
-    })
-    const checkpoint = r.bool() ? r.bytes(MAX_ITEM).slice() : null
-    r.end()
-    return { federation, statements, records, malformed, checkpoint }
+    const keys = list(r, () => r.fixed(32).slice())
+    if (keys.length !== federation.length || keys.some((k, i) => !bytesEqual(k, federation[i]!)))
+      throw new LedgerSnapshotError(
+        'federation-mismatch',
+        'the snapshot was taken under other federation keys',
+      )
+    return decodeState(r, body, keys)
   } catch (err) {
     if (err instanceof LedgerDecodeError) throw new LedgerSnapshotError('corrupt', err.message)
     throw err
   }
+}
+
+function decodeState(r: Reader, body: Uint8Array, federation: PublicKey[]): IndexParts {
+  const statements: IndexParts['statements'] = new Map()
+  for (const s of list(r, () => r.bytes(MAX_ITEM).slice())) {
+    const d = decodeSigned(s)
+    if (d.type !== 'statement') throw new LedgerDecodeError('unknown-kind', 'record among statements')
+    statements.set(keyOf(d.hash), { bytes: s, statement: d.statement })
+  }
+  const malformed = list(r, (): RejectedView => {
+    const hash = r.string(MAX_TEXT)
+    const item = r.bytes(MAX_ITEM).slice()
+    const isRule = r.bool()
+    const code = r.string(MAX_TEXT)
+    const message = r.string(MAX_TEXT)
+    const error = isRule ? new LedgerRuleError(ruleOf(code)) : new LedgerDecodeError(code)
+    error.message = message
+    return { hash, bytes: item, error }
+  })
+  const anchorBytes = r.bool() ? r.bytes(MAX_ITEM).slice() : null
+
+  const recordKeys: string[] = []
+  const vr = new ValueReader(r, recordKeys)
+  const interned = new Map<string, string>()
+  for (let i = r.count(MAX_COUNT); i > 0; i--) {
+    const k = vr.string()
+    interned.set(k, k)
+  }
+  const entries = new Map<string, RecordEntry>()
+  for (let i = r.count(MAX_COUNT); i > 0; i--) {
+    const e = readEntry(r, vr)
+    entries.set(e.key, e)
+    recordKeys.push(e.key)
+  }
+  const derived = {} as Record<keyof DerivedState, unknown>
+  for (const field of DERIVED) {
+    const v = vr.value()
+    const ok = SETS.has(field) ? v instanceof Set : ARRAYS.has(field) ? Array.isArray(v) : v instanceof Map
+    if (!ok) throw new LedgerDecodeError('snapshot-type', `${field} has the wrong type`)
+    derived[field] = v
+  }
+
+  const large = list(r, () => r.bytes(MAX_ITEM))
+  const nChunks = r.count(MAX_COUNT)
+  const last = r.uint()
+  const expected = nChunks === 0 ? 0 : (nChunks - 1) * ARENA_CHUNK + last
+  if (last > ARENA_CHUNK || body.length - r.pos !== expected)
+    throw new LedgerDecodeError('snapshot-arena', 'record bytes do not match their chunks')
+  const chunks: Uint8Array[] = []
+  for (let i = 0, o = r.pos; i < nChunks; i++) {
+    const len = i === nChunks - 1 ? last : ARENA_CHUNK
+    chunks.push(body.subarray(o, o + len))
+    o += len
+  }
+  return {
+    federation,
+    statements,
+    malformed,
+    anchorBytes,
+    arena: ByteArena.fromDump(chunks, large),
+    interned,
+    entries,
+    derived: derived as unknown as DerivedState,
+  }
+}
+
+function readEntry(r: Reader, vr: ValueReader): RecordEntry {
+  const flags = r.uint()
+  const status = STATUS_CODES[flags & 3]!
+  const key = keyOf(r.fixed(32))
+  const kindCode = r.u8()
+  if (kindCode >= KIND_CODES.length) throw new LedgerDecodeError('snapshot-kind', `kind ${kindCode}`)
+  const kind = KIND_CODES[kindCode]!
+  const ref = r.int()
+  const len = r.uint()
+  const device = vr.string()
+  const deviceSeq = r.uint()
+  const card1 = flags & F_CARD1 ? vr.string() : null
+  const seq1 = r.uint()
+  const after1 = flags & F_AFTER1 ? readBalances(r, vr) : null
+  let pos2: RecordEntry['pos2'] = null
+  if (flags & F_POS2) {
+    const card = vr.string()
+    const cardSeq = r.uint()
+    pos2 = { card, cardSeq, after: flags & F_POS2_AFTER ? readBalances(r, vr) : null }
+  }
+  let error: LedgerRuleError | null = null
+  if (flags & F_ERROR) {
+    const code = r.u8()
+    if (code >= RULES.length) throw new LedgerDecodeError('unknown-rule', `rule ${code}`)
+    error = new LedgerRuleError(RULES[code]!)
+    error.message = r.string(MAX_TEXT)
+  }
+  const waitingFor = flags & F_WAITING ? vr.string() : null
+  // same field order as the entries ingest creates (one hidden class)
+  return {
+    key,
+    ref,
+    len,
+    status,
+    sigOk: (flags & F_SIG_OK) !== 0,
+    rec: null,
+    error,
+    waitingFor,
+    kind,
+    device,
+    deviceSeq,
+    card1,
+    seq1,
+    after1,
+    pos2,
+  }
+}
+
+function readBalances(r: Reader, vr: ValueReader): Balances {
+  const n = r.count(MAX_COUNT)
+  const out: (string | number)[] = new Array(n * 2)
+  for (let i = 0; i < n; i++) {
+    out[2 * i] = vr.string()
+    out[2 * i + 1] = r.int()
+  }
+  return out
+}
+
+function ruleOf(code: string): Rule {
+  if (!(RULES as readonly string[]).includes(code)) throw new LedgerDecodeError('unknown-rule', code)
+  return code as Rule
 }
 
 function list<T>(r: Reader, item: () => T): T[] {
