@@ -76,12 +76,16 @@ export class RecordPush {
       this.stats.received++
       stamp('decoded')
       const bytes = new Uint8Array(m.bytes)
-      void this.#feed.push(bytes).then((outcome) => {
-        // Only a record that validated says anything about the page's length.
-        if (outcome === 'applied' || outcome === 'duplicate') {
-          this.#board.known(m.page as DocumentId, (m.index as number) + 1)
-        }
-      })
+      // A failed ingest is reported by the feed ('error'); here it must not become an unhandled rejection.
+      void this.#feed.push(bytes).then(
+        (outcome) => {
+          // Only a record that validated says anything about the page's length.
+          if (outcome === 'applied' || outcome === 'duplicate') {
+            this.#board.known(m.page as DocumentId, (m.index as number) + 1)
+          }
+        },
+        () => {},
+      )
     } else if (m.t === 'have') {
       if (typeof m.counts !== 'object' || m.counts === null) {
         this.#bad(peer, 'have without counts')

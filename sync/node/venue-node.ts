@@ -51,6 +51,7 @@ import {
 } from './ledger.ts'
 import { rebuildLedger } from './ledger-rebuild.ts'
 import { Libp2pPushTransport } from './push-protocol.ts'
+import { guardRepoRejections } from './repo-guard.ts'
 import { VenueConfigFeed } from './venue-config-feed.ts'
 
 export interface VenueNodeOptions {
@@ -182,6 +183,8 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
   const paths = dataPaths(options.dataDir)
   const log = options.log ?? ((line: string) => console.error(line))
   const config = await readNodeConfig(options.dataDir)
+  // automerge-repo's own uncaught document waits must not end the node (see repo-guard.ts).
+  const guard = guardRepoRejections(log)
   const device = await loadKey(paths.deviceKey)
   const deviceHex = toHex(device.publicKey)
 
@@ -486,6 +489,7 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
       const ready = Object.values(repo.handles).filter((h) => h.isReady())
       await repo.flush(ready.map((h) => h.documentId))
       await network.stop()
+      guard.release()
     },
   })
   return node as VenueNode
