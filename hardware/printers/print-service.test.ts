@@ -32,7 +32,9 @@ describe('PrintService with fake TCP printers', () => {
 
   function makeService(store: PrintJobStore, overrides: Partial<PrintServiceInit> = {}) {
     const service = new PrintService(
-      { store, transport: new TcpPrinterClient({ connectTimeoutMs: 1000, statusTimeoutMs: 200 }) },
+      // Generous timeouts: a fake printer of this process that a loaded machine stalls past a short status
+      // timeout would read as 'unknown' instead of 'online' or 'out-of-paper'.
+      { store, transport: new TcpPrinterClient({ connectTimeoutMs: 10_000, statusTimeoutMs: 10_000 }) },
       {
         printers: [
           { id: 'bar', name: 'Bar', host: '127.0.0.1', port: bar.port },

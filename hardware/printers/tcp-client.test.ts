@@ -7,7 +7,9 @@ const job = renderEscPos([{ kind: 'text', text: 'Galette saucisse', bold: true }
 
 describe('TcpPrinterClient against a fake printer on 127.0.0.1', () => {
   let printer: FakePrinter
-  const client = new TcpPrinterClient({ connectTimeoutMs: 1000, statusTimeoutMs: 200 })
+  // Generous timeouts: the fake printer answers in the same process, which a loaded CI machine can stall for
+  // longer than a real printer's budget; a status timeout would turn 'online' into 'unknown'.
+  const client = new TcpPrinterClient({ connectTimeoutMs: 10_000, statusTimeoutMs: 10_000 })
   const address = () => ({ host: '127.0.0.1', port: printer.port })
 
   beforeEach(async () => {
@@ -55,8 +57,13 @@ describe('TcpPrinterClient against a fake printer on 127.0.0.1', () => {
 
   it('reports unknown status for a printer that does not answer DLE EOT, and still prints', async () => {
     printer.mode = 'no-status'
-    expect((await client.queryStatus(address())).state).toBe('unknown')
-    expect(await client.print(address(), job)).toMatchObject({ printed: true, status: { state: 'unknown' } })
+    // This printer never answers, so the status timeout always runs out: a short one cannot flake.
+    const impatient = new TcpPrinterClient({ connectTimeoutMs: 10_000, statusTimeoutMs: 200 })
+    expect((await impatient.queryStatus(address())).state).toBe('unknown')
+    expect(await impatient.print(address(), job)).toMatchObject({
+      printed: true,
+      status: { state: 'unknown' },
+    })
     await printer.waitForPages(1)
     expect(printer.texts()).toEqual(['Galette saucisse'])
   })
