@@ -88,12 +88,15 @@ describe('VenueService on the real ledger index', () => {
     expect(sale.balancesAfter[0]!.balances).toEqual([{ asset: 'EUR', amount: 700 }])
     expect(sale.kitchenTickets).toEqual([{ printer: 'kitchen', lines: [{ name: 'Frites', qty: 1 }] }])
     expect(sale.receiptSvg).toContain('<svg')
+    // The ticket goes through the print queue and TCP: poll's default 1 s is too short on a loaded machine.
     await expect
-      .poll(() =>
-        printing.kitchen
-          .pages()
-          .flatMap((p) => p.lines.map((l) => l.text))
-          .join('\n'),
+      .poll(
+        () =>
+          printing.kitchen
+            .pages()
+            .flatMap((p) => p.lines.map((l) => l.text))
+            .join('\n'),
+        { timeout: 20_000 },
       )
       .toMatch(/Frites/)
     expect(

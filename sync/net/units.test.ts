@@ -152,7 +152,7 @@ describe('echo floor and peer status over real libp2p', () => {
 
   it('reports a TCP peer as connected directly and authenticated', async () => {
     const b = peers[1]!.host.peerId.toString()
-    await expect.poll(() => tracker.get(b)?.authenticated).toBe(true)
+    await expect.poll(() => tracker.get(b)?.authenticated, { timeout: 10_000 }).toBe(true)
     expect(tracker.get(b)).toMatchObject({ connected: true, via: 'direct' })
     const before = tracker.get(b)!.lastSeen
     await new Promise((r) => setTimeout(r, 5))
