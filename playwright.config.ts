@@ -8,6 +8,9 @@ export default defineConfig({
   globalSetup: './app/e2e/global-setup.ts',
   outputDir: 'test-results/e2e',
   timeout: 120_000,
+  // Every UI step waits on its node (WebSocket call, signed record, fsync): the 5 s default is short on a
+  // loaded 2-core CI machine. Only how long a condition may take to appear changes, never the condition.
+  expect: { timeout: 15_000 },
   workers: 1,
   reporter: [['list'], ['json']],
   use: {
