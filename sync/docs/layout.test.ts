@@ -1,14 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { Repo } from '@automerge/automerge-repo'
+import { getAllChanges } from '@automerge/automerge'
+import { type DocumentId, Repo } from '@automerge/automerge-repo'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DurableFsStorageAdapter } from './durable-storage.ts'
 import { InvalidRecordBytesError } from './errors.ts'
 import { IndexFeed } from './index-feed.ts'
 import { DocumentLayout } from './layout.ts'
 import { PageWriter } from './page-writer.ts'
-import { classifyDoc, type LedgerPageDoc, type VenueDoc } from './schema.ts'
+import { asUrl, classifyDoc, type LedgerPageDoc, type VenueDoc } from './schema.ts'
 import { HashSetSink, record, repoPair, until } from './test-helpers.ts'
 
 const dirs: string[] = []
@@ -137,6 +138,49 @@ describe('page writer durability', () => {
     expect((await w2.append(record(7))).index).toBe(1)
     await expect(w2.append(new Uint8Array(0))).rejects.toBeInstanceOf(InvalidRecordBytesError)
     await expect(w2.append('x' as never)).rejects.toBeInstanceOf(InvalidRecordBytesError)
+    await repo2.shutdown()
+  })
+
+  it('batches records into one change per page per interval, located at once, on disk when resolved', async () => {
+    const dir = tmp()
+    const repo = new Repo({ storage: new DurableFsStorageAdapter(dir) })
+    const layout = new DocumentLayout(repo)
+    const venue = layout.createVenue(layout.createFederation('f1'), 'v1')
+    const w = await PageWriter.open(layout, venue, 'd1', { capacity: 3, flushMs: 200 })
+    const changesOf = (pageNo: number) => {
+      const h = repo.handles[asUrl(venue.doc().pages.d1![pageNo]!).slice('automerge:'.length) as DocumentId]!
+      return { records: h.doc().records.length, changes: getAllChanges(h.doc()).length }
+    }
+    const created = changesOf(0).changes
+    const located: number[][] = []
+    const done = Array.from({ length: 7 }, (_, i) =>
+      w.append(record(i), (l) => located.push([l.page, l.index])),
+    )
+    await until(() => located.length === 7)
+    // Every place is fixed (the push leaves) before the batch enters the page docs.
+    expect(located).toEqual([
+      [0, 0],
+      [0, 1],
+      [0, 2],
+      [1, 0],
+      [1, 1],
+      [1, 2],
+      [2, 0],
+    ])
+    expect(changesOf(0).records).toBe(3) // a full page's batch is committed at the rollover
+    expect(changesOf(2).records).toBe(0) // the last one waits for the interval
+    await Promise.all(done)
+    expect(changesOf(0)).toEqual({ records: 3, changes: created + 1 })
+    expect(changesOf(1)).toEqual({ records: 3, changes: created + 1 })
+    expect(changesOf(2)).toEqual({ records: 1, changes: created + 1 })
+    await w.close()
+    await repo.shutdown()
+    // On disk once resolved: a second repo on the same directory reads all seven.
+    const repo2 = new Repo({ storage: new DurableFsStorageAdapter(dir) })
+    const v2 = await repo2.find<VenueDoc>(venue.url)
+    let n = 0
+    for (const u of v2.doc().pages.d1!) n += (await repo2.find<LedgerPageDoc>(asUrl(u))).doc().records.length
+    expect(n).toBe(7)
     await repo2.shutdown()
   })
 

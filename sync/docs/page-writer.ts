@@ -1,6 +1,10 @@
 // The device's append-only log: records go into its current ledger page; when the page holds PAGE_CAPACITY
 // records the writer opens the next page. append() resolves only after the page (and, on rollover, the
-// venue directory) is flushed to storage: a payment is on disk before the cashier sees it acknowledged.
+// venue directory) is flushed to storage.
+// Batching (`flushMs` > 0): records are located at once (the direct push leaves then) but enter the page
+// doc together, one Automerge change per page per interval: every change costs a sync message, a
+// receiveSyncMessage and a save on every replica, so a change per record saturated the festival's tills.
+// The venue node acknowledges a payment once it is in its chain log (fdatasync'ed), before the batch.
 import type { AutomergeUrl, DocHandle, DocumentId } from '@automerge/automerge-repo/slim'
 import { InvalidRecordBytesError, PageWriterClosedError } from './errors.ts'
 import type { DocumentLayout } from './layout.ts'
@@ -22,6 +26,7 @@ export class PageWriter {
   readonly #venue: DocHandle<VenueDoc>
   readonly #deviceId: string
   readonly #capacity: number
+  readonly #flushMs: number
   #page: DocHandle<LedgerPageDoc>
   // Kept here rather than read from the doc: a full page may already have been unloaded by the index feed.
   #pageNo: number
@@ -30,6 +35,11 @@ export class PageWriter {
   #queue: Promise<unknown> = Promise.resolve()
   readonly #pending = new Set<Promise<RecordLocation>>()
   #closed = false
+  // Located but not yet in the page doc (batching): the records and the appends waiting on them.
+  #staged: Uint8Array[] = []
+  #stagedDone: Array<{ resolve: (ids: DocumentId[]) => void }> = []
+  #stagedIds: DocumentId[] = []
+  #timer: ReturnType<typeof setTimeout> | undefined
 
   private constructor(
     layout: DocumentLayout,
@@ -37,8 +47,10 @@ export class PageWriter {
     deviceId: string,
     page: DocHandle<LedgerPageDoc>,
     capacity: number,
+    flushMs: number,
   ) {
     this.#layout = layout
+    this.#flushMs = flushMs
     this.#venue = venue
     this.#deviceId = deviceId
     this.#page = page
@@ -54,7 +66,8 @@ export class PageWriter {
     layout: DocumentLayout,
     venue: DocHandle<VenueDoc>,
     deviceId: string,
-    options: { capacity?: number } = {},
+    /** flushMs: records enter the page doc in one change per this interval (0: one change per record). */
+    options: { capacity?: number; flushMs?: number } = {},
   ): Promise<PageWriter> {
     const urls = venue.doc().pages[deviceId] ?? []
     const last = urls[urls.length - 1]
@@ -62,7 +75,14 @@ export class PageWriter {
       ? await layout.find<LedgerPageDoc>(asUrl(last), { attempts: 3 })
       : layout.createPage(venue, deviceId, 0)
     if (!last) await layout.repo.flush([page.documentId, venue.documentId])
-    return new PageWriter(layout, venue, deviceId, page, options.capacity ?? PAGE_CAPACITY)
+    return new PageWriter(
+      layout,
+      venue,
+      deviceId,
+      page,
+      options.capacity ?? PAGE_CAPACITY,
+      options.flushMs ?? 0,
+    )
   }
 
   get currentPage(): DocHandle<LedgerPageDoc> {
@@ -88,8 +108,8 @@ export class PageWriter {
     }
     const staged = this.#queue.then(() => this.#stage(record, onLocated))
     this.#queue = staged.catch(() => {})
-    const done = staged.then(async ({ location, toFlush }) => {
-      await this.#groupFlush(toFlush)
+    const done = staged.then(async ({ location, committed }) => {
+      await this.#groupFlush(await committed)
       return location
     })
     this.#pending.add(done)
@@ -141,36 +161,63 @@ export class PageWriter {
   #stage(
     record: Uint8Array,
     onLocated?: (location: RecordLocation) => void,
-  ): { location: RecordLocation; toFlush: DocumentId[] } {
-    const toFlush: DocumentId[] = []
+  ): { location: RecordLocation; committed: Promise<DocumentId[]> } {
+    const rollover: DocumentId[] = []
     if (this.#count >= this.#capacity) {
+      this.#commit() // the full page's last batch goes into that page
       this.#pageNo += 1
       this.#count = 0
       this.#page = this.#layout.createPage(this.#venue, this.#deviceId, this.#pageNo)
-      toFlush.push(this.#venue.documentId)
+      rollover.push(this.#venue.documentId)
     }
     const page = this.#page
-    toFlush.push(page.documentId)
     const location = { pageUrl: page.url, page: this.#pageNo, index: this.#count }
     onLocated?.(location)
-    page.change((d) => {
-      d.records.push(record)
-    })
     this.#count += 1
     this.#last = record
-    return { location, toFlush }
+    const committed = Promise.withResolvers<DocumentId[]>()
+    this.#staged.push(record)
+    this.#stagedDone.push(committed)
+    this.#stagedIds.push(...rollover)
+    if (this.#flushMs <= 0) this.#commit()
+    else this.#timer ??= setTimeout(() => this.#commit(), this.#flushMs)
+    return { location, committed: committed.promise }
+  }
+
+  // One Automerge change for every staged record of the current page.
+  #commit(): void {
+    if (this.#timer) clearTimeout(this.#timer)
+    this.#timer = undefined
+    if (this.#staged.length === 0) return
+    const records = this.#staged
+    const done = this.#stagedDone
+    const ids = [...this.#stagedIds, this.#page.documentId]
+    this.#staged = []
+    this.#stagedDone = []
+    this.#stagedIds = []
+    this.#page.change((d) => {
+      for (const r of records) d.records.push(r)
+    })
+    for (const w of done) w.resolve(ids)
+  }
+
+  /** Puts staged records into the page doc now, without waiting for the batch interval. */
+  commitNow(): void {
+    this.#commit()
   }
 
   /** Resolves when every append so far is flushed (or failed). */
   async settled(): Promise<void> {
     await this.#queue
+    this.#commit()
     await Promise.allSettled([...this.#pending])
   }
 
-  /** Waits for pending appends, then refuses new ones. */
+  /** Commits and flushes pending appends, then refuses new ones. */
   async close(): Promise<void> {
     this.#closed = true
     await this.#queue
+    this.#commit()
     await Promise.allSettled([...this.#pending])
   }
 }

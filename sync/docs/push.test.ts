@@ -8,10 +8,13 @@ import { HashSetSink, record, until } from './test-helpers.ts'
 
 class FakeTransport implements PushTransport {
   sent: Uint8Array[] = []
+  /** Broadcasts with the peer they skip. */
+  broadcasts: Array<{ message: unknown; except: string | undefined }> = []
   misbehaving: string[] = []
   #fn: ((peer: string, m: Uint8Array) => void) | undefined
-  broadcast(m: Uint8Array) {
+  broadcast(m: Uint8Array, except?: string) {
     this.sent.push(m)
+    this.broadcasts.push({ message: cbor.decode(m), except })
   }
   sendTo(_peer: string, m: Uint8Array) {
     this.sent.push(m)
@@ -49,6 +52,41 @@ describe('direct record push', () => {
     board.indexed('pageA' as never, { venueId: 'v', deviceId: 'd', page: 0, indexed: 5 })
     expect(board.get('pageA' as never)).toMatchObject({ behind: 0 })
     expect(board.summary()).toMatchObject({ inSync: true })
+  })
+
+  it('pushed records count as indexed once every record before them is held, in any order', async () => {
+    const { board, transport, feed } = setup()
+    const page = 'pageD' as never
+    board.indexed(page, { venueId: 'v', deviceId: 'd', page: 0, indexed: 2 })
+    transport.deliver('p1', { t: 'rec', page: 'pageD', index: 3, bytes: record(13) }) // ahead of a gap
+    await feed.idle()
+    await until(() => board.get(page)!.known === 4)
+    expect(board.get(page)).toMatchObject({ indexed: 2, behind: 2 })
+    transport.deliver('p2', { t: 'rec', page: 'pageD', index: 2, bytes: record(12) }) // fills it
+    await feed.idle()
+    await until(() => board.get(page)!.indexed === 4)
+    expect(board.get(page)).toMatchObject({ known: 4, behind: 0 })
+  })
+
+  it('a newly applied record is forwarded once to the other peers, never a duplicate or refused one', async () => {
+    const { sink, transport, feed, push } = setup()
+    const r = record(3)
+    transport.deliver('p1', { t: 'rec', page: 'pageC', index: 0, bytes: r })
+    transport.deliver('p2', { t: 'rec', page: 'pageC', index: 0, bytes: r }) // the same, from another peer
+    await feed.idle()
+    await until(() => transport.broadcasts.length > 0)
+    const bad = record(4)
+    bad[0] = 9
+    transport.deliver('p3', { t: 'rec', page: 'pageC', index: 1, bytes: bad })
+    await feed.idle()
+    await new Promise((r) => setTimeout(r, 10))
+    expect(sink.applied).toBe(1)
+    expect(transport.broadcasts).toHaveLength(1)
+    const [fwd] = transport.broadcasts
+    expect(fwd!.except).toBe('p1') // not back to the peer it came from
+    expect(fwd!.message).toMatchObject({ t: 'rec', page: 'pageC', index: 0 })
+    expect(new Uint8Array((fwd!.message as { bytes: Uint8Array }).bytes)).toEqual(r)
+    expect(push.stats.forwarded).toBe(1)
   })
 
   it('a record that fails validation says nothing about the page; garbage gets the peer reported', async () => {

@@ -90,8 +90,9 @@ export class Libp2pPushTransport implements PushTransport {
     })
   }
 
-  broadcast(message: Uint8Array): void {
-    for (const peerId of this.#access.authenticatedPeers()) this.sendTo(peerId, message)
+  broadcast(message: Uint8Array, except?: string): void {
+    for (const peerId of this.#access.authenticatedPeers())
+      if (peerId !== except) this.sendTo(peerId, message)
   }
 
   onMessage(fn: (peerId: string, message: Uint8Array) => void): () => void {

@@ -70,8 +70,20 @@ export interface VenueNodeOptions {
    * sync and selling resume at once from the checkpoint.
    */
   ledger?: LedgerIndex
-  /** Checkpoint the index to disk at most this often while records arrive (default 5 s) and at stop. */
+  /**
+   * Checkpoint the index (feed state, sink, ledger snapshot) at most this often while records arrive
+   * (default 60 s) and at stop. A full ledger export is costly at 200k records; after a crash the records
+   * newer than the checkpoint come back from their pages through the feed.
+   */
   checkpointEveryMs?: number
+  /**
+   * This device's records enter its page doc in one Automerge change per this interval (default 1000 ms).
+   * Acknowledgement does not wait for it (the chain log holds the record); peers get the record at once
+   * through the direct push, and the page follows as the durable and catch-up path.
+   */
+  pageFlushMs?: number
+  /** automerge-repo's save throttle for every document it changes on sync (default 1000 ms; its own: 100). */
+  repoSaveMs?: number
   /** Records per ledger page (default 1000; tests use less). */
   pageCapacity?: number
   log?: (line: string) => void
@@ -243,6 +255,10 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     network: [network.adapter],
     peerId: network.host.peerId.toString() as RepoPeerId,
     shareConfig: network.shareConfig(documentAccess((id) => layout?.classify(id), classified.promise)),
+    // Pages received by sync are saved at most once a second each: a save per sync message was 11% of a
+    // festival till's main thread. Own pages are flushed explicitly; a checkpoint flushes before it is
+    // written, so what it counts is on disk; anything newer is synced again from the peers.
+    saveDebounceRate: options.repoSaveMs ?? 1000,
   })
   layout = new DocumentLayout(repo)
   // Classify the own venue's personal doc (held since enrollment) before answering for unknown docs.
@@ -328,7 +344,10 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
   let wal: ChainWal | undefined
   if (config.venueUrl) {
     venue = await layout.find<VenueDoc>(config.venueUrl as AutomergeUrl)
-    writer = await PageWriter.open(layout, venue, deviceHex, capacity ? { capacity } : {})
+    writer = await PageWriter.open(layout, venue, deviceHex, {
+      ...(capacity ? { capacity } : {}),
+      flushMs: options.pageFlushMs ?? 1000,
+    })
     const opened = await ChainWal.open(paths.chainLog)
     wal = opened.wal
     chain = await resumeChain(device, writer, opened.records, log)
@@ -372,18 +391,32 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
   }
   // The push leaves as soon as the record's place in the page is known, before the page doc change: that
   // change starts automerge-repo's sync work on both ends, and a push sent after it reached the peer just
-  // as the peer's main thread got busy applying the CRDT message (measured: +10 ms at 1 tx/s).
-  const stage = (bytes: Uint8Array, onPushed?: () => void): Promise<RecordLocation> => {
+  // as the peer's main thread got busy applying the CRDT message (measured: +10 ms at 1 tx/s). The own
+  // ledger gets the record at the same moment (the page batch brings it again, a duplicate).
+  const stage = (
+    bytes: Uint8Array,
+    onPushed?: () => void,
+  ): {
+    located: Promise<RecordLocation>
+    ingested: Promise<IngestOutcome>
+    stored: Promise<RecordLocation>
+  } => {
     const { writer } = pageOnly()
-    return writer.append(bytes, (location) => {
+    const located = Promise.withResolvers<RecordLocation>()
+    let ingested: Promise<IngestOutcome> = Promise.resolve('pending')
+    const stored = writer.append(bytes, (location) => {
       push.send(location.pageUrl.slice('automerge:'.length) as DocumentId, location.index, bytes)
       onPushed?.()
+      ingested = feed.push(bytes)
+      located.resolve(location)
     })
+    stored.catch((e) => located.reject(e))
+    return { located: located.promise, ingested: located.promise.then(() => ingested), stored }
   }
   let lastTrace: { signMs: number; logMs: number; pushedMs: number } | undefined
 
   const appendRecord = async (body: RecordBody, cards: CardSigner[] = []): Promise<AppendResult> => {
-    const { signed, stored } = await serial(async () => {
+    const { signed, staged } = await serial(async () => {
       if (!chain || !wal || stopped) throw new NodeNotReadyError('node is stopped or has no device chain')
       pageOnly()
       const before = { deviceSeq: chain.deviceSeq, head: chain.head }
@@ -401,12 +434,16 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
         throw e
       }
       const tLogged = performance.now()
-      const stored = stage(signed.bytes, () => {
+      const staged = stage(signed.bytes, () => {
         lastTrace = { signMs: tSigned - t0, logMs: tLogged - tSigned, pushedMs: performance.now() - t0 }
       })
-      return { signed, stored }
+      return { signed, staged }
     })
-    const location = await stored
+    // Acknowledged once in the chain log (fdatasync'ed above) and in this till's ledger; the page batch is
+    // written within pageFlushMs (a failure there is logged: the chain log keeps the record for a restart).
+    staged.stored.catch((e) => log(`lakou/node: page write failed: ${(e as Error).message}`))
+    const location = await staged.located
+    await staged.ingested.catch(() => {})
     return { hash: signed.hash, bytes: signed.bytes, deviceSeq: signed.record.deviceSeq, location }
   }
 
@@ -415,6 +452,8 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     if (checkpointing) return checkpointing
     checkpointing = (async () => {
       const { state, snapshot } = await feed.checkpoint()
+      // Received pages are saved lazily (repoSaveMs): what the state counts must be on disk before it.
+      await flushReadyHandles(repo)
       const file: CheckpointFile = { v: 1, state, snapshot: Buffer.from(snapshot).toString('base64') }
       // Taken after the feed state (so it holds all the state counts) and written before the checkpoint
       // that names it.
@@ -437,7 +476,7 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     if (!dirty) return
     dirty = false
     checkpoint().catch((e) => log(`lakou/node: checkpoint failed: ${(e as Error).message}`))
-  }, options.checkpointEveryMs ?? 5000)
+  }, options.checkpointEveryMs ?? 60_000)
 
   let stopped = false
   const node = Object.assign(emitter, {
@@ -453,7 +492,11 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     peerId: network.host.peerId.toString(),
     addresses: () => network.addresses(),
     appendRecord,
-    appendSigned: (bytes: Uint8Array) => serial(async () => ({ stored: stage(bytes) })).then((r) => r.stored),
+    appendSigned: (bytes: Uint8Array) =>
+      serial(async () => ({ staged: stage(bytes) })).then((r) => {
+        r.staged.stored.catch(() => {})
+        return r.staged.located
+      }),
     appendConfig: (section: VenueConfigSection, payload: Uint8Array) => configOnly().append(section, payload),
     venueConfig: () => venueConfig?.current() ?? { sections: {}, rejected: [], superseded: 0 },
     refreshConfig: () => configOnly().refresh(),
@@ -486,13 +529,18 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
       layout?.stop()
       board.stop()
       // Not repo.shutdown(): it flushes every handle, and throws on one still being looked for.
-      const ready = Object.values(repo.handles).filter((h) => h.isReady())
-      await repo.flush(ready.map((h) => h.documentId))
+      await flushReadyHandles(repo)
       await network.stop()
       guard.release()
     },
   })
   return node as VenueNode
+}
+
+/** Saves every loaded, ready document (a handle still looked for would make repo.flush throw). */
+async function flushReadyHandles(repo: Repo): Promise<void> {
+  const ready = Object.values(repo.handles).filter((h) => h.isReady())
+  await repo.flush(ready.map((h) => h.documentId))
 }
 
 /** The ledger index from the snapshot the checkpoint names, or undefined (logged why) to rebuild it. */
@@ -533,12 +581,15 @@ async function resumeChain(
     return { deviceSeq: d.record.deviceSeq, head: d.hash }
   }
   let at = position(writer.lastRecord())
+  const recovered: Array<Promise<unknown>> = []
   for (const bytes of logged) {
     const p = position(bytes)
     if (p.deviceSeq <= at.deviceSeq) continue
     log(`lakou/node: recovering record ${p.deviceSeq} from the chain log`)
-    await writer.append(bytes)
+    recovered.push(writer.append(bytes))
     at = p
   }
+  await writer.settled()
+  await Promise.all(recovered)
   return new DeviceChainWriter(device, at)
 }
