@@ -17,16 +17,15 @@ export class ByteArena {
     return { chunks, large: this.large }
   }
 
-  /** Rebuild from `dump()`'s parts: one copy per 1 MiB chunk, none per record. */
+  /**
+   * Rebuild from `dump()`'s parts without copying them (they must stay unmodified): the next record
+   * starts a new chunk.
+   */
   static fromDump(chunks: Uint8Array[], large: Uint8Array[]): ByteArena {
     const arena = new ByteArena()
-    for (const c of chunks) {
-      const chunk = new Uint8Array(CHUNK)
-      chunk.set(c)
-      arena.chunks.push(chunk)
-      arena.pos = c.length
-    }
-    for (const l of large) arena.large.push(l.slice())
+    arena.chunks.push(...chunks)
+    arena.large.push(...large)
+    arena.pos = CHUNK
     return arena
   }
 

@@ -74,6 +74,13 @@ export class Writer {
     return this
   }
 
+  /** A string of chars < 256 as one byte each (keys made by keyOf), no length. */
+  latin1(s: string): this {
+    this.ensure(s.length)
+    for (let i = 0; i < s.length; i++) this.buf[this.pos++] = s.charCodeAt(i)
+    return this
+  }
+
   /** Length-prefixed bytes. */
   bytes(bytes: Uint8Array): this {
     this.uint(bytes.length)
@@ -151,6 +158,15 @@ export class Reader {
     return out
   }
 
+  /** `length` bytes as a latin1 string (keyOf's form), without a view object per call. */
+  latin1(length: number): string {
+    this.need(length)
+    const scratch = latinScratch(length)
+    for (let i = 0; i < length; i++) scratch[i] = this.buf[this.pos + i]!
+    this.pos += length
+    return String.fromCharCode.apply(null, scratch)
+  }
+
   bytes(maxLength: number): Uint8Array {
     const n = this.uint()
     if (n > maxLength) throw new LedgerDecodeError('too-long', `${n} > ${maxLength} bytes`)
@@ -221,14 +237,18 @@ export function fromHex(hex: string): Uint8Array {
 // one scratch array per length: apply() on a plain array is ~2x faster than on a typed array, and
 // resizing one shared array (`length =`) costs more than it saves (measured, Node 20)
 const keyScratch: number[][] = []
-export function keyOf(bytes: Uint8Array): string {
-  const n = bytes.length
-  if (n > 64) return String.fromCharCode.apply(null, bytes as unknown as number[])
+function latinScratch(n: number): number[] {
   let scratch = keyScratch[n]
   if (!scratch) {
     scratch = new Array(n).fill(0)
     keyScratch[n] = scratch
   }
+  return scratch
+}
+export function keyOf(bytes: Uint8Array): string {
+  const n = bytes.length
+  if (n > 64) return String.fromCharCode.apply(null, bytes as unknown as number[])
+  const scratch = latinScratch(n)
   for (let i = 0; i < n; i++) scratch[i] = bytes[i]!
   return String.fromCharCode.apply(null, scratch)
 }

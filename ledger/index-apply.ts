@@ -521,9 +521,13 @@ export abstract class IndexProcessor extends IndexState {
   }
 
   protected applyAnchors(cp: Checkpoint): void {
+    // anchors made by this call: on a rebuild the previous call's anchors are still there, and a card
+    // position must replace theirs, not be added as a second one (the snapshot rebuilds chains from them)
+    const made = new Set<string>()
     const anchor = (key: string, device: string, deviceSeq: number, pos: CardPos | null) => {
       const existing = this.entries.get(key)
       if (existing && existing.kind !== 'anchor') return
+      made.add(key)
       this.entries.set(key, {
         key,
         ref: -1,
@@ -553,11 +557,11 @@ export abstract class IndexProcessor extends IndexState {
       const hk = keyOf(c.head)
       const pos: CardPos = { card: ck, cardSeq: c.cardSeq, after: fromAmounts(c.balances) }
       const e = this.entries.get(hk)
-      if (e?.kind === 'anchor' && e.card1 === null) {
+      if (e?.kind === 'anchor' && made.has(hk) && e.card1 === null) {
         e.card1 = pos.card
         e.seq1 = pos.cardSeq
         e.after1 = pos.after
-      } else if (e?.kind === 'anchor') e.pos2 = pos
+      } else if (e?.kind === 'anchor' && made.has(hk)) e.pos2 = pos
       else anchor(hk, '', 0, pos)
       this.cardState(ck, cardKindOf(c.card)).bySeq[c.cardSeq] = hk
       for (const b of c.balances) {

@@ -1,9 +1,8 @@
 // A small self-describing encoding for the index's derived state in a local snapshot (undefined, null,
 // booleans, numbers, strings, bytes, arrays with holes, plain objects, Maps, Sets). Strings are pooled:
-// the first occurrence defines it, later ones name it by number, and a record key is named by the
-// record's position in the snapshot, so the restored state shares one string per key as the live
-// index does (memory) and the file stays small.
-import { keyOf, Reader, type Writer } from './bytes.ts'
+// the first occurrence defines it, later ones name it by number, so the restored state shares one
+// string per card / device key as the live index does (memory) and the file stays small.
+import { keyOf, type Reader, type Writer } from './bytes.ts'
 import { LedgerDecodeError } from './errors.ts'
 
 const T_UNDEFINED = 0
@@ -16,14 +15,12 @@ const T_FLOAT = 6
 const T_LATIN1 = 7
 const T_UTF8 = 8
 const T_POOLED = 9
-const T_RECORD_KEY = 10
 const T_BYTES = 11
 const T_ARRAY = 12
 const T_OBJECT = 13
 const T_MAP = 14
 const T_SET = 15
 
-const MAX_COUNT = 1 << 30
 const MAX_STRING = 1 << 24
 const utf8 = new TextEncoder()
 const utf8Fatal = new TextDecoder('utf-8', { fatal: true })
@@ -33,11 +30,7 @@ const f64Bytes = new Uint8Array(f64.buffer)
 export class ValueWriter {
   private readonly pool = new Map<string, number>()
 
-  constructor(
-    readonly w: Writer,
-    /** Record key -> its position in the snapshot's record list. */
-    private readonly recordKeys: Map<string, number>,
-  ) {}
+  constructor(readonly w: Writer) {}
 
   string(s: string): void {
     const w = this.w
@@ -46,19 +39,11 @@ export class ValueWriter {
       w.u8(T_POOLED).uint(pooled)
       return
     }
-    const record = this.recordKeys.get(s)
-    if (record !== undefined) {
-      w.u8(T_RECORD_KEY).uint(record)
-      return
-    }
     this.pool.set(s, this.pool.size)
     let latin1 = true
     for (let i = 0; i < s.length && latin1; i++) latin1 = s.charCodeAt(i) < 256
     if (latin1) {
-      w.u8(T_LATIN1).uint(s.length)
-      const bytes = new Uint8Array(s.length)
-      for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i)
-      w.raw(bytes)
+      w.u8(T_LATIN1).uint(s.length).latin1(s)
     } else w.u8(T_UTF8).bytes(utf8.encode(s))
   }
 
@@ -104,11 +89,7 @@ export class ValueWriter {
 export class ValueReader {
   private readonly pool: string[] = []
 
-  constructor(
-    readonly r: Reader,
-    /** Record keys by their position in the snapshot's record list. */
-    private readonly recordKeys: string[],
-  ) {}
+  constructor(readonly r: Reader) {}
 
   string(): string {
     const v = this.value()
@@ -137,7 +118,8 @@ export class ValueReader {
         return f64[0]
       }
       case T_LATIN1: {
-        const s = keyOf(r.fixed(r.count(MAX_STRING)))
+        const n = r.count(MAX_STRING)
+        const s = n > 64 ? keyOf(r.fixed(n)) : r.latin1(n)
         this.pool.push(s)
         return s
       }
@@ -153,12 +135,10 @@ export class ValueReader {
       }
       case T_POOLED:
         return at(this.pool, r.uint())
-      case T_RECORD_KEY:
-        return at(this.recordKeys, r.uint())
       case T_BYTES:
         return r.bytes(MAX_STRING).slice()
       case T_ARRAY: {
-        const n = r.count(MAX_COUNT)
+        const n = this.count()
         const out: unknown[] = new Array(n)
         // undefined items stay holes (a chain's bySeq is sparse; its length is kept)
         for (let i = 0; i < n; i++) {
@@ -168,7 +148,7 @@ export class ValueReader {
         return out
       }
       case T_OBJECT: {
-        const n = r.count(MAX_COUNT)
+        const n = this.count()
         const out: Record<string, unknown> = {}
         for (let i = 0; i < n; i++) {
           const k = this.string()
@@ -177,7 +157,7 @@ export class ValueReader {
         return out
       }
       case T_MAP: {
-        const n = r.count(MAX_COUNT)
+        const n = this.count()
         const out = new Map<unknown, unknown>()
         for (let i = 0; i < n; i++) {
           const k = this.value()
@@ -186,7 +166,7 @@ export class ValueReader {
         return out
       }
       case T_SET: {
-        const n = r.count(MAX_COUNT)
+        const n = this.count()
         const out = new Set<unknown>()
         for (let i = 0; i < n; i++) out.add(this.value())
         return out
@@ -194,6 +174,11 @@ export class ValueReader {
       default:
         throw new LedgerDecodeError('snapshot-type', `unknown value tag ${tag}`)
     }
+  }
+
+  /** A list length, at most one item per byte left (a damaged length cannot allocate much). */
+  count(): number {
+    return this.r.count(this.r.buf.length - this.r.pos)
   }
 
   /** A value that must be a Map (the index's maps), else the snapshot is corrupt. */
@@ -214,5 +199,3 @@ function at<T>(list: T[], i: number): T {
   if (i >= list.length) throw new LedgerDecodeError('snapshot-ref', `reference ${i} >= ${list.length}`)
   return list[i]!
 }
-
-export { Reader }

@@ -10,11 +10,14 @@
 //               uint(n) (string(hash) bytes(item) u8(errorType) string(code) string(message))*n
 //               u8(hasCheckpoint) [bytes(checkpoint)]
 //               uint(n) value(internedKey)*n
+//               uint(n) (value(card) u8(kind) value(forkSeqs) value(replacedBy))*n
+//               uint(n) (value(device) value(forkSeqs) value(drawer) value(closeOuts) value(voids))*n
 //               uint(n) entry*n                      (see writeEntry)
-//               value(derived state field)*13        (snapshot-values.ts, in DERIVED order)
-//               uint(n) bytes(largeItem)*n  uint(chunks) uint(lastChunkLength)
-//               chunk bytes (full 1 MiB chunks, then the used part of the last)
+//               value(derived state field)*11        (snapshot-values.ts, in DERIVED order)
+//               uint(n) bytes(largeItem)*n  uint(n) uint(chunkLength)*n
+//               chunk bytes (the used part of each arena chunk, <= 1 MiB each)
 //               sha256(everything before){32}
+// Chains (bySeq) are not written: they are rebuilt from the entries' positions.
 import { ARENA_CHUNK, ByteArena } from './arena.ts'
 import type { Balances } from './balances.ts'
 import { bytesEqual, keyOf, Reader, Writer } from './bytes.ts'
@@ -24,12 +27,11 @@ import { LedgerDecodeError, LedgerRuleError, LedgerSnapshotError, RULES, type Ru
 import type { CardState, DeviceState, RecordEntry, Status } from './index-state.ts'
 import { ValueReader, ValueWriter } from './snapshot-values.ts'
 import type { PublicKey, Statement } from './types.ts'
-import type { MembershipView, RejectedView, TicketView } from './views.ts'
+import type { CloseOutView, MembershipView, RejectedView, TicketView } from './views.ts'
 
 const MAGIC = new TextEncoder().encode('LAKOU-SNAPSHOT')
 const VERSION = 2
 const MAX_ITEM = 1 << 24
-const MAX_COUNT = 1 << 30
 const MAX_TEXT = 1 << 16
 
 /** The derived state a snapshot carries as is (field order = encoding order). */
@@ -48,10 +50,10 @@ export interface DerivedState {
   anchorSeqs: Map<string, number>
   queue: string[]
 }
-const DERIVED: Array<keyof DerivedState> = [
+// cards and devices are written apart: their chains (bySeq) are rebuilt from the entries' positions
+type GenericField = Exclude<keyof DerivedState, 'cards' | 'devices'>
+const DERIVED: GenericField[] = [
   'accounts',
-  'cards',
-  'devices',
   'waiters',
   'trustWaiters',
   'membershipMap',
@@ -63,8 +65,8 @@ const DERIVED: Array<keyof DerivedState> = [
   'anchorSeqs',
   'queue',
 ]
-const SETS = new Set<keyof DerivedState>(['trustWaiters'])
-const ARRAYS = new Set<keyof DerivedState>(['checkpoints', 'cardForks', 'deviceForks', 'queue'])
+const SETS = new Set<GenericField>(['trustWaiters'])
+const ARRAYS = new Set<GenericField>(['checkpoints', 'cardForks', 'deviceForks', 'queue'])
 
 /** Everything a LedgerIndex holds (besides options and the trust context, rebuilt from statements). */
 export interface IndexParts {
@@ -111,25 +113,38 @@ export function encodeSnapshot(p: IndexParts): Uint8Array {
   w.u8(p.anchorBytes ? 1 : 0)
   if (p.anchorBytes) w.bytes(p.anchorBytes)
 
-  const recordKeys = new Map<string, number>()
-  const vw = new ValueWriter(w, recordKeys)
+  const vw = new ValueWriter(w)
   w.uint(p.interned.size)
   for (const k of p.interned.keys()) vw.string(k)
+  const { cards, devices } = p.derived
+  w.uint(cards.size)
+  for (const [ck, c] of cards) {
+    vw.string(ck)
+    w.u8(c.kind === 'signing' ? 0 : 1)
+    vw.value(c.forkSeqs)
+    vw.value(c.replacedBy)
+  }
+  w.uint(devices.size)
+  for (const [dk, d] of devices) {
+    vw.string(dk)
+    vw.value(d.forkSeqs)
+    vw.value(d.drawer)
+    vw.value(d.closeOuts)
+    vw.value(d.voids)
+  }
   // records still being verified are left out (they arrive again through sync)
   let n = 0
   for (const e of p.entries.values()) if (e.status !== 'verifying') n++
   w.uint(n)
-  for (const e of p.entries.values()) {
-    if (e.status === 'verifying') continue
-    writeEntry(w, vw, e)
-    recordKeys.set(e.key, recordKeys.size)
-  }
+  for (const e of p.entries.values()) if (e.status !== 'verifying') writeEntry(w, vw, e)
   for (const field of DERIVED) vw.value(p.derived[field])
 
   const { chunks, large } = p.arena.dump()
   w.uint(large.length)
   for (const l of large) w.bytes(l)
-  w.uint(chunks.length).uint(chunks.length > 0 ? chunks[chunks.length - 1]!.length : 0)
+  // a restored arena's last chunk may be short: every chunk's length is written
+  w.uint(chunks.length)
+  for (const c of chunks) w.uint(c.length)
   const head = w.finish()
   let size = head.length + 32
   for (const c of chunks) size += c.length
@@ -159,7 +174,7 @@ function writeEntry(w: Writer, vw: ValueWriter, e: RecordEntry): void {
     (e.error !== null ? F_ERROR : 0) |
     (waiting ? F_WAITING : 0)
   w.uint(flags)
-  for (let i = 0; i < 32; i++) w.u8(e.key.charCodeAt(i))
+  w.latin1(e.key)
   w.u8(KIND_CODES.indexOf(e.kind)).int(e.ref).uint(e.len)
   vw.string(e.device)
   w.uint(e.deviceSeq)
@@ -233,20 +248,33 @@ function decodeState(r: Reader, body: Uint8Array, federation: PublicKey[]): Inde
   })
   const anchorBytes = r.bool() ? r.bytes(MAX_ITEM).slice() : null
 
-  const recordKeys: string[] = []
-  const vr = new ValueReader(r, recordKeys)
+  const vr = new ValueReader(r)
   const interned = new Map<string, string>()
-  for (let i = r.count(MAX_COUNT); i > 0; i--) {
+  for (let i = vr.count(); i > 0; i--) {
     const k = vr.string()
     interned.set(k, k)
   }
+  const cards = new Map<string, CardState>()
+  for (let i = vr.count(); i > 0; i--) {
+    const ck = vr.string()
+    const kind = r.bool() ? 'tag' : 'signing'
+    cards.set(ck, { kind, bySeq: [], forkSeqs: vr.array(), replacedBy: vr.array() })
+  }
+  const devices = new Map<string, DeviceState>()
+  for (let i = vr.count(); i > 0; i--) {
+    const dk = vr.string()
+    const forkSeqs = vr.array<number>()
+    const drawer = vr.map<string, number>()
+    const closeOuts = vr.array<CloseOutView>()
+    devices.set(dk, { bySeq: [], forkSeqs, drawer, closeOuts, voids: vr.map() })
+  }
   const entries = new Map<string, RecordEntry>()
-  for (let i = r.count(MAX_COUNT); i > 0; i--) {
+  for (let i = vr.count(); i > 0; i--) {
     const e = readEntry(r, vr)
     entries.set(e.key, e)
-    recordKeys.push(e.key)
+    if (e.status === 'valid') placeOnChains(e, cards, devices)
   }
-  const derived = {} as Record<keyof DerivedState, unknown>
+  const derived = { cards, devices } as Record<keyof DerivedState, unknown>
   for (const field of DERIVED) {
     const v = vr.value()
     const ok = SETS.has(field) ? v instanceof Set : ARRAYS.has(field) ? Array.isArray(v) : v instanceof Map
@@ -255,16 +283,18 @@ function decodeState(r: Reader, body: Uint8Array, federation: PublicKey[]): Inde
   }
 
   const large = list(r, () => r.bytes(MAX_ITEM))
-  const nChunks = r.count(MAX_COUNT)
-  const last = r.uint()
-  const expected = nChunks === 0 ? 0 : (nChunks - 1) * ARENA_CHUNK + last
-  if (last > ARENA_CHUNK || body.length - r.pos !== expected)
+  const lengths = list(r, () => r.uint())
+  let expected = 0
+  for (const len of lengths) {
+    if (len > ARENA_CHUNK) throw new LedgerDecodeError('snapshot-arena', `a chunk of ${len} bytes`)
+    expected += len
+  }
+  if (body.length - r.pos !== expected)
     throw new LedgerDecodeError('snapshot-arena', 'record bytes do not match their chunks')
   const chunks: Uint8Array[] = []
-  for (let i = 0, o = r.pos; i < nChunks; i++) {
-    const len = i === nChunks - 1 ? last : ARENA_CHUNK
-    chunks.push(body.subarray(o, o + len))
-    o += len
+  for (let i = 0, o = r.pos; i < lengths.length; i++) {
+    chunks.push(body.subarray(o, o + lengths[i]!))
+    o += lengths[i]!
   }
   return {
     federation,
@@ -278,10 +308,35 @@ function decodeState(r: Reader, body: Uint8Array, federation: PublicKey[]): Inde
   }
 }
 
+/**
+ * Put a valid record or checkpoint anchor back at its device and card chain positions. Two records at
+ * one position (a fork) are listed in entry order, not in the order they were committed: no view
+ * depends on that order (forks are reported sorted).
+ */
+function placeOnChains(e: RecordEntry, cards: Map<string, CardState>, devices: Map<string, DeviceState>) {
+  if (e.kind !== 'anchor') place(chain(devices, e.device).bySeq, e.deviceSeq, e.key)
+  else if (e.device !== '') chain(devices, e.device).bySeq[e.deviceSeq] = e.key
+  if (e.card1 !== null) place(chain(cards, e.card1).bySeq, e.seq1, e.key)
+  if (e.pos2 !== null) place(chain(cards, e.pos2.card).bySeq, e.pos2.cardSeq, e.key)
+}
+
+function chain<T>(map: Map<string, T>, k: string): T {
+  const s = map.get(k)
+  if (s === undefined) throw new LedgerDecodeError('snapshot-chain', 'a position on an unknown chain')
+  return s
+}
+
+function place(bySeq: (string | string[] | undefined)[], seq: number, key: string): void {
+  const cur = bySeq[seq]
+  if (cur === undefined) bySeq[seq] = key
+  else if (typeof cur === 'string') bySeq[seq] = [cur, key]
+  else cur.push(key)
+}
+
 function readEntry(r: Reader, vr: ValueReader): RecordEntry {
   const flags = r.uint()
   const status = STATUS_CODES[flags & 3]!
-  const key = keyOf(r.fixed(32))
+  const key = r.latin1(32)
   const kindCode = r.u8()
   if (kindCode >= KIND_CODES.length) throw new LedgerDecodeError('snapshot-kind', `kind ${kindCode}`)
   const kind = KIND_CODES[kindCode]!
@@ -327,7 +382,7 @@ function readEntry(r: Reader, vr: ValueReader): RecordEntry {
 }
 
 function readBalances(r: Reader, vr: ValueReader): Balances {
-  const n = r.count(MAX_COUNT)
+  const n = vr.count()
   const out: (string | number)[] = new Array(n * 2)
   for (let i = 0; i < n; i++) {
     out[2 * i] = vr.string()
@@ -342,7 +397,7 @@ function ruleOf(code: string): Rule {
 }
 
 function list<T>(r: Reader, item: () => T): T[] {
-  const n = r.count(MAX_COUNT)
+  const n = r.count(r.buf.length - r.pos)
   const out: T[] = []
   for (let i = 0; i < n; i++) out.push(item())
   return out
