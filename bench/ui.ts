@@ -162,9 +162,9 @@ async function interactions(
     const payer = cards[0]!
     await page.getByRole('button', { name: `Poser ${payer.label}`, exact: true }).click()
     await page.getByTestId('card-label').filter({ hasText: payer.label }).waitFor()
-    // Top up through the till, as a cashier would (20 €: ten coffees; under the offline ceiling).
+    // Top up through the till, as a cashier would: enough for the coffees (1,50 €) paid below.
     const before = await page.getByTestId('balance-EUR').textContent()
-    await page.getByTestId('topup-amount').fill('20')
+    await page.getByTestId('topup-amount').fill(String(Math.ceil(1.5 * n.payments) + 1))
     await page.getByTestId('topup').click()
     await page.waitForFunction(
       (b) => document.querySelector('[data-testid="balance-EUR"]')?.textContent !== b,
@@ -172,7 +172,7 @@ async function interactions(
     )
     const payToBalance: number[] = []
     for (let i = 0; i < n.payments; i++) {
-      await page.locator(`[data-testid="${products[0]}"]`).click()
+      await page.getByTestId('product-coffee').click()
       payToBalance.push(
         await timedClick(page, '[data-testid="pay-card"]', { selector: '[data-testid="sale-result"]' }),
       )

@@ -160,9 +160,9 @@ for (const lang of ['fr', 'en'] as const) {
 }
 
 /** Presses Tab until the focused element matches, failing after `max` presses (keyboard-only reach). */
-async function tabTo(page: Page, selector: string, withText = '', max = 80): Promise<void> {
+async function tabTo(page: Page, selector: string, withText = '', key = 'Tab', max = 80): Promise<void> {
   for (let i = 0; i < max; i++) {
-    await page.keyboard.press('Tab')
+    await page.keyboard.press(key)
     const reached = await page.evaluate(
       ([s, t]) => {
         const el = document.activeElement
@@ -190,10 +190,18 @@ test('a sale on the till with the keyboard only', async ({ browser }) => {
   await page.keyboard.press('Enter')
   await page.keyboard.press('Space')
   await expect(page.getByTestId('cart-total')).toContainText('7,00')
+  // Categories are tabs: one Tab stop, the arrow keys move between them.
+  await tabTo(page, '[role="tab"][aria-selected="true"]', 'Bar', 'Shift+Tab')
+  await page.keyboard.press('ArrowRight')
+  await expect(page.getByRole('tab', { name: 'Cuisine' })).toBeFocused()
+  await expect(page.getByRole('tab', { name: 'Cuisine' })).toHaveAttribute('aria-selected', 'true')
+  await tabTo(page, '[data-testid="product-fries"]')
+  await page.keyboard.press('Enter')
+  await expect(page.getByTestId('cart-total')).toContainText('11,00')
   await tabTo(page, '[data-testid="cash-given"]')
-  await page.keyboard.type('10')
+  await page.keyboard.type('20')
   await tabTo(page, '[data-testid="pay-cash"]')
   await page.keyboard.press('Enter')
-  await expect(page.getByTestId('change')).toContainText('3,00')
+  await expect(page.getByTestId('change')).toContainText('9,00')
   await page.close()
 })
