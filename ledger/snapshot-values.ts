@@ -32,10 +32,21 @@ export class ValueWriter {
 
   constructor(readonly w: Writer) {}
 
-  string(s: string): void {
+  // the last pooled string per call site: consecutive records mostly share their device (one page)
+  private readonly last = ['', '']
+  private readonly lastIndex = [-1, -1]
+
+  /** Write a string; `site` (0 or 1) names a call site whose consecutive strings often repeat. */
+  string(s: string, site = 0): void {
     const w = this.w
+    if (s === this.last[site]) {
+      w.u8(T_POOLED).uint(this.lastIndex[site]!)
+      return
+    }
     const pooled = this.pool.get(s)
     if (pooled !== undefined) {
+      this.last[site] = s
+      this.lastIndex[site] = pooled
       w.u8(T_POOLED).uint(pooled)
       return
     }

@@ -176,7 +176,7 @@ function writeEntry(w: Writer, vw: ValueWriter, e: RecordEntry): void {
   w.uint(flags)
   w.latin1(e.key)
   w.u8(KIND_CODES.indexOf(e.kind)).int(e.ref).uint(e.len)
-  vw.string(e.device)
+  vw.string(e.device, 1)
   w.uint(e.deviceSeq)
   if (e.card1 !== null) vw.string(e.card1)
   w.uint(e.seq1)
