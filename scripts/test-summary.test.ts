@@ -174,3 +174,17 @@ describe('.ci/run', () => {
     expect(ciRun(npm)).toEqual({ status: 1, lastLine: '3 passed, 1 failed' })
   })
 })
+
+describe('retry policy', () => {
+  // A blanket retry would turn a flaky test green without a trace; retries, if ever needed, belong to
+  // process-spawning integration tests only, and the summary then names them as flaky.
+  it('neither vitest nor playwright retries tests globally', async () => {
+    const vitestConfig = (await import('../vitest.config.ts')).default as {
+      test?: { retry?: number; projects?: Array<{ test?: { retry?: number } }> }
+    }
+    expect(vitestConfig.test?.retry ?? 0).toBe(0)
+    for (const project of vitestConfig.test?.projects ?? []) expect(project.test?.retry ?? 0).toBe(0)
+    const playwrightConfig = (await import('../playwright.config.ts')).default as { retries?: number }
+    expect(playwrightConfig.retries ?? 0).toBe(0)
+  })
+})

@@ -3,8 +3,9 @@
 // hardware on the real PC/SC stack) and the Playwright end-to-end tests in Debian's chromium.
 // Ends with the plain line `N passed, N failed` that CI reads, whatever happens before it: a runner that
 // crashes, writes no report, or fails outside its tests (a hook, a file that does not load, unhandled
-// errors) counts as failed (scripts/test-summary.mjs). No test is retried here; a test a runner reports
-// flaky (passed on a retry) is named on its own line. Exit status: 0 when nothing failed, 1 otherwise.
+// errors) counts as failed (scripts/test-summary.mjs). No test is retried (scripts/test-summary.test.ts
+// checks both configs); should a Playwright test ever pass on a retry, it is named on its own line as flaky.
+// Exit status: 0 when nothing failed, 1 otherwise.
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
