@@ -3,6 +3,8 @@ import type { MessageKey } from './fr.ts'
 
 export const en: Record<MessageKey, string> = {
   'app.title': 'Lakou',
+  'app.loadFailed':
+    'This screen could not be loaded: check the connection to the node, then reload the page.',
   'nav.till': 'Till',
   'nav.door': 'Door',
   'nav.admin': 'Admin',

@@ -1,6 +1,8 @@
 // French catalog (reference language). Every user-facing string of the app goes through here.
 export const fr = {
   'app.title': 'Lakou',
+  'app.loadFailed':
+    'Cet écran n’a pas pu être chargé : vérifiez la connexion au nœud, puis rechargez la page.',
   'nav.till': 'Caisse',
   'nav.door': 'Entrée',
   'nav.admin': 'Administration',

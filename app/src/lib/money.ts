@@ -1,12 +1,26 @@
 // Money is integers in minor units; formatting is the only place decimals appear.
 import type { AssetView } from '../../shared/protocol.ts'
 
+// One formatter per locale and scale: toLocaleString with options builds a new Intl.NumberFormat at every
+// call, which was the till's costliest function per click on a throttled tablet (bench ui).
+const formats = new Map<string, Intl.NumberFormat>()
+
+function numberFormat(locale: string, decimals: number): Intl.NumberFormat {
+  const key = `${locale}/${decimals}`
+  let format = formats.get(key)
+  if (!format) {
+    format = new Intl.NumberFormat(locale, {
+      minimumFractionDigits: decimals,
+      maximumFractionDigits: decimals,
+    })
+    formats.set(key, format)
+  }
+  return format
+}
+
 export function formatAmount(amount: number, asset: AssetView | undefined, locale: string): string {
   const decimals = asset?.decimals ?? 2
-  const value = (amount / 10 ** decimals).toLocaleString(locale, {
-    minimumFractionDigits: decimals,
-    maximumFractionDigits: decimals,
-  })
+  const value = numberFormat(locale, decimals).format(amount / 10 ** decimals)
   return `${value} ${asset?.symbol ?? ''}`.trim()
 }
 
