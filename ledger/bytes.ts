@@ -120,6 +120,12 @@ export class Reader {
   }
 
   uint(): number {
+    // one byte below 0x80: the common case, always canonical
+    const first = this.buf[this.pos]
+    if (first !== undefined && first < 0x80) {
+      this.pos++
+      return first
+    }
     let result = 0
     let scale = 1
     for (let i = 0; ; i++) {

@@ -103,6 +103,11 @@ export class ValueReader {
   constructor(readonly r: Reader) {}
 
   string(): string {
+    const r = this.r
+    if (r.buf[r.pos] === T_POOLED) {
+      r.pos++
+      return at(this.pool, r.uint())
+    }
     const v = this.value()
     if (typeof v !== 'string') throw new LedgerDecodeError('snapshot-type', 'expected a string')
     return v

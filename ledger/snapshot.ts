@@ -269,10 +269,11 @@ function decodeState(r: Reader, body: Uint8Array, federation: PublicKey[]): Inde
     devices.set(dk, { bySeq: [], forkSeqs, drawer, closeOuts, voids: vr.map() })
   }
   const entries = new Map<string, RecordEntry>()
+  const chains = { cards, devices, lastDevice: '', lastDeviceState: null as DeviceState | null }
   for (let i = vr.count(); i > 0; i--) {
     const e = readEntry(r, vr)
     entries.set(e.key, e)
-    if (e.status === 'valid') placeOnChains(e, cards, devices)
+    if (e.status === 'valid') placeOnChains(e, chains)
   }
   const derived = { cards, devices } as Record<keyof DerivedState, unknown>
   for (const field of DERIVED) {
@@ -313,11 +314,28 @@ function decodeState(r: Reader, body: Uint8Array, federation: PublicKey[]): Inde
  * one position (a fork) are listed in entry order, not in the order they were committed: no view
  * depends on that order (forks are reported sorted).
  */
-function placeOnChains(e: RecordEntry, cards: Map<string, CardState>, devices: Map<string, DeviceState>) {
-  if (e.kind !== 'anchor') place(chain(devices, e.device).bySeq, e.deviceSeq, e.key)
-  else if (e.device !== '') chain(devices, e.device).bySeq[e.deviceSeq] = e.key
+function placeOnChains(e: RecordEntry, chains: Chains): void {
+  const { cards } = chains
+  if (e.kind !== 'anchor') place(deviceChain(chains, e.device).bySeq, e.deviceSeq, e.key)
+  else if (e.device !== '') deviceChain(chains, e.device).bySeq[e.deviceSeq] = e.key
   if (e.card1 !== null) place(chain(cards, e.card1).bySeq, e.seq1, e.key)
   if (e.pos2 !== null) place(chain(cards, e.pos2.card).bySeq, e.pos2.cardSeq, e.key)
+}
+
+interface Chains {
+  cards: Map<string, CardState>
+  devices: Map<string, DeviceState>
+  // consecutive entries mostly come from one device (a ledger page): skip the map lookup then
+  lastDevice: string
+  lastDeviceState: DeviceState | null
+}
+
+function deviceChain(chains: Chains, dk: string): DeviceState {
+  if (dk === chains.lastDevice && chains.lastDeviceState !== null) return chains.lastDeviceState
+  const s = chain(chains.devices, dk)
+  chains.lastDevice = dk
+  chains.lastDeviceState = s
+  return s
 }
 
 function chain<T>(map: Map<string, T>, k: string): T {
