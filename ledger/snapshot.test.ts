@@ -172,6 +172,23 @@ describe('local state snapshot', () => {
     expect(codeOf(rehash(good.slice(0, good.length - 40)))).toBe('corrupt')
   })
 
+  it('a snapshot taken while records are being verified leaves them out; they come again', async () => {
+    const kit = await makeKit('snapshot-in-flight')
+    const till = kit.fx.writer(kit.fx.venues[0]!.cashier)
+    const batch: Uint8Array[] = []
+    for (let i = 0; i < 90; i++) batch.push((await kit.topUp(till, kit.fx.tagCards[i % 6]!, 10 + i)).bytes)
+    const ingesting = kit.index.ingestMany(batch)
+    // the first records' signatures are being checked now (the rest wait for a verification slot)
+    const saved = kit.index.exportSnapshot()
+    await ingesting
+    const restored = LedgerIndex.fromSnapshot(saved, { federation: kit.fx.federation.publicKey })
+    expect(restored.counts().valid).toBe(0)
+    expect(restored.pending()).toEqual([])
+    const again = await restored.ingestMany(batch)
+    expect(again.every((r) => r.status === 'valid')).toBe(true)
+    expect(views(restored)).toEqual(views(kit.index))
+  })
+
   it('validRecords: every valid record once, in device then deviceSeq order', async () => {
     const kit = await makeKit('snapshot-valid-records')
     await busyHistory(kit)
