@@ -48,6 +48,9 @@ async function seriousViolations(page: Page): Promise<string[]> {
 
 async function expectAccessible(page: Page, screen: string): Promise<void> {
   expect(await seriousViolations(page), `axe on ${screen}`).toEqual([])
+  // Responsive: nothing wider than the portrait tablet (no sideways scrolling at the bar).
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+  expect(overflow, `horizontal overflow on ${screen}`).toBeLessThanOrEqual(0)
 }
 
 async function openPage(browser: import('@playwright/test').Browser, lang: 'fr' | 'en', hash: string) {
