@@ -25,9 +25,9 @@ import {
 } from '../ledger/mod.ts'
 import { signingCardPositions } from '../ledger/sign.ts'
 import { type Bench, maxRssMb, numberArg } from './harness.ts'
+import { measureSnapshot } from './verify-snapshot.ts'
 
 const GENERATE_FLAG = '--generate-verify-records'
-const RESTORE_FLAG = '--restore-verify-snapshot'
 const DEVICES = 50
 const PAGE = 1000
 const SIGNING_CARD_SHARE = 0.02
@@ -370,45 +370,7 @@ export const run: Bench = async ({ args }) => {
       throw new Error(`expected ${ingested} valid records, got ${JSON.stringify(counts)}`)
     const invariants = index.checkInvariants()
     if (!invariants.ok) throw new Error(`invariants: ${invariants.problems.slice(0, 3).join('; ')}`)
-    // Local snapshot for a fast restart: exported here (the node does it with each checkpoint, every
-    // few seconds while records arrive), restored in a fresh process that reads the file (a cold
-    // start: its own heap, its own peak RSS). Baselines: SHA-256 of the same bytes (the floor of any
-    // whole-file export) and the ingest with verification.
-    t0 = performance.now()
-    let cpu0 = process.cpuUsage()
-    let snapshotBytes: Uint8Array | null = index.exportSnapshot()
-    const exportSeconds = (performance.now() - t0) / 1000
-    let cpu = process.cpuUsage(cpu0)
-    const exportCpuSeconds = (cpu.user + cpu.system) / 1e6
-    // again: the node exports every few seconds, so its code is warm after the first time
-    t0 = performance.now()
-    cpu0 = process.cpuUsage()
-    index.exportSnapshot()
-    const exportWarmSeconds = (performance.now() - t0) / 1000
-    cpu = process.cpuUsage(cpu0)
-    const exportWarmCpuSeconds = (cpu.user + cpu.system) / 1e6
-    t0 = performance.now()
-    nodeCrypto.createHash('sha256').update(snapshotBytes).digest()
-    const hashSeconds = (performance.now() - t0) / 1000
-    const snapshotMb = snapshotBytes.length / 1048576
-    writeFileSync(join(dir, 'ledger.snapshot'), snapshotBytes)
-    snapshotBytes = null
-    const child = spawnSync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        fileURLToPath(import.meta.url),
-        RESTORE_FLAG,
-        join(dir, 'ledger.snapshot'),
-        Buffer.from(fx.federation.publicKey).toString('hex'),
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' },
-    )
-    if (child.status !== 0) throw new Error(`snapshot restore failed (${child.status})`)
-    const cold = JSON.parse(child.stdout.trim().split('\n').pop()!) as RestoreReport
-    if (cold.valid !== counts.valid) throw new Error('snapshot restore lost records')
-    if (!cold.invariantsOk) throw new Error('restored index fails its invariants')
+    const snapshot = measureSnapshot(index, dir, fx.federation.publicKey, counts.valid)
     const recordBytes = unframe(new Uint8Array(readFileSync(join(dir, 'records.bin'))))
 
     // The same signatures, verified raw, again after the ingest (the machine is shared: take the fastest)
@@ -440,17 +402,7 @@ export const run: Bench = async ({ args }) => {
           after: Math.round(Math.max(nativeAfter.nodeSync, nativeAfter.webCrypto)),
         },
         rssBeforeIndexMb: rssBefore,
-        snapshotMb: Number(snapshotMb.toFixed(1)),
-        exportSeconds: Number(exportSeconds.toFixed(3)),
-        exportCpuSeconds: Number(exportCpuSeconds.toFixed(3)),
-        exportWarmSeconds: Number(exportWarmSeconds.toFixed(3)),
-        exportWarmCpuSeconds: Number(exportWarmCpuSeconds.toFixed(3)),
-        snapshotSha256Seconds: Number(hashSeconds.toFixed(3)),
-        restoreSeconds: Number(cold.restoreSeconds.toFixed(3)),
-        restoreCpuSeconds: Number(cold.restoreCpuSeconds.toFixed(3)),
-        readSnapshotSeconds: Number(cold.readSeconds.toFixed(3)),
-        restoreMaxRssMb: cold.maxRssMb,
-        restoreRssBeforeMb: cold.rssBeforeMb,
+        ...snapshot.json,
       },
       rows: [
         {
@@ -475,39 +427,7 @@ export const run: Bench = async ({ args }) => {
           target: '<= 300',
           ok: rss <= 300,
         },
-        {
-          metric: 'restore from the local snapshot (fresh process)',
-          value: Number(cold.restoreSeconds.toFixed(3)),
-          unit: 's',
-          baseline: { name: 'ingest with verification, s', value: Number(seconds.toFixed(2)) },
-          target: '<= 1',
-          ok: cold.restoreSeconds <= 1,
-        },
-        {
-          metric: 'export the local snapshot',
-          value: Number(exportSeconds.toFixed(3)),
-          unit: 's',
-          baseline: { name: 'SHA-256 of the same bytes, s', value: Number(hashSeconds.toFixed(3)) },
-          target: '<= 0.3',
-          ok: exportSeconds <= 0.3,
-        },
-        {
-          metric: 'export again (warm code, as the node runs it)',
-          value: Number(exportWarmSeconds.toFixed(3)),
-          unit: 's',
-          baseline: { name: 'SHA-256 of the same bytes, s', value: Number(hashSeconds.toFixed(3)) },
-          target: '<= 0.3',
-          ok: exportWarmSeconds <= 0.3,
-        },
-        {
-          metric: 'peak RSS of the restoring process',
-          value: cold.maxRssMb,
-          unit: 'MB',
-          baseline: { name: 'peak RSS after ingest', value: rss },
-          target: '<= 300',
-          ok: cold.maxRssMb <= 300,
-        },
-        { metric: 'snapshot size', value: Number(snapshotMb.toFixed(1)), unit: 'MB' },
+        ...snapshot.rows(seconds, rss),
         { metric: 'records ingested', value: recordBytes.length, unit: 'records' },
       ],
     }
@@ -516,46 +436,6 @@ export const run: Bench = async ({ args }) => {
   }
 }
 
-interface RestoreReport {
-  readSeconds: number
-  restoreSeconds: number
-  restoreCpuSeconds: number
-  maxRssMb: number
-  rssBeforeMb: number
-  valid: number
-  invariantsOk: boolean
-}
-
-/** The cold start of a node: read the snapshot file, restore the index, report time and peak RSS. */
-async function restoreFromFile(file: string, federationHex: string): Promise<RestoreReport> {
-  const rssBeforeMb = await maxRssMb()
-  let t0 = performance.now()
-  const bytes = new Uint8Array(readFileSync(file))
-  const readSeconds = (performance.now() - t0) / 1000
-  t0 = performance.now()
-  const cpu0 = process.cpuUsage()
-  const index = LedgerIndex.fromSnapshot(bytes, {
-    federation: new Uint8Array(Buffer.from(federationHex, 'hex')),
-  })
-  const restoreSeconds = (performance.now() - t0) / 1000
-  const cpu = process.cpuUsage(cpu0)
-  const rss = await maxRssMb()
-  // checked after the figures (decoding every record costs time and memory)
-  return {
-    readSeconds,
-    restoreSeconds,
-    // all threads (GC helpers too): less inflated than wall time on a shared, loaded machine
-    restoreCpuSeconds: (cpu.user + cpu.system) / 1e6,
-    maxRssMb: rss,
-    rssBeforeMb,
-    valid: index.counts().valid,
-    invariantsOk: index.checkInvariants().ok,
-  }
-}
-
 if (process.argv[2] === GENERATE_FLAG) {
   await generate(Number(process.argv[3]), process.argv[4]!)
-}
-if (process.argv[2] === RESTORE_FLAG) {
-  console.log(JSON.stringify(await restoreFromFile(process.argv[3]!, process.argv[4]!)))
 }

@@ -160,7 +160,7 @@ export function encodeSnapshot(p: IndexParts): Uint8Array {
 }
 
 function writeEntry(w: Writer, vw: ValueWriter, e: RecordEntry): void {
-  if (e.rec !== null) throw new TypeError('a processed entry holds no decoded record')
+  // e.rec (the decoded record) is a cache: not written, decoded again from the bytes when needed
   if (e.key.length !== 32) throw new TypeError('a record key is 32 bytes')
   const status = STATUS_CODES.indexOf(e.status)
   const waiting = e.waitingFor !== null
