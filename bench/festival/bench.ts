@@ -120,7 +120,11 @@ export const run: Bench = async ({ args }) => {
     const same = (s: Stats[]) =>
       new Set(s.map((x) => x.digest)).size === 1 && s.every((x) => x.complete && x.pending === 0)
     const summarize = (s: Stats[]) =>
-      s.map((x) => `${x.size}/${x.digest.slice(0, 6)}/${x.complete}/${x.pending}/${x.waitingFor}`).join(' ')
+      s
+        .map(
+          (x) => `${x.size}/${x.digest.slice(0, 6)}/${x.complete}/${x.pending}/${x.waitingFor}/${x.peers}p`,
+        )
+        .join(' ')
     const converge = async (ts: Till[], timeoutMs: number) => {
       const t0 = performance.now()
       let lastLog = t0
@@ -130,7 +134,7 @@ export const run: Bench = async ({ args }) => {
         // A long wait shows where the tills are (size/digest/complete/pending/waitingFor per till).
         if (performance.now() - lastLog > 15_000) {
           lastLog = performance.now()
-          log(`not converged yet: ${summarize(s)}`)
+          log(`not converged yet (size/digest/complete/pending/waitingFor/peers): ${summarize(s)}`)
         }
         if (performance.now() - t0 > timeoutMs) {
           throw new Error(

@@ -32,7 +32,9 @@ const node = await createVenueNode({
   dataDir,
   listen: ['/ip4/127.0.0.1/tcp/0'],
   mdns: false,
-  checkpointEveryMs: 5000,
+  // A/B switches for the sync engine's batching (sync/node defaults when unset).
+  ...(process.env.LAKOU_PAGE_FLUSH_MS ? { pageFlushMs: Number(process.env.LAKOU_PAGE_FLUSH_MS) } : {}),
+  ...(process.env.LAKOU_REPO_SAVE_MS ? { repoSaveMs: Number(process.env.LAKOU_REPO_SAVE_MS) } : {}),
   log: (l) => process.stderr.write(`${l}\n`),
 })
 const index = node.ledger
