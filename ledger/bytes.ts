@@ -42,6 +42,15 @@ export class Writer {
   uint(v: number): this {
     if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`not a safe unsigned integer: ${v}`)
     this.ensure(8)
+    // below 2^31: integer bit operations instead of float division (same bytes)
+    if (v < 0x80000000) {
+      while (v >= 0x80) {
+        this.buf[this.pos++] = (v & 0x7f) | 0x80
+        v >>>= 7
+      }
+      this.buf[this.pos++] = v
+      return this
+    }
     while (v >= 0x80) {
       this.buf[this.pos++] = (v % 0x80) | 0x80
       v = Math.floor(v / 0x80)
@@ -72,6 +81,11 @@ export class Writer {
     this.buf.set(bytes, this.pos)
     this.pos += bytes.length
     return this
+  }
+
+  /** The bytes written so far, without a copy (valid until the next write). */
+  view(): Uint8Array {
+    return this.buf.subarray(0, this.pos)
   }
 
   /** A string of chars < 256 as one byte each (keys made by keyOf), no length. */

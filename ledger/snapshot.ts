@@ -86,6 +86,8 @@ const KIND_CODES: Array<RecordEntry['kind']> = [
   'anchor',
   ...(Object.keys(RECORD_KIND_CODES) as Array<keyof typeof RECORD_KIND_CODES>),
 ]
+const STATUS_INDEX = new Map(STATUS_CODES.map((s, i) => [s, i]))
+const KIND_INDEX = new Map(KIND_CODES.map((k, i) => [k, i]))
 const F_SIG_OK = 1 << 2
 const F_CARD1 = 1 << 3
 const F_AFTER1 = 1 << 4
@@ -145,7 +147,7 @@ export function encodeSnapshot(p: IndexParts): Uint8Array {
   // a restored arena's last chunk may be short: every chunk's length is written
   w.uint(chunks.length)
   for (const c of chunks) w.uint(c.length)
-  const head = w.finish()
+  const head = w.view()
   let size = head.length + 32
   for (const c of chunks) size += c.length
   const out = new Uint8Array(size)
@@ -162,7 +164,8 @@ export function encodeSnapshot(p: IndexParts): Uint8Array {
 function writeEntry(w: Writer, vw: ValueWriter, e: RecordEntry): void {
   // e.rec (the decoded record) is a cache: not written, decoded again from the bytes when needed
   if (e.key.length !== 32) throw new TypeError('a record key is 32 bytes')
-  const status = STATUS_CODES.indexOf(e.status)
+  const status = STATUS_INDEX.get(e.status)
+  if (status === undefined) throw new TypeError(`no snapshot code for status ${e.status}`)
   const waiting = e.waitingFor !== null
   const flags =
     status |
@@ -175,7 +178,7 @@ function writeEntry(w: Writer, vw: ValueWriter, e: RecordEntry): void {
     (waiting ? F_WAITING : 0)
   w.uint(flags)
   w.latin1(e.key)
-  w.u8(KIND_CODES.indexOf(e.kind)).int(e.ref).uint(e.len)
+  w.u8(KIND_INDEX.get(e.kind)!).int(e.ref).uint(e.len)
   vw.string(e.device, 1)
   w.uint(e.deviceSeq)
   if (e.card1 !== null) vw.string(e.card1)
