@@ -1,8 +1,8 @@
-import { existsSync, mkdtempSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { acquireVpcdLock, isLoopbackPortListening } from './pcscd.ts'
 
 describe('pcscd helpers', () => {
@@ -19,7 +19,9 @@ describe('pcscd helpers', () => {
 
   it('the vpcd lock is exclusive: a second taker waits for the release', async () => {
     // A lock of its own: the real one is held by this run's globalSetup.
-    const dir = join(mkdtempSync(join(tmpdir(), 'lakou-lock-test-')), 'lock')
+    const parent = mkdtempSync(join(tmpdir(), 'lakou-lock-test-'))
+    onTestFinished(() => rmSync(parent, { recursive: true, force: true }))
+    const dir = join(parent, 'lock')
     const release = await acquireVpcdLock(5000, dir)
     let second = false
     const waiting = acquireVpcdLock(5000, dir).then((r) => {
