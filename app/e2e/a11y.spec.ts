@@ -101,7 +101,11 @@ for (const lang of ['fr', 'en'] as const) {
     await page.getByTestId('product-beer').click()
     await page.getByRole('tab', { name: 'Cuisine' }).click()
     await page.getByTestId('product-fries').click()
+    // A card on the reader must not move the products under the cashier's finger.
+    const gridTop = async () => (await page.getByTestId('product-fries').boundingBox())!.y
+    const before = await gridTop()
     await tap(page, lang, 'Alex')
+    expect(await gridTop()).toBe(before)
     await expect(page.getByTestId('cart-total')).not.toHaveText(/^0/)
     await expectAccessible(page, `${lang} till, cart and member card`)
 
