@@ -25,6 +25,8 @@ interface Stats {
   peers: number
   rssMb: number
   waitingFor?: string
+  /** Links this till redialled after libp2p closed them (ping timeouts under load). */
+  redials?: number
 }
 
 export const run: Bench = async ({ args }) => {
@@ -122,7 +124,8 @@ export const run: Bench = async ({ args }) => {
     const summarize = (s: Stats[]) =>
       s
         .map(
-          (x) => `${x.size}/${x.digest.slice(0, 6)}/${x.complete}/${x.pending}/${x.waitingFor}/${x.peers}p`,
+          (x) =>
+            `${x.size}/${x.digest.slice(0, 6)}/${x.complete}/${x.pending}/${x.waitingFor}/${x.peers}p/${x.redials ?? 0}r`,
         )
         .join(' ')
     const converge = async (ts: Till[], timeoutMs: number) => {
@@ -134,7 +137,7 @@ export const run: Bench = async ({ args }) => {
         // A long wait shows where the tills are (size/digest/complete/pending/waitingFor per till).
         if (performance.now() - lastLog > 15_000) {
           lastLog = performance.now()
-          log(`not converged yet (size/digest/complete/pending/waitingFor/peers): ${summarize(s)}`)
+          log(`not converged yet (size/digest/complete/pending/waitingFor/peers/redials): ${summarize(s)}`)
         }
         if (performance.now() - t0 > timeoutMs) {
           throw new Error(
@@ -233,7 +236,9 @@ export const run: Bench = async ({ args }) => {
     const balanceDigest = (f: Record<string, unknown>) => (f.balances as { digest: string }).digest
     let balancesIdentical =
       new Set(finals.map((f) => f.digest)).size === 1 && new Set(finals.map(balanceDigest)).size === 1
-    const rssBefore = (await stats(tills)).map((s) => s.rssMb)
+    const before = await stats(tills)
+    const rssBefore = before.map((s) => s.rssMb)
+    const linkRedials = before.reduce((sum, s) => sum + (s.redials ?? 0), 0)
 
     // Catch-up: a till enrolled before the history joins now, fetches and validates everything.
     const tCatch = performance.now()
@@ -358,6 +363,7 @@ export const run: Bench = async ({ args }) => {
         acknowledged: acked.size,
         saleErrors,
         redialFailures,
+        linkRedials,
         dialRetries,
         dialFailures,
         partitions: plan,

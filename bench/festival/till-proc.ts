@@ -49,6 +49,30 @@ node.network.host.addEventListener('connection:open', (e) => {
   if (blocked.has(e.detail.remotePeer.toString())) void e.detail.close().catch(() => {})
 })
 
+// Links this till dialled stay up: libp2p's connection monitor aborts a connection whose ping times out
+// (a loaded event loop), and nothing here rediscovers peers (no mDNS in the bench; on a venue LAN mDNS
+// re-announces and the peer is dialled again). So a link that closed while not blocked is redialled.
+const links = new Map<string, string>() // peer id -> multiaddr, for links this till dialled
+let redials = 0
+let stopping = false
+const redial = (peer: string, attempt = 1) => {
+  const addr = links.get(peer)
+  if (!addr || blocked.has(peer) || stopping) return
+  if (node.network.host.getConnections().some((c) => c.remotePeer.toString() === peer)) return
+  setTimeout(
+    () => {
+      if (blocked.has(peer) || stopping) return
+      if (node.network.host.getConnections().some((c) => c.remotePeer.toString() === peer)) return
+      redials++
+      node.network.host.dial(multiaddr(addr)).catch(() => {
+        if (attempt < 10) redial(peer, attempt + 1)
+      })
+    },
+    Math.min(30_000, 500 * 2 ** attempt),
+  )
+}
+node.network.host.addEventListener('connection:close', (e) => redial(e.detail.remotePeer.toString()))
+
 // This till serves the cards n with n % tills === tillNo: a card is at one bar at a time, so no card forks.
 const positions = new Map<number, CardPosition>()
 const position = (n: number): CardPosition => {
@@ -129,6 +153,7 @@ const peakRssMb = () => {
 async function handle(c: Record<string, unknown>): Promise<Record<string, unknown>> {
   switch (c.cmd) {
     case 'dial': {
+      links.set(String(c.peerId), String(c.addr))
       await node.network.host.dial(multiaddr(String(c.addr)))
       await node.network.access.whenAuthenticated(String(c.peerId), 15_000)
       return {}
@@ -164,6 +189,7 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
         waitingFor: counts.pending ? index.pending()[0]?.waitingFor : undefined,
         rejected: counts.rejected + node.sink.rejected,
         peers: node.network.host.getConnections().length,
+        redials,
         rssMb: peakRssMb(),
       }
     }
@@ -180,6 +206,7 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
       return { digest: node.sink.digest(), balances: balancesDigest(), forks: index.forks().length }
     }
     case 'stop':
+      stopping = true
       if (selling) selling.stop = true
       await node.stop()
       setTimeout(() => process.exit(0), 20)
