@@ -1,7 +1,8 @@
 // Accessibility of every screen, in French and English: axe-core (injected from node_modules, nothing
 // fetched elsewhere) on the till (session closed, product grid, cart, payment result), the door, each
-// admin tab and the member portal; no violation of impact serious or critical may remain. Plus a
-// keyboard-only sale on the till (Tab/Enter/Space, no pointer) at the bar tablet's portrait size.
+// admin tab and the member portal; no violation of impact serious or critical may remain, and nothing may
+// be wider than the portrait bar tablet (800x1280). Plus a keyboard-only sale on the till (Tab, Enter,
+// Space, arrow keys; no pointer) and a card tap that must not move the product grid.
 import { rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { expect, type Page, test } from '@playwright/test'
