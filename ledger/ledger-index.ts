@@ -158,38 +158,42 @@ export class LedgerIndex extends IndexViews {
     let next = 0
     let inFlight = 0
     let failed = false
-    const pump = (): void => {
-      try {
-        while (inFlight < this.concurrency && next < items.length) {
-          const i = items[next++]!
-          const started = this.startRecord(batch[i]!, i, results, entryAt)
-          if (started === null) continue
-          if (typeof started === 'string') {
-            this.finishVerify(started, entryAt[i]!)
-            continue
-          }
-          inFlight++
-          const entry = entryAt[i]!
-          started.then((ok) => {
-            inFlight--
-            if (failed) return
-            try {
-              this.finishVerify(ok === true ? true : ok === false ? 'signature' : ok, entry)
-            } catch (err) {
-              failed = true
-              reject(err)
-              return
-            }
-            pump()
-          })
+    // start verifications up to the limit (records that fail before verifying are finished at once)
+    const refill = (): void => {
+      while (inFlight < this.concurrency && next < items.length) {
+        const i = items[next++]!
+        const started = this.startRecord(batch[i]!, i, results, entryAt)
+        if (started === null) continue
+        if (typeof started === 'string') {
+          this.finishVerify(started, entryAt[i]!)
+          continue
         }
-        if (inFlight === 0 && next >= items.length) resolve()
-      } catch (err) {
-        failed = true
-        reject(err)
+        inFlight++
+        const entry = entryAt[i]!
+        started.then((ok) => {
+          inFlight--
+          if (failed) return
+          try {
+            // refill the verify pool first: applying this record can wake a long chain of waiting
+            // records, and the pool's threads must not idle meanwhile
+            refill()
+            this.finishVerify(ok === true ? true : ok === false ? 'signature' : ok, entry)
+          } catch (err) {
+            failed = true
+            reject(err)
+            return
+          }
+          if (inFlight === 0 && next >= items.length) resolve()
+        })
       }
     }
-    pump()
+    try {
+      refill()
+      if (inFlight === 0 && next >= items.length) resolve()
+    } catch (err) {
+      failed = true
+      reject(err)
+    }
     return promise
   }
 
