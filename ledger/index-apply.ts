@@ -165,6 +165,55 @@ export abstract class IndexProcessor extends IndexState {
     this.commit(entry, rec, effect)
   }
 
+  /**
+   * Would this index accept `rec` now, its signatures assumed valid? The checks process() runs, in its
+   * order (device chain, trust, card chain, shape, then evaluate: role, ceiling, floor, assets, refund,
+   * sale lines...), with the effect computed and discarded: nothing in the index changes. Returns the
+   * refusal, or null. A record that would wait (a predecessor, certificate or asset missing) is refused
+   * too, with the rule it would wait on: a signing card must sign only what the ledger applies now, or
+   * its counter runs ahead of the card's chain. Signatures, duplicates and forks are not checked.
+   */
+  preflight(rec: LedgerRecord): LedgerRuleError | null {
+    // move() interns card keys: drop the ones this call added (the index is left as it was)
+    const fresh = chainPositions(rec)
+      .map((c) => keyOf(c.card))
+      .filter((ck) => !this.interned.has(ck))
+    try {
+      const anchorSeq = this.anchors ? this.anchorSeqs.get(keyOf(rec.device)) : undefined
+      if (anchorSeq !== undefined && rec.deviceSeq <= anchorSeq)
+        reject('device-chain', `deviceSeq ${rec.deviceSeq} is covered by the checkpoint`)
+      if (rec.deviceSeq > 1) {
+        const prev = this.entries.get(keyOf(rec.devicePrev))
+        if (!prev?.sigOk || (prev.status !== 'valid' && prev.status !== 'rejected'))
+          reject('device-chain', 'devicePrev is not known here: the record would wait')
+      }
+      const device = this.trust.devices.get(keyOf(rec.device))
+      if (!device) reject('device-not-certified', 'the record would wait for a certificate')
+      if (!this.assetsKnown(rec)) reject('unknown-asset', 'the record would wait for an asset definition')
+      if (rec.staff.length > 0 && !this.trust.staff.has(device.venueKey + keyOf(rec.staff)))
+        reject('staff-not-certified', 'the record would wait for a staff certificate')
+      for (const c of chainPositions(rec)) if (c.cardSeq > 1) this.preflightDep(c.cardPrev, 'card-chain')
+      if (rec.kind === 'void') this.preflightDep(rec.target, 'void')
+      if (rec.kind === 'card-replace' && rec.lostCardSeq > 0) this.preflightDep(rec.lostHead, 'replace')
+      checkRecordShape(rec)
+      this.evaluate(rec, device, '')
+      return null
+    } catch (err) {
+      if (err instanceof LedgerRuleError) return err
+      throw err
+    } finally {
+      for (const ck of fresh) this.interned.delete(ck)
+    }
+  }
+
+  /** preflight's depReady: a predecessor that is not valid refuses the record (rejected or would wait). */
+  private preflightDep(hash: Hash, rule: Rule): void {
+    const dep = this.entries.get(keyOf(hash))
+    if (dep?.status === 'rejected' && dep.sigOk) reject(rule, `predecessor ${toHex(hash)} is rejected`)
+    if (dep?.status !== 'valid')
+      reject(rule, `predecessor ${toHex(hash)} is not valid here: the record would wait`)
+  }
+
   /** Is predecessor `hash` valid? Otherwise the entry waits for it, or is rejected with it. */
   protected depReady(entry: RecordEntry, hash: Hash, rule: Rule): boolean {
     const dk = keyOf(hash)
