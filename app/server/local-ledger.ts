@@ -22,6 +22,7 @@ import type { SyncStatus } from '../shared/protocol.ts'
 import { LedgerRejectedError } from './errors.ts'
 import { IndexedLedger } from './indexed-ledger.ts'
 import type { CardState, LedgerBackend, LedgerRecord } from './ledger-backend.ts'
+import { nextRecord, preflightOrThrow } from './record-preflight.ts'
 import type { ReportRecord } from './reports.ts'
 
 export interface LocalLedgerOptions {
@@ -87,7 +88,15 @@ export class LocalLedgerBackend implements LedgerBackend {
       const file = this.file
       if (!writer || !file) throw new Error('ledger backend not started')
       writer.staff = staff
-      const signed = await writer.append(body, cards)
+      // nothing is signed (no card counter moves) unless the ledger would accept the record now
+      const record = nextRecord(body, {
+        device: writer.device.publicKey,
+        deviceSeq: writer.deviceSeq,
+        head: writer.head,
+        staff,
+      })
+      preflightOrThrow(this.ledger.index, record)
+      const signed = await writer.append({ ...body, time: record.time } as RecordBody, cards)
       const frame = new Uint8Array(4 + signed.bytes.length)
       new DataView(frame.buffer).setUint32(0, signed.bytes.length)
       frame.set(signed.bytes, 4)

@@ -1,0 +1,103 @@
+// Before anything is signed: would the ledger accept the till's next record? A signing card that signs a
+// record the ledger then refuses has consumed its counter at a cardSeq the card chain never gets: every
+// later record on that card is refused by the card (bricked). So the backend builds the exact record the
+// device chain would sign, asks the index (LedgerIndex.preflight), and refuses with RecordRefusedError:
+// nothing signed, nothing persisted, the card's counter and the device chain untouched.
+import { cardKindOf, type LedgerIndex, type LedgerRuleError } from '../../ledger/mod.ts'
+import { offlineCeiling } from '../../ledger/trust.ts'
+import type { CardId, Hash, LedgerRecord, PublicKey, RecordBody } from '../../ledger/types.ts'
+import { AppError } from './errors.ts'
+
+/**
+ * The ledger would refuse this record (`details.rule`; `details.limit` and `details.asset` for a ceiling).
+ * The message is French, the English text is in `details.en`; the UI translates by `details.rule`.
+ */
+export class RecordRefusedError extends AppError {
+  override name = 'RecordRefusedError'
+  declare readonly details: RecordRefusal
+}
+
+export interface RecordRefusal {
+  rule: LedgerRuleError['rule']
+  /** The ledger's own words (for logs and support). */
+  ledger: string
+  en: string
+  limit?: number
+  asset?: string
+}
+
+/** The record DeviceChainWriter.append(body) will sign next (same fields, same time). */
+export function nextRecord(
+  body: RecordBody,
+  chain: { device: PublicKey; deviceSeq: number; head: Hash; staff: CardId },
+): LedgerRecord {
+  return {
+    ...body,
+    device: chain.device,
+    deviceSeq: chain.deviceSeq + 1,
+    devicePrev: chain.head,
+    time: body.time ?? Date.now(),
+    staff: body.staff ?? chain.staff,
+  } as LedgerRecord
+}
+
+/** Throws RecordRefusedError when the index would not accept `record` now. */
+export function preflightOrThrow(index: LedgerIndex, record: LedgerRecord): void {
+  const error = index.preflight(record)
+  if (error) throw refusal(index, record, error)
+}
+
+function refusal(index: LedgerIndex, record: LedgerRecord, error: LedgerRuleError): RecordRefusedError {
+  const base = { rule: error.rule, ledger: error.message }
+  const say = (fr: string, en: string, extra: Partial<RecordRefusal> = {}) =>
+    new RecordRefusedError(fr, { ...base, en, ...extra })
+  switch (error.rule) {
+    case 'offline-ceiling': {
+      const card = 'chain' in record ? record.chain?.card : undefined
+      const asset = 'asset' in record ? record.asset : undefined
+      if (!card || !asset) break
+      const limit = offlineCeiling(index.trustState(), cardKindOf(card), record.time)
+      const fr = money(index, asset, limit, 'fr-FR')
+      const en = money(index, asset, limit, 'en-GB')
+      return say(
+        `Plafond hors ligne dépassé : ${fr} au plus sur cette carte`,
+        `Offline ceiling exceeded: at most ${en} on this card`,
+        { limit, asset },
+      )
+    }
+    case 'floor':
+      return say('Solde insuffisant sur cette carte', 'Insufficient balance on this card')
+    case 'refund':
+      return say(
+        'Remboursement refusé : au-delà du solde remboursable',
+        'Refund refused: above the refundable balance',
+      )
+    case 'card-chain':
+      return say(
+        'Historique de la carte incomplet sur ce poste : réessayez après la synchronisation',
+        'This till does not have the card’s latest records yet: try again after sync',
+      )
+    case 'unknown-asset':
+      return say('Monnaie inconnue de ce poste', 'Asset unknown to this till')
+    case 'device-role':
+    case 'device-revoked':
+    case 'device-validity':
+    case 'device-not-certified':
+      return say('Ce poste n’est pas autorisé à faire cette opération', 'This till may not do this operation')
+  }
+  return say(`Opération refusée par le registre (${error.rule})`, `Refused by the ledger (${error.rule})`)
+}
+
+/** A limit in the asset's own units: euro assets as currency, others with their decimals and id. */
+function money(index: LedgerIndex, asset: string, minor: number, locale: string): string {
+  const def = index.assetDefinitions().find((a) => a.asset === asset)
+  const decimals = def?.decimals ?? 2
+  const value = minor / 10 ** decimals
+  if (def?.assetKind === 'euro')
+    return new Intl.NumberFormat(locale, { style: 'currency', currency: 'EUR' }).format(value)
+  const n = new Intl.NumberFormat(locale, {
+    minimumFractionDigits: decimals,
+    maximumFractionDigits: decimals,
+  })
+  return `${n.format(value)} ${asset}`
+}
