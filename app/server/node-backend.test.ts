@@ -105,4 +105,27 @@ describe('VenueService on the venue node with simulated cards', () => {
     expect(backend.records().map((r) => r.hash)).toEqual(before.records)
     await service.stop()
   })
+  it('refuses a top-up above the offline ceiling before the card applet signs: the card still pays', async () => {
+    const { service, reader, backend } = await start()
+    await reader.tap(staff!)
+    await service.call('session.open', { staffCardId: staff! })
+    await reader.tap(alex!)
+    const records = backend.records().length
+    const balance = service.cardView(alex!).balances
+    await expect(
+      service.call('card.topUp', { cardId: alex!, asset: 'EUR', amount: 50_000, paidBy: 'cash' }),
+    ).rejects.toMatchObject({
+      name: 'RecordRefusedError',
+      details: { rule: 'offline-ceiling', limit: 50_000 },
+    })
+    expect(backend.records()).toHaveLength(records)
+    expect(service.cardView(alex!).balances).toEqual(balance)
+    // had the applet signed the refused top-up, its counter would be ahead and it would refuse this payment
+    const sale = await service.call('sale.pay', {
+      lines: [{ productId: 'beer', qty: 1 }],
+      payments: [{ method: 'card', cardId: alex!, asset: 'EUR', amount: 350 }],
+    })
+    expect(sale.balancesAfter[0]!.balances).toEqual([{ asset: 'EUR', amount: balance[0]!.amount - 350 }])
+    await service.stop()
+  })
 })

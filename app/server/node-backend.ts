@@ -23,6 +23,7 @@ import type { SyncStatus } from '../shared/protocol.ts'
 import { type EnrollmentPackage, exportDocs } from './enrollment.ts'
 import { IndexedLedger } from './indexed-ledger.ts'
 import type { CardState, LedgerBackend } from './ledger-backend.ts'
+import { nextRecord, preflightOrThrow } from './record-preflight.ts'
 import type { ReportRecord } from './reports.ts'
 import type { TagStateCodec } from './sim-card-reader.ts'
 import type { ConfigSection, VenueConfigPort } from './synced-catalog.ts'
@@ -51,6 +52,7 @@ export class NodeLedgerBackend implements LedgerBackend {
   private readonly labels = new Map<string, string>()
   private readonly listeners = new Set<(what: 'records' | 'status') => void>()
   private redial: ReturnType<typeof setInterval> | undefined
+  private appending: Promise<unknown> = Promise.resolve()
 
   constructor(private readonly o: NodeBackendOptions) {
     this.deviceLabel = o.deviceLabel
@@ -209,9 +211,24 @@ export class NodeLedgerBackend implements LedgerBackend {
     return { node: this.node, ledger: this.ledger }
   }
 
-  async append(body: RecordBody, cards: CardSigner[], staff: CardId): Promise<SignedRecord> {
+  append(body: RecordBody, cards: CardSigner[], staff: CardId): Promise<SignedRecord> {
+    // One at a time: the record preflighted is the one the node's device chain signs next.
+    const run = this.appending.then(() => this.appendNow(body, cards, staff))
+    this.appending = run.catch(() => undefined)
+    return run
+  }
+
+  private async appendNow(body: RecordBody, cards: CardSigner[], staff: CardId): Promise<SignedRecord> {
     const { node, ledger } = this.ready
-    const r = await node.appendRecord({ ...body, staff } as RecordBody, cards)
+    const head = node.deviceHead()
+    let time = body.time
+    if (head) {
+      // nothing is signed (no card counter moves) unless the ledger would accept the record now
+      const record = nextRecord(body, { device: node.device.publicKey, ...head, staff })
+      preflightOrThrow(ledger.index, record)
+      time = record.time
+    }
+    const r = await node.appendRecord({ ...body, staff, time } as RecordBody, cards)
     // The node hands its own records to the index too; ingesting here (a duplicate later) makes the
     // views current before the till answers.
     await ledger.ingest(r.bytes)

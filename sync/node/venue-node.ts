@@ -136,6 +136,9 @@ export interface VenueNode extends EventEmitter<VenueNodeEvents> {
   status(): { peers: PeerStatus[]; docs: DocSyncStatus[]; summary: SyncSummary; online: boolean }
   /** Where the last appendRecord spent its time up to the push (ms): sign, chain log, push sent. */
   lastAppendTrace(): { signMs: number; logMs: number; pushedMs: number } | undefined
+  /** This device's chain head (deviceSeq 0 before its first record; undefined without a venue): the till
+   * builds its next record from it to preflight it before any card signs (app/server/record-preflight.ts). */
+  deviceHead(): { deviceSeq: number; head: Hash } | undefined
   /** Writes the index checkpoint now. */
   checkpoint(): Promise<void>
   /** Resolves when every record handed to the index so far is processed. */
@@ -511,6 +514,7 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     },
     checkpoint,
     lastAppendTrace: () => lastTrace,
+    deviceHead: () => (chain ? { deviceSeq: chain.deviceSeq, head: chain.head } : undefined),
     idle: () => feed.idle(),
     async stop() {
       if (stopped) return
