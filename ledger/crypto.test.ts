@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { keyPairFromLabel, verifySignature } from './crypto.ts'
 
-// verifySignature takes node:crypto's callback path in Node: its verdicts must equal WebCrypto's
-// (the browser path) on valid and damaged inputs, and it never throws.
+// verifySignature caches imported keys by their bytes: its verdicts must equal a fresh WebCrypto
+// import's on valid and damaged inputs (a key with one bit flipped must not hit the original's cache
+// entry), and it never throws.
 const subtle = globalThis.crypto.subtle
 
 async function webCryptoVerdict(key: Uint8Array, message: Uint8Array, signature: Uint8Array) {

@@ -1,5 +1,4 @@
-// Ed25519 through WebCrypto (native speed in Node 20 and Chromium; in Node, node:crypto's callback
-// verify, found at run time so browsers load this file unchanged) and a synchronous SHA-256.
+// Ed25519 through WebCrypto (native speed in Node 20 and Chromium) and a synchronous SHA-256.
 // tweetnacl is never on the verification path (50-130x slower, see FACTS.md).
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js'
 import { concatBytes, keyOf } from './bytes.ts'
@@ -11,27 +10,9 @@ const subtle = globalThis.crypto.subtle
 // import, so browsers load this file unchanged): ~4x faster than the JS hash on record-sized input,
 // and hashing is on the ingest's main thread. Browsers use @noble/hashes.
 type NodeHash = (algorithm: string, data: Uint8Array, encoding: 'buffer') => Uint8Array
-// node:crypto's callback verify and key objects: the same OpenSSL verify on libuv's pool as WebCrypto,
-// with ~5 us less main-thread work per call (no WebIDL conversion, no copies; measured, Node 20)
-type NodeKeyObject = object
-type NodeVerify = (
-  algorithm: null,
-  data: Uint8Array,
-  key: NodeKeyObject,
-  signature: Uint8Array,
-  callback: (err: Error | null, ok: boolean) => void,
-) => void
-type NodeCrypto = {
-  hash?: NodeHash
-  verify?: NodeVerify
-  createPublicKey?: (input: { key: Uint8Array; format: 'der'; type: 'spki' }) => NodeKeyObject
-}
-const nodeCrypto = (
-  globalThis as { process?: { getBuiltinModule?: (id: string) => NodeCrypto | undefined } }
-).process?.getBuiltinModule?.('node:crypto')
-const nodeHash = nodeCrypto?.hash
-const nodeVerify = nodeCrypto?.verify
-const nodeCreatePublicKey = nodeCrypto?.createPublicKey
+const nodeHash = (
+  globalThis as { process?: { getBuiltinModule?: (id: string) => { hash?: NodeHash } | undefined } }
+).process?.getBuiltinModule?.('node:crypto')?.hash
 
 export function sha256(bytes: Uint8Array): Uint8Array {
   if (nodeHash) {
@@ -125,25 +106,6 @@ function importPublicKey(k: string, publicKey: Uint8Array): Promise<CryptoKey> {
 
 const no = () => false
 
-// SubjectPublicKeyInfo wrapping of a raw Ed25519 public key (RFC 8410): fixed 12-byte prefix.
-const SPKI_PREFIX = new Uint8Array([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00])
-// Node key objects, cached and bounded like the WebCrypto keys; null: a key OpenSSL refuses.
-const nodeKeys = new Map<string, NodeKeyObject | null>()
-
-function nodeKeyOf(k: string, publicKey: Uint8Array): NodeKeyObject | null {
-  let key = nodeKeys.get(k)
-  if (key === undefined) {
-    if (nodeKeys.size >= KEY_CACHE_MAX) nodeKeys.clear()
-    try {
-      key = nodeCreatePublicKey!({ key: concatBytes(SPKI_PREFIX, publicKey), format: 'der', type: 'spki' })
-    } catch {
-      key = null
-    }
-    nodeKeys.set(k, key)
-  }
-  return key
-}
-
 /** Verify an Ed25519 signature; false (never throws) for bad keys, lengths or signatures. */
 export function verifySignature(
   publicKey: Uint8Array,
@@ -152,17 +114,6 @@ export function verifySignature(
 ): Promise<boolean> {
   if (publicKey.length !== 32 || signature.length !== 64) return Promise.resolve(false)
   const k = keyOf(publicKey)
-  if (nodeVerify && nodeCreatePublicKey) {
-    const key = nodeKeyOf(k, publicKey)
-    if (key === null) return Promise.resolve(false)
-    return new Promise<boolean>((resolve) => {
-      try {
-        nodeVerify(null, message, key, signature, (err, ok) => resolve(err === null && ok === true))
-      } catch {
-        resolve(false)
-      }
-    })
-  }
   const ready = readyKeys.get(k)
   try {
     // hot path without a closure per call (ingest verifies every record)
