@@ -5,12 +5,14 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { CardSequenceRefusedError } from '../../hardware/errors.ts'
 import { createFixture, type Fixture, toHex } from '../../ledger/mod.ts'
 import { EmulatedCardReader } from './card-reader.ts'
 import { CatalogStore } from './catalog-store.ts'
 import { demoCards } from './demo.ts'
 import { LocalLedgerBackend } from './local-ledger.ts'
 import { type DemoPrinting, startDemoPrinting } from './printing.ts'
+import { rethrowCardRefusal } from './record-preflight.ts'
 import { VenueService } from './venue-service.ts'
 
 let dir: string
@@ -109,5 +111,39 @@ describe('the till preflights records before any card signs', () => {
     expect(await onDisk().catch(() => 0)).toBe(bytes)
     await service.call('card.topUp', { cardId: lou, asset: 'EUR', amount: 100, paidBy: 'cash' })
     expect(service.cardView(lou).balances).toEqual([{ asset: 'EUR', amount: 100 }])
+  })
+})
+
+describe('a signing card whose counter is ahead of the ledger (pulled between SIGN and its answer)', () => {
+  it('is reported as CardCounterAheadError, nothing is written, and card.replace moves its balance', async () => {
+    const card = fx.signingCards[0]!
+    await reader.tap(alex)
+    await service.call('card.topUp', { cardId: alex, asset: 'EUR', amount: 1000, paidBy: 'cash' })
+    // the card signed cardSeq 2 but the answer never reached the till (its counter moved, nothing else)
+    card.counter += 1
+    const bytes = await onDisk()
+    await expect(
+      service.call('sale.pay', {
+        lines: [{ productId: 'beer', qty: 1 }],
+        payments: [{ method: 'card', cardId: alex, asset: 'EUR', amount: 350 }],
+      }),
+    ).rejects.toMatchObject({ name: 'CardCounterAheadError', details: { cardSeq: 2 } })
+    expect(await onDisk()).toBe(bytes)
+    expect(eur()).toBe(1000)
+    const sam = toHex(fx.signingCards[1]!.card)
+    await reader.tap(sam)
+    await service.call('card.replace', { lostCardId: alex, newCardId: sam })
+    expect(service.cardView(sam).balances).toEqual([{ asset: 'EUR', amount: 1000 }])
+  })
+
+  it('maps the applet refusal (hardware CardSequenceRefusedError) too, and lets other errors through', () => {
+    expect(() => rethrowCardRefusal(new CardSequenceRefusedError(7))).toThrow(
+      expect.objectContaining({
+        name: 'CardCounterAheadError',
+        details: expect.objectContaining({ cardSeq: 7 }),
+      }),
+    )
+    const other = new Error('reader gone')
+    expect(() => rethrowCardRefusal(other)).toThrow(other)
   })
 })

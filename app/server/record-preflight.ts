@@ -101,3 +101,34 @@ function money(index: LedgerIndex, asset: string, minor: number, locale: string)
   })
   return `${n.format(value)} ${asset}`
 }
+
+/**
+ * The signing card refused the cardSeq the ledger expects next: its counter is ahead of the card's chain.
+ * That happens when the card signed a record the till never got (card pulled between SIGN and its
+ * answer) or that was never kept. The ledger's card chain must stay contiguous (what stops offline
+ * double spending), so this card can no longer sign: staff replace it (card.replace moves its balance).
+ */
+export class CardCounterAheadError extends AppError {
+  override name = 'CardCounterAheadError'
+  declare readonly details: { cardSeq: number | undefined; en: string }
+}
+
+/**
+ * Rethrows a card's counter refusal (applet or emulated card) as CardCounterAheadError, others as they
+ * are. `expectedSeq`: the cardSeq the till asked for, when the error does not say.
+ */
+export function rethrowCardRefusal(e: unknown, expectedSeq?: number): never {
+  const name = e instanceof Error ? e.name : ''
+  const isRuleRefusal = name === 'LedgerRuleError' && (e as { rule?: string }).rule === 'card-counter'
+  if (name === 'CardSequenceRefusedError' || isRuleRefusal) {
+    const cardSeq = (e as { cardSeq?: number }).cardSeq ?? expectedSeq
+    throw new CardCounterAheadError(
+      'Compteur de la carte en avance sur le registre (une signature n’est pas arrivée au poste) : elle ne peut plus payer, remplacez-la (son solde est transféré)',
+      {
+        cardSeq,
+        en: 'Card counter ahead of the ledger (a signature never reached the till): it can no longer pay, replace it (its balance moves over)',
+      },
+    )
+  }
+  throw e
+}

@@ -44,6 +44,7 @@ import {
 import type { LedgerBackend } from './ledger-backend.ts'
 import { checkedInCount, doubleEntries, memberships, tickets, ticketView } from './member-views.ts'
 import type { PrinterPort } from './printing.ts'
+import { rethrowCardRefusal } from './record-preflight.ts'
 import {
   buildReport,
   effectiveSales,
@@ -233,7 +234,11 @@ export class VenueService implements ApiHandler {
 
   private async append(body: RecordBody, cardId: string | null) {
     const staff = this.session?.staff ?? new Uint8Array(0)
-    const signed = await this.o.backend.append(body, this.signersFor(cardId), staff)
+    const signed = await this.o.backend
+      .append(body, this.signersFor(cardId), staff)
+      .catch((e) =>
+        rethrowCardRefusal(e, cardId ? this.o.backend.card(fromHex(cardId)).cardSeq + 1 : undefined),
+      )
     if (cardId && cardKindOf(fromHex(cardId)) === 'tag') {
       // The tag card carries its latest signed state: written after the record is on disk, so a card
       // pulled mid-write loses nothing (the ledger has it; the next tap rewrites the card).
