@@ -23,7 +23,10 @@ export interface LedgerBackend {
   readonly venueName: string
   start(): Promise<void>
   stop(): Promise<void>
-  /** Signs (device + signing cards) and persists; resolves only after the record is durable. */
+  /**
+   * Signs (device + signing cards) and persists; resolves only after the record is durable. Refuses with
+   * RecordRefusedError, before anything is signed, a record the ledger would not accept now.
+   */
   append(body: RecordBody, cards: CardSigner[], staff: CardId): Promise<SignedRecord>
   /** Every valid record known to this node, from every device. */
   records(): ReportRecord[]
