@@ -4,6 +4,7 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CardTornError } from '../../hardware/cards/virtual-card.ts'
 import { CatalogStore } from './catalog-store.ts'
 import { demoIssuers, ensureDemoVenue, ensureTill } from './demo-setup.ts'
 import { NodeLedgerBackend } from './node-backend.ts'
@@ -13,7 +14,7 @@ import { VenueService } from './venue-service.ts'
 let root: string
 let tillDir: string
 const cards = demoVirtualCards('node-backend-test')
-const [staff, alex, , lou] = cards.map((c) => Buffer.from(c.card).toString('hex'))
+const [staff, alex, sam, lou] = cards.map((c) => Buffer.from(c.card).toString('hex'))
 
 async function start() {
   const backend = new NodeLedgerBackend({ dataDir: tillDir, deviceLabel: 'till', venueName: 'Café' })
@@ -126,6 +127,37 @@ describe('VenueService on the venue node with simulated cards', () => {
       payments: [{ method: 'card', cardId: alex!, asset: 'EUR', amount: 350 }],
     })
     expect(sale.balancesAfter[0]!.balances).toEqual([{ asset: 'EUR', amount: balance[0]!.amount - 350 }])
+    await service.stop()
+  })
+  it('a card pulled after its applet signed: nothing written, then CardCounterAheadError, then replace', async () => {
+    const { service, reader, backend } = await start()
+    await reader.tap(staff!)
+    await service.call('session.open', { staffCardId: staff! })
+    const presented = await reader.tap(alex!)
+    const balance = service.cardView(alex!).balances
+    const records = backend.records().length
+    // the applet signs (its counter moves and is saved) but the answer never reaches the till
+    const signer = presented.signer!
+    const sign = signer.signCardRecord.bind(signer)
+    signer.signCardRecord = async (cardSeq, hash) => {
+      await sign(cardSeq, hash)
+      throw new CardTornError('card pulled')
+    }
+    const pay = () =>
+      service.call('sale.pay', {
+        lines: [{ productId: 'beer', qty: 1 }],
+        payments: [{ method: 'card', cardId: alex!, asset: 'EUR', amount: 350 }],
+      })
+    await expect(pay()).rejects.toMatchObject({ name: 'CardNotPresentError' })
+    expect(backend.records()).toHaveLength(records)
+    signer.signCardRecord = sign
+    await reader.tap(alex!)
+    await expect(pay()).rejects.toMatchObject({ name: 'CardCounterAheadError' })
+    expect(backend.records()).toHaveLength(records)
+    expect(service.cardView(alex!).balances).toEqual(balance)
+    await reader.tap(sam!)
+    await service.call('card.replace', { lostCardId: alex!, newCardId: sam! })
+    expect(service.cardView(sam!).balances).toEqual(balance)
     await service.stop()
   })
 })

@@ -12,7 +12,7 @@ import { CatalogStore } from './catalog-store.ts'
 import { demoCards } from './demo.ts'
 import { LocalLedgerBackend } from './local-ledger.ts'
 import { type DemoPrinting, startDemoPrinting } from './printing.ts'
-import { rethrowCardRefusal } from './record-preflight.ts'
+import { rethrowCardError } from './record-preflight.ts'
 import { VenueService } from './venue-service.ts'
 
 let dir: string
@@ -137,13 +137,13 @@ describe('a signing card whose counter is ahead of the ledger (pulled between SI
   })
 
   it('maps the applet refusal (hardware CardSequenceRefusedError) too, and lets other errors through', () => {
-    expect(() => rethrowCardRefusal(new CardSequenceRefusedError(7))).toThrow(
+    expect(() => rethrowCardError(new CardSequenceRefusedError(7))).toThrow(
       expect.objectContaining({
         name: 'CardCounterAheadError',
         details: expect.objectContaining({ cardSeq: 7 }),
       }),
     )
     const other = new Error('reader gone')
-    expect(() => rethrowCardRefusal(other)).toThrow(other)
+    expect(() => rethrowCardError(other)).toThrow(other)
   })
 })

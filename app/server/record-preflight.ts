@@ -6,7 +6,7 @@
 import { cardKindOf, type LedgerIndex, type LedgerRuleError } from '../../ledger/mod.ts'
 import { offlineCeiling } from '../../ledger/trust.ts'
 import type { CardId, Hash, LedgerRecord, PublicKey, RecordBody } from '../../ledger/types.ts'
-import { AppError } from './errors.ts'
+import { AppError, CardNotPresentError } from './errors.ts'
 
 /**
  * The ledger would refuse this record (`details.rule`; `details.limit` and `details.asset` for a ceiling).
@@ -114,11 +114,17 @@ export class CardCounterAheadError extends AppError {
 }
 
 /**
- * Rethrows a card's counter refusal (applet or emulated card) as CardCounterAheadError, others as they
- * are. `expectedSeq`: the cardSeq the till asked for, when the error does not say.
+ * Rethrows what a card did during signing as the till's typed errors: a counter refusal (applet or
+ * emulated card) as CardCounterAheadError (`expectedSeq`: the cardSeq asked for, when the error does not
+ * say), a card that left the field mid-command as CardNotPresentError (nothing was written; if the card had
+ * already signed, its next use reports CardCounterAheadError); anything else as it is.
  */
-export function rethrowCardRefusal(e: unknown, expectedSeq?: number): never {
+export function rethrowCardError(e: unknown, expectedSeq?: number): never {
   const name = e instanceof Error ? e.name : ''
+  if (name === 'CardRemovedError' || name === 'CardTornError')
+    throw new CardNotPresentError('the card left the reader while signing: nothing was recorded', {
+      en: 'The card left the reader while signing: nothing was recorded',
+    })
   const isRuleRefusal = name === 'LedgerRuleError' && (e as { rule?: string }).rule === 'card-counter'
   if (name === 'CardSequenceRefusedError' || isRuleRefusal) {
     const cardSeq = (e as { cardSeq?: number }).cardSeq ?? expectedSeq

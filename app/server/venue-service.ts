@@ -44,7 +44,7 @@ import {
 import type { LedgerBackend } from './ledger-backend.ts'
 import { checkedInCount, doubleEntries, memberships, tickets, ticketView } from './member-views.ts'
 import type { PrinterPort } from './printing.ts'
-import { rethrowCardRefusal } from './record-preflight.ts'
+import { rethrowCardError } from './record-preflight.ts'
 import {
   buildReport,
   effectiveSales,
@@ -237,7 +237,7 @@ export class VenueService implements ApiHandler {
     const signed = await this.o.backend
       .append(body, this.signersFor(cardId), staff)
       .catch((e) =>
-        rethrowCardRefusal(e, cardId ? this.o.backend.card(fromHex(cardId)).cardSeq + 1 : undefined),
+        rethrowCardError(e, cardId ? this.o.backend.card(fromHex(cardId)).cardSeq + 1 : undefined),
       )
     if (cardId && cardKindOf(fromHex(cardId)) === 'tag') {
       // The tag card carries its latest signed state: written after the record is on disk, so a card
