@@ -7,6 +7,8 @@
 // Events: ready (with readyMs since process start), sold (acknowledged = on disk), error.
 import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
+import { KEEP_ALIVE } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { sha256, toHex } from '../../ledger/mod.ts'
 import { createVenueNode } from '../../sync/node/venue-node.ts'
@@ -49,29 +51,17 @@ node.network.host.addEventListener('connection:open', (e) => {
   if (blocked.has(e.detail.remotePeer.toString())) void e.detail.close().catch(() => {})
 })
 
-// Links this till dialled stay up: libp2p's connection monitor aborts a connection whose ping times out
-// (a loaded event loop), and nothing here rediscovers peers (no mDNS in the bench; on a venue LAN mDNS
-// re-announces and the peer is dialled again). So a link that closed while not blocked is redialled.
-const links = new Map<string, string>() // peer id -> multiaddr, for links this till dialled
+// Links stay up by the node itself: a certified peer is tagged keep-alive (sync/net/access.ts), so libp2p's
+// reconnect queue redials it when the connection monitor aborts a connection whose ping timed out on a
+// loaded event loop. Counted here: connections re-opened to a peer this till was connected to before.
+const everConnected = new Set<string>()
 let redials = 0
-let stopping = false
-const redial = (peer: string, attempt = 1) => {
-  const addr = links.get(peer)
-  if (!addr || blocked.has(peer) || stopping) return
-  if (node.network.host.getConnections().some((c) => c.remotePeer.toString() === peer)) return
-  setTimeout(
-    () => {
-      if (blocked.has(peer) || stopping) return
-      if (node.network.host.getConnections().some((c) => c.remotePeer.toString() === peer)) return
-      redials++
-      node.network.host.dial(multiaddr(addr)).catch(() => {
-        if (attempt < 10) redial(peer, attempt + 1)
-      })
-    },
-    Math.min(30_000, 500 * 2 ** attempt),
-  )
-}
-node.network.host.addEventListener('connection:close', (e) => redial(e.detail.remotePeer.toString()))
+node.network.host.addEventListener('connection:open', (e) => {
+  const peer = e.detail.remotePeer.toString()
+  if (blocked.has(peer)) return
+  if (everConnected.has(peer)) redials++
+  everConnected.add(peer)
+})
 
 // This till serves the cards n with n % tills === tillNo: a card is at one bar at a time, so no card forks.
 const positions = new Map<number, CardPosition>()
@@ -153,7 +143,6 @@ const peakRssMb = () => {
 async function handle(c: Record<string, unknown>): Promise<Record<string, unknown>> {
   switch (c.cmd) {
     case 'dial': {
-      links.set(String(c.peerId), String(c.addr))
       await node.network.host.dial(multiaddr(String(c.addr)))
       await node.network.access.whenAuthenticated(String(c.peerId), 15_000)
       return {}
@@ -161,6 +150,11 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
     case 'block': {
       for (const p of c.peerIds as string[]) {
         blocked.add(p)
+        // A network cut: the node must not redial through it (its keep-alive tag goes, the handshake puts
+        // it back after the heal's dial).
+        await node.network.host.peerStore
+          .merge(peerIdFromString(p), { tags: { [`${KEEP_ALIVE}-lakou`]: undefined } })
+          .catch(() => {})
         for (const conn of node.network.host.getConnections())
           if (conn.remotePeer.toString() === p) await conn.close().catch(() => {})
       }
@@ -206,7 +200,6 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
       return { digest: node.sink.digest(), balances: balancesDigest(), forks: index.forks().length }
     }
     case 'stop':
-      stopping = true
       if (selling) selling.stop = true
       await node.stop()
       setTimeout(() => process.exit(0), 20)

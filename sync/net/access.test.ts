@@ -5,7 +5,7 @@ import type { Libp2p } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import * as lp from 'it-length-prefixed'
 import type { Uint8ArrayList } from 'uint8arraylist'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 
 // Separate processes on two shared cores: generous per-test budget (each step has its own shorter timeout).
 vi.setConfig({ testTimeout: 90_000, hookTimeout: 90_000 })
@@ -44,6 +44,11 @@ beforeAll(async () => {
   await good.request('dial', { addr: server.ready.addrs[0] })
 })
 
+// A dropped rogue would redial the server it had certified (keep-alive) and use up the server's inbound
+// connection threshold for the next test's rogue: each rogue ends with its test.
+afterEach(async () => {
+  await Promise.all(rogues.splice(0).map((r) => Promise.resolve(r.stop()).catch(() => {})))
+})
 afterAll(async () => {
   await Promise.all(rogues.map((r) => Promise.resolve(r.stop()).catch(() => {})))
   await Promise.all([server, good, stranger].map((c) => c?.stop()))

@@ -4,11 +4,14 @@
 // being replayed by any other peer. The certificate itself is judged by an injected PeerAuthenticator.
 // A peer that fails is hung up, reported with a typed error, and refused for a cooldown.
 import { cbor } from '@automerge/automerge-repo/slim'
-import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
+import { type Connection, KEEP_ALIVE, type Libp2p, type PeerId, type Stream } from '@libp2p/interface'
 import { verifyEd25519 } from './ed25519.ts'
 import { type DropError, FrameTooLargeError, HandshakeRejectedError, MalformedFrameError } from './errors.ts'
 import { TypedEvents } from './events.ts'
 import { FrameWriter, readFrames } from './frames.ts'
+
+/** The peer-store tag that makes libp2p redial a certified peer (any tag starting with KEEP_ALIVE). */
+const KEEP_ALIVE_TAG = `${KEEP_ALIVE}-lakou`
 
 export const HELLO_PROTOCOL = '/lakou/hello/1.0.0'
 const BINDING_CONTEXT = new TextEncoder().encode('lakou/peer-binding/v1')
@@ -169,7 +172,13 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
     this.principals.delete(peerId)
     this.emit('peer:dropped', { peerId, error })
     const remote = this.peerIdOf(peerId)
-    if (remote) void this.libp2p?.hangUp(remote).catch(() => {})
+    if (!remote || !this.libp2p) return
+    const libp2p = this.libp2p
+    // Untag before hanging up: the reconnect queue looks at the tag when the connection closes.
+    void libp2p.peerStore
+      .merge(remote, { tags: { [KEEP_ALIVE_TAG]: undefined } })
+      .catch(() => {})
+      .finally(() => libp2p.hangUp(remote).catch(() => {}))
   }
 
   private peerIdOf(peerId: string): PeerId | undefined {
@@ -316,6 +325,20 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
       throw err
     }
     this.emit('peer:authenticated', { peerId, principal })
+    this.keepAlive(peerId, true)
+  }
+
+  /**
+   * A certified peer is tagged keep-alive: libp2p's reconnect queue redials it when the connection drops
+   * (a missed ping on a loaded till, a Wi-Fi blip), instead of the two devices staying apart until the next
+   * mDNS announcement or never. A dropped peer loses the tag first, so a misbehaving one is not redialled.
+   */
+  private keepAlive(peerId: string, on: boolean): void {
+    const remote = this.peerIdOf(peerId)
+    if (!remote || !this.libp2p) return
+    void this.libp2p.peerStore
+      .merge(remote, { tags: { [KEEP_ALIVE_TAG]: on ? { value: 50 } : undefined } })
+      .catch(() => {})
   }
 
   private reject(peerId: string, err: unknown): void {

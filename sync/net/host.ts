@@ -118,7 +118,17 @@ export async function createLakouHost(options: LakouHostOptions = {}): Promise<L
     streamMuxers: [yamux()],
     peerDiscovery,
     services: services as Libp2pOptions['services'],
-    connectionManager: { maxConnections: 300 },
+    // Certified peers are tagged keep-alive (access.ts): when their connection drops, libp2p redials them
+    // (1 s, then doubling, 8 tries) instead of leaving two tills apart.
+    connectionManager: {
+      maxConnections: 300,
+      reconnectRetries: 8,
+      reconnectRetryInterval: 1000,
+      reconnectBackoffFactor: 2,
+    },
+    // A ping answered late by a busy till is not a dead peer: libp2p's adaptive ping timeout may fall to
+    // a few hundred ms and abort a healthy connection on a loaded event loop (seen at 20 festival tills).
+    connectionMonitor: { pingTimeout: { minTimeout: 10_000, maxTimeout: 30_000 } },
   })
   // libp2p does not dial discovered peers by itself: venue devices found on the LAN are dialled here.
   host.addEventListener('peer:discovery', (event) => {
