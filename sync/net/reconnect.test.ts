@@ -36,8 +36,9 @@ describe('keep-alive of certified peers', () => {
     a.access.drop(bId, new MalformedFrameError('garbage (test)'))
     b.access.drop(aId, new MalformedFrameError('garbage (test)'))
     await expect.poll(() => connected(a, b) || connected(b, a), { timeout: 30_000 }).toBe(false)
-    const tags = async (p: TestPeer, other: TestPeer) =>
-      [...(await p.host.peerStore.get(other.host.peerId)).tags.keys()]
+    const tags = async (p: TestPeer, other: TestPeer) => [
+      ...(await p.host.peerStore.get(other.host.peerId)).tags.keys(),
+    ]
     expect(await tags(a, b)).not.toContain('keep-alive-lakou')
     expect(await tags(b, a)).not.toContain('keep-alive-lakou')
     // Past the reconnect queue's first retry (1 s) and then some: still apart.
