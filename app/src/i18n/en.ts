@@ -174,6 +174,9 @@ export const en: Record<MessageKey, string> = {
   'error.CapacityReachedError': 'Capacity reached',
   'error.NotFoundError': 'Not found: {message}',
   'error.ConnectionLostError': 'Connection to the node lost',
+  'error.RecordRefusedError': 'Refused before signing: {message}',
+  'error.CardCounterAheadError':
+    'This card can no longer sign (counter ahead): replace it, its balance moves to the new card',
   'pair.title': 'Pair this browser',
   'pair.explain':
     'This browser is not paired with the node yet. Type the code shown on the node’s console or admin screen.',

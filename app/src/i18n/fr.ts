@@ -172,6 +172,9 @@ export const fr = {
   'error.CapacityReachedError': 'Jauge atteinte',
   'error.NotFoundError': 'Introuvable : {message}',
   'error.ConnectionLostError': 'Connexion au poste perdue',
+  'error.RecordRefusedError': 'Refusé avant signature : {message}',
+  'error.CardCounterAheadError':
+    'Cette carte ne peut plus signer (compteur en avance) : remplacez-la, son solde sera transféré',
   'pair.title': 'Associer ce navigateur',
   'pair.explain':
     'Ce navigateur n’est pas encore associé au poste. Saisissez le code affiché dans la console du poste ou sur son écran d’administration.',

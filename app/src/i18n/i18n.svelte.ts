@@ -23,8 +23,11 @@ export function t(key: MessageKey, vars: Record<string, string | number> = {}): 
 export function errorText(e: unknown): string {
   const name = e instanceof Error ? e.name : ''
   const message = e instanceof Error ? e.message : String(e)
+  // Errors whose message is French from the node carry their English text in details.en.
+  const details = (e as { details?: { en?: unknown } } | null)?.details
+  const text = i18n.lang === 'en' && typeof details?.en === 'string' ? details.en : message
   const key = `error.${name}` as MessageKey
-  return key in fr ? t(key, { message }) : t('error.generic', { message })
+  return key in fr ? t(key, { message: text }) : t('error.generic', { message: text })
 }
 
 export function locale(): string {
