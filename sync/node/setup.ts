@@ -33,7 +33,11 @@ export interface VenueSetup {
 const idOf = (url: string) => url.slice('automerge:'.length) as DocumentId
 
 async function openRepo(dataDir: string): Promise<Repo> {
-  return new Repo({ storage: new DurableFsStorageAdapter(dataPaths(dataDir).automerge) })
+  const repo = new Repo({ storage: new DurableFsStorageAdapter(dataPaths(dataDir).automerge) })
+  // The repo writes its storage-adapter-id in the background when it starts: wait for it, so nothing is
+  // still writing into the data dir once setup resolves (a caller may move or delete it at once).
+  await repo.storageId()
+  return repo
 }
 
 async function readSetup<T extends FederationSetup | VenueSetup>(
