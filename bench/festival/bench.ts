@@ -25,8 +25,10 @@ interface Stats {
   peers: number
   rssMb: number
   waitingFor?: string
-  /** Links this till redialled after libp2p closed them (ping timeouts under load). */
+  /** Connections re-opened to a peer this till had been connected to (libp2p keep-alive redials). */
   redials?: number
+  /** CPU (user + system, all threads) this till process used so far, ms. */
+  cpuMs: number
 }
 
 export const run: Bench = async ({ args }) => {
@@ -201,6 +203,7 @@ export const run: Bench = async ({ args }) => {
       )
     }
     const ackedBefore = acked.size
+    const cpuBefore = (await stats(tills)).reduce((sum, s) => sum + s.cpuMs, 0)
     const liveStart = performance.now()
     await startSelling()
     const events = plan.flatMap((p) => [
@@ -223,6 +226,16 @@ export const run: Bench = async ({ args }) => {
     for (const p of plan) if (p.end >= seconds) await heal(p.group)
     await converge(tills, 300_000)
     const convergenceSeconds = (performance.now() - healStart) / 1000
+    // What the live phase cost: the tills' CPU from the first sale to convergence, per record each till
+    // applied (every till applies every live record). Scaled to N tills at the same rate, a festival needs
+    // about N * (N * rate) * cpuMsPerRecordPerTill / 1000 cores: the figure that says what hardware 50 tills need.
+    const liveWallSeconds = (performance.now() - liveStart) / 1000
+    const liveCpuSeconds = ((await stats(tills)).reduce((sum, s) => sum + s.cpuMs, 0) - cpuBefore) / 1000
+    const cpuMsPerRecordPerTill = (liveCpuSeconds * 1000) / Math.max(1, n * (acked.size - ackedBefore))
+    const coresFor50Tills = (50 * 50 * rate * cpuMsPerRecordPerTill) / 1000
+    log(
+      `live CPU: ${round(liveCpuSeconds)} s over ${round(liveWallSeconds)} s (${round(liveCpuSeconds / liveWallSeconds)} cores busy), ${round(cpuMsPerRecordPerTill)} ms per record per till: 50 tills at ${rate} tx/s would need ~${round(coresFor50Tills)} cores`,
+    )
     log(
       `live: ${liveRecords} sales acknowledged in ${seconds} s; converged ${round(convergenceSeconds)} s after heal`,
     )
@@ -338,6 +351,12 @@ export const run: Bench = async ({ args }) => {
         ok: maxRssMb <= 300,
       },
       {
+        metric: 'till CPU per live record per till',
+        value: round(cpuMsPerRecordPerTill),
+        unit: 'ms',
+        baseline: { name: 'cores busy during live sales', value: round(liveCpuSeconds / liveWallSeconds) },
+      },
+      {
         metric: 'live sales acknowledged',
         value: liveRecords,
         unit: '',
@@ -364,6 +383,10 @@ export const run: Bench = async ({ args }) => {
         saleErrors,
         redialFailures,
         linkRedials,
+        liveCpuSeconds: round(liveCpuSeconds),
+        liveWallSeconds: round(liveWallSeconds),
+        cpuMsPerRecordPerTill: round(cpuMsPerRecordPerTill),
+        coresFor50TillsEstimate: round(coresFor50Tills),
         dialRetries,
         dialFailures,
         partitions: plan,

@@ -185,6 +185,11 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
         peers: node.network.host.getConnections().length,
         redials,
         rssMb: peakRssMb(),
+        // user + system CPU of this process so far (all its threads: the verify pool included)
+        cpuMs: (() => {
+          const u = process.cpuUsage()
+          return Math.round((u.user + u.system) / 1000)
+        })(),
       }
     }
     case 'ledgerReady': {
