@@ -1,9 +1,16 @@
 import { describe, expect, it } from 'vitest'
-import { keyPairFromLabel, verifySignature } from './crypto.ts'
+import {
+  keyPairFromLabel,
+  verificationCount,
+  verificationPath,
+  verifySignature,
+  verifyWithNodeCrypto,
+  verifyWithWebCrypto,
+} from './crypto.ts'
 
-// verifySignature caches imported keys by their bytes: its verdicts must equal a fresh WebCrypto
-// import's on valid and damaged inputs (a key with one bit flipped must not hit the original's cache
-// entry), and it never throws.
+// verifySignature takes node:crypto's callback path in Node and WebCrypto's (with cached key imports)
+// in browsers: both paths' verdicts must equal a fresh WebCrypto import's on valid and damaged inputs
+// (a key with one bit flipped must not hit the original's cache entry), and neither throws.
 const subtle = globalThis.crypto.subtle
 
 async function webCryptoVerdict(key: Uint8Array, message: Uint8Array, signature: Uint8Array) {
@@ -20,46 +27,83 @@ async function webCryptoVerdict(key: Uint8Array, message: Uint8Array, signature:
   }
 }
 
+type Verify = typeof verifyWithWebCrypto
+// Node 20.20 has node:crypto: its path must exist there (the index takes the fastest verify).
+const paths: Array<[string, Verify]> = [
+  ['node:crypto', verifyWithNodeCrypto!],
+  ['webcrypto', verifyWithWebCrypto],
+]
+
 describe('verifySignature', () => {
-  it('accepts a valid signature and refuses damaged ones like WebCrypto does', async () => {
-    const seed = 20261121
-    let state = seed
-    const rand = (n: number) => {
-      state = (Math.imul(state, 1103515245) + 12345) >>> 0
-      return state % n
-    }
-    const keys = [await keyPairFromLabel('crypto-a'), await keyPairFromLabel('crypto-b')]
-    let valid = 0
-    for (let round = 0; round < 120; round++) {
-      const signer = keys[round % 2]!
-      const message = new Uint8Array(1 + rand(80)).map(() => rand(256))
-      const signature = await signer.sign(message)
-      const key = signer.publicKey.slice()
-      const what = rand(4) // 0: untouched, 1: signature bit, 2: message bit, 3: key bit
-      const target = [null, signature, message, key][what]
-      if (target) {
-        const at = rand(target.length)
-        target[at] = target[at]! ^ (1 << rand(8))
-      }
-      const ours = await verifySignature(key, message, signature)
-      expect(ours, `seed ${seed} round ${round}`).toBe(await webCryptoVerdict(key, message, signature))
-      if (what === 0) expect(ours, `seed ${seed} round ${round}`).toBe(true)
-      if (ours) valid++
-    }
-    expect(valid).toBeGreaterThan(10)
+  it('takes node:crypto in Node', () => {
+    expect(verifyWithNodeCrypto).toBeTypeOf('function')
+    expect(verificationPath).toBe('node:crypto')
+    expect(verifySignature).toBe(verifyWithNodeCrypto)
   })
 
-  it('refuses, without throwing, keys that are not curve points and wrong lengths', async () => {
-    const signer = await keyPairFromLabel('crypto-c')
-    const message = new Uint8Array([1, 2, 3])
+  it.each(paths)(
+    '%s: accepts a valid signature and refuses damaged ones like WebCrypto does',
+    async (_, verify) => {
+      const seed = 20261121
+      let state = seed
+      const rand = (n: number) => {
+        state = (Math.imul(state, 1103515245) + 12345) >>> 0
+        return state % n
+      }
+      const keys = [await keyPairFromLabel('crypto-a'), await keyPairFromLabel('crypto-b')]
+      let valid = 0
+      for (let round = 0; round < 120; round++) {
+        const signer = keys[round % 2]!
+        const message = new Uint8Array(1 + rand(80)).map(() => rand(256))
+        const signature = await signer.sign(message)
+        const key = signer.publicKey.slice()
+        const what = rand(4) // 0: untouched, 1: signature bit, 2: message bit, 3: key bit
+        const target = [null, signature, message, key][what]
+        if (target) {
+          const at = rand(target.length)
+          target[at] = target[at]! ^ (1 << rand(8))
+        }
+        const ours = await verify(key, message, signature)
+        expect(ours, `seed ${seed} round ${round}`).toBe(await webCryptoVerdict(key, message, signature))
+        if (what === 0) expect(ours, `seed ${seed} round ${round}`).toBe(true)
+        if (ours) valid++
+      }
+      expect(valid).toBeGreaterThan(10)
+    },
+  )
+
+  it.each(paths)(
+    '%s: refuses, without throwing, keys that are not curve points and wrong lengths',
+    async (_, verify) => {
+      const signer = await keyPairFromLabel('crypto-c')
+      const message = new Uint8Array([1, 2, 3])
+      const signature = await signer.sign(message)
+      const notAPoint = new Uint8Array(32).fill(0xff)
+      expect(await verify(notAPoint, message, signature)).toBe(
+        await webCryptoVerdict(notAPoint, message, signature),
+      )
+      expect(await verify(notAPoint, message, signature)).toBe(false)
+      expect(await verify(signer.publicKey.subarray(1), message, signature)).toBe(false)
+      expect(await verify(signer.publicKey, message, signature.subarray(1))).toBe(false)
+      expect(await verify(signer.publicKey, message, signature)).toBe(true)
+    },
+  )
+
+  it.each(paths)('%s: counts each signature handed to the verify once, valid or not', async (_, verify) => {
+    const signer = await keyPairFromLabel('crypto-d')
+    const message = new Uint8Array([4, 5, 6])
     const signature = await signer.sign(message)
-    const notAPoint = new Uint8Array(32).fill(0xff)
-    expect(await verifySignature(notAPoint, message, signature)).toBe(
-      await webCryptoVerdict(notAPoint, message, signature),
-    )
-    expect(await verifySignature(notAPoint, message, signature)).toBe(false)
-    expect(await verifySignature(signer.publicKey.subarray(1), message, signature)).toBe(false)
-    expect(await verifySignature(signer.publicKey, message, signature.subarray(1))).toBe(false)
-    expect(await verifySignature(signer.publicKey, message, signature)).toBe(true)
+    const forged = signature.slice()
+    forged[0]! ^= 1
+    const before = verificationCount()
+    // first call imports the key (WebCrypto) or builds the key object (node:crypto); the second hits the cache
+    expect(await verify(signer.publicKey, message, signature)).toBe(true)
+    expect(await verify(signer.publicKey, message, signature)).toBe(true)
+    expect(await verify(signer.publicKey, message, forged)).toBe(false)
+    expect(verificationCount() - before).toBe(3)
+    // wrong lengths are refused before any verify: not counted
+    expect(await verify(signer.publicKey, message, signature.subarray(1))).toBe(false)
+    expect(await verify(signer.publicKey.subarray(1), message, signature)).toBe(false)
+    expect(verificationCount() - before).toBe(3)
   })
 })

@@ -22,6 +22,7 @@ export {
   keyPairFromSeed,
   type Signer,
   sha256,
+  verificationCount,
   verifySignature,
 } from './crypto.ts'
 export {
