@@ -295,7 +295,8 @@ export const run: Bench = async ({ args }) => {
     log(
       `cold start ${round(coldStartSeconds)} s (modules loaded after ${round(coldImportSeconds)} s) (bare process ${round(bare.startMs / 1000)} s), first sale acknowledged ${round(Number(firstSale.ackMs))} ms later, ledger views back ${round(restartLedgerSeconds)} s after start`,
     )
-    const maxRssMb = Math.max(...rssBefore, rssFresh, ...(await stats([restarted])).map((s) => s.rssMb))
+    const rssRestarted = (await stats([restarted]))[0]!.rssMb
+    const maxRssMb = Math.max(...rssBefore, rssFresh, rssRestarted)
 
     const rows: BenchRow[] = [
       {
@@ -373,6 +374,10 @@ export const run: Bench = async ({ args }) => {
         catchUpSeconds: round(catchUpSeconds),
         coldStartSeconds: round(coldStartSeconds),
         maxRssMb,
+        // which till: the live tills (largest), the fresh till after its catch-up, the restarted till
+        rssLiveTillsMb: Math.max(...rssBefore),
+        rssFreshTillMb: rssFresh,
+        rssRestartedTillMb: rssRestarted,
         seed,
         mode: 'processes',
         seconds,
