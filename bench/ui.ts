@@ -17,19 +17,10 @@ import { gzipSync } from 'node:zlib'
 import { type Browser, chromium, type Page } from '@playwright/test'
 import { startDemoNode } from '../app/e2e/nodes.ts'
 import { DIST_APP, ensureAppBuilt } from '../app/server/build-app.ts'
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../scripts/chromium.ts'
 import { type Bench, type BenchRow, numberArg } from './harness.ts'
 import { apiCall, apiRoundTrips, installProbes, pageScript, type Until } from './ui/probes.ts'
 
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 const TABLET = { width: 800, height: 1280 }
 const GRID = '[data-testid^="product-"]'
 
@@ -242,7 +233,7 @@ export const run: Bench = async ({ args }) => {
   const cpu = numberArg(args, '--cpu', 4)
   ensureAppBuilt()
   const node = await startDemoNode()
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS })
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS })
   try {
     // Open a till session with the staff card, as a cashier would (unthrottled, not measured).
     const setup = await newTillPage(browser, 1)

@@ -11,11 +11,11 @@ import { fileURLToPath } from 'node:url'
 import { type Browser, chromium } from '@playwright/test'
 import { build } from 'esbuild'
 import { afterAll, describe, expect, it, vi } from 'vitest'
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '../../scripts/chromium.ts'
 import { type ChildPeer, spawnChild } from './fixtures/child.ts'
 
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 120_000 })
 
-const CHROMIUM = '/usr/bin/chromium'
 const ENTRY = fileURLToPath(new URL('./fixtures/browser-peer.ts', import.meta.url))
 let browser: Browser | undefined
 let server: Server | undefined
@@ -50,67 +50,61 @@ async function serveBundle(): Promise<string> {
 }
 
 describe('browser peer (chromium) through the relay', () => {
-  it.skipIf(!existsSync(CHROMIUM))('syncs a document both ways with a till over WebSockets', async () => {
-    root = await mkdtemp(join(tmpdir(), 'lakou-browser-'))
-    const [url, relay, till] = await Promise.all([
-      serveBundle(),
-      spawnChild('relay/fixtures/relay-process.ts', { data: join(root, 'relay') }),
-      spawnChild('sync/net/fixtures/scripted-peer.ts', {}),
-    ])
-    children.push(relay, till)
-    await relay.request('trust', { key: till.ready.publicKey })
-    await till.request('trust', { key: relay.ready.publicKey, kind: 'relay' })
-    await till.request('dial', { addr: relay.ready.addrs.find((a) => !a.includes('/ws'))! })
-    const docUrl = String((await till.request('create', { doc: { menu: 'soup' } })).url)
+  it.skipIf(!existsSync(CHROMIUM_PATH))(
+    'syncs a document both ways with a till over WebSockets',
+    async () => {
+      root = await mkdtemp(join(tmpdir(), 'lakou-browser-'))
+      const [url, relay, till] = await Promise.all([
+        serveBundle(),
+        spawnChild('relay/fixtures/relay-process.ts', { data: join(root, 'relay') }),
+        spawnChild('sync/net/fixtures/scripted-peer.ts', {}),
+      ])
+      children.push(relay, till)
+      await relay.request('trust', { key: till.ready.publicKey })
+      await till.request('trust', { key: relay.ready.publicKey, kind: 'relay' })
+      await till.request('dial', { addr: relay.ready.addrs.find((a) => !a.includes('/ws'))! })
+      const docUrl = String((await till.request('create', { doc: { menu: 'soup' } })).url)
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    })
-    const page = await browser.newPage()
-    const pageErrors: string[] = []
-    page.on('pageerror', (e) => pageErrors.push(String(e)))
-    await page.goto(url)
-    await page.waitForFunction(() => 'lakouPeer' in globalThis)
-    type Api = {
-      init(): Promise<{ publicKey: string }>
-      connect(a: string, k: string): Promise<{ peerId: string }>
-      wait(u: string, k: string, v: unknown, t: number): Promise<Record<string, unknown> | undefined>
-      change(u: string, k: string, v: unknown): Promise<void>
-      status(): Array<{ peerId: string; via: string; authenticated: boolean }>
-    }
-    type Page = { lakouPeer: Api }
-    const { publicKey } = await page.evaluate(() => (globalThis as unknown as Page).lakouPeer.init())
-    await relay.request('trust', { key: publicKey })
-    const ws = relay.ready.addrs.find((a) => a.includes('/ws/p2p/'))!
-    await page.evaluate(([a, k]) => (globalThis as unknown as Page).lakouPeer.connect(a, k), [
-      ws,
-      String(relay.ready.publicKey),
-    ] as [string, string])
+      browser = await chromium.launch({
+        executablePath: CHROMIUM_PATH,
+        args: CHROMIUM_ARGS,
+      })
+      const page = await browser.newPage()
+      const pageErrors: string[] = []
+      page.on('pageerror', (e) => pageErrors.push(String(e)))
+      await page.goto(url)
+      await page.waitForFunction(() => 'lakouPeer' in globalThis)
+      type Api = {
+        init(): Promise<{ publicKey: string }>
+        connect(a: string, k: string): Promise<{ peerId: string }>
+        wait(u: string, k: string, v: unknown, t: number): Promise<Record<string, unknown> | undefined>
+        change(u: string, k: string, v: unknown): Promise<void>
+        status(): Array<{ peerId: string; via: string; authenticated: boolean }>
+      }
+      type Page = { lakouPeer: Api }
+      const { publicKey } = await page.evaluate(() => (globalThis as unknown as Page).lakouPeer.init())
+      await relay.request('trust', { key: publicKey })
+      const ws = relay.ready.addrs.find((a) => a.includes('/ws/p2p/'))!
+      await page.evaluate(([a, k]) => (globalThis as unknown as Page).lakouPeer.connect(a, k), [
+        ws,
+        String(relay.ready.publicKey),
+      ] as [string, string])
 
-    const seen = await page.evaluate(
-      (u) => (globalThis as unknown as Page).lakouPeer.wait(u, 'menu', 'soup', 30_000),
-      docUrl,
-    )
-    expect(seen, pageErrors.join('\n')).toMatchObject({ menu: 'soup' })
-    const status = await page.evaluate(() => (globalThis as unknown as Page).lakouPeer.status())
-    expect(status.find((s) => s.peerId === relay.ready.peerId)).toMatchObject({
-      via: 'direct',
-      authenticated: true,
-    })
+      const seen = await page.evaluate(
+        (u) => (globalThis as unknown as Page).lakouPeer.wait(u, 'menu', 'soup', 30_000),
+        docUrl,
+      )
+      expect(seen, pageErrors.join('\n')).toMatchObject({ menu: 'soup' })
+      const status = await page.evaluate(() => (globalThis as unknown as Page).lakouPeer.status())
+      expect(status.find((s) => s.peerId === relay.ready.peerId)).toMatchObject({
+        via: 'direct',
+        authenticated: true,
+      })
 
-    await page.evaluate((u) => (globalThis as unknown as Page).lakouPeer.change(u, 'menu', 'stew'), docUrl)
-    const back = await till.request('wait', { url: docUrl, key: 'menu', value: 'stew', timeoutMs: 30_000 })
-    expect(back.doc).toMatchObject({ menu: 'stew' })
-    expect(pageErrors).toEqual([])
-  })
+      await page.evaluate((u) => (globalThis as unknown as Page).lakouPeer.change(u, 'menu', 'stew'), docUrl)
+      const back = await till.request('wait', { url: docUrl, key: 'menu', value: 'stew', timeoutMs: 30_000 })
+      expect(back.doc).toMatchObject({ menu: 'stew' })
+      expect(pageErrors).toEqual([])
+    },
+  )
 })
