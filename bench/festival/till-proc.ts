@@ -6,12 +6,12 @@
 // has, final, stop.
 // Events: ready (with readyMs since process start), sold (acknowledged = on disk), error.
 import { readFileSync } from 'node:fs'
-import { createInterface } from 'node:readline'
 import { KEEP_ALIVE } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { sha256, toHex } from '../../ledger/mod.ts'
 import { createVenueNode } from '../../sync/node/venue-node.ts'
+import { emit, serveCommands } from '../../sync/test/json-lines-child.ts'
 import { advance, type CardPosition, festivalCard, freshCard, nextCardRecord, prng } from './workload.ts'
 
 const args = process.argv.slice(2)
@@ -21,7 +21,7 @@ const arg = (name: string, fallback?: string) => {
 }
 // Static imports are evaluated before this line: the module loading share of a cold start.
 const importedMs = performance.now()
-const out = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`)
+const out = emit
 const dataDir = arg('--data')!
 const tillNo = Number(arg('--till', '0'))
 const tills = Number(arg('--tills', '1'))
@@ -214,21 +214,8 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
   }
 }
 
-const commands = createInterface({ input: process.stdin })
 // The bench is gone (killed or crashed): do not linger as an orphan holding ports and CPU.
-commands.on('close', () => void node.stop().finally(() => process.exit(0)))
-commands.on('line', (line) => {
-  let c: Record<string, unknown>
-  try {
-    c = JSON.parse(line)
-  } catch {
-    return
-  }
-  handle(c).then(
-    (r) => out({ id: c.id, ok: true, ...r }),
-    (e) => out({ id: c.id, ok: false, error: String((e as Error).message) }),
-  )
-})
+serveCommands(handle, () => void node.stop().finally(() => process.exit(0)))
 out({
   event: 'ready',
   peerId: node.peerId,

@@ -2,11 +2,11 @@
 // line). Run: node sync/node/run-bundled.mjs sync/test/node-proc.ts --data DIR [--relay A]
 // Commands: {id, cmd: 'dial'|'append'|'stream'|'stats'|'block'|'unblock'|'echo'|'stop', ...}. Replies:
 // {id, ok, ...}. Unsolicited events: {event: 'ready'|'ack'|'validated'}.
-import { createInterface } from 'node:readline'
 import { multiaddr } from '@multiformats/multiaddr'
 import { enableStageTrace, lastStamps } from '../docs/stage-trace.ts'
 import { sha256, toHex } from '../node/ledger.ts'
 import { createVenueNode } from '../node/venue-node.ts'
+import { emit, serveCommands } from './json-lines-child.ts'
 
 const args = process.argv.slice(2)
 const arg = (name: string) => {
@@ -14,7 +14,7 @@ const arg = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined
 }
 const all = (name: string) => args.flatMap((a, i) => (a === name && args[i + 1] ? [args[i + 1]!] : []))
-const out = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`)
+const out = emit
 const now = () => performance.timeOrigin + performance.now()
 
 const ECHO = '/lakou/bench-echo/1.0.0'
@@ -205,18 +205,7 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
   }
 }
 
-createInterface({ input: process.stdin }).on('line', (line) => {
-  let c: Record<string, unknown>
-  try {
-    c = JSON.parse(line)
-  } catch {
-    return
-  }
-  handle(c).then(
-    (r) => out({ id: c.id, ok: true, ...r }),
-    (e) => out({ id: c.id, ok: false, error: String((e as Error).message) }),
-  )
-})
+serveCommands(handle)
 // startMs: createVenueNode alone; uptimeMs: since this process started (Node, tsx and imports included).
 out({
   event: 'ready',
