@@ -18,6 +18,7 @@ import {
   keyPairFromLabel,
   LedgerIndex,
   type LedgerRecord,
+  seededRandom,
   signingCardId,
   signStatement,
   tagCardId,
@@ -36,17 +37,8 @@ const SIGNING_CARD_SHARE = 0.02
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
 
-// Deterministic PRNG (mulberry32) so every run generates the same records.
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+// Deterministic PRNG (mulberry32, ledger seededRandom) so every run generates the same records.
+const prng = seededRandom
 
 async function generate(records: number, dir: string): Promise<void> {
   const fx = await createFixture('bench-verify', { venues: 5, signingCards: 0, tagCards: 0 })

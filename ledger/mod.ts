@@ -41,6 +41,7 @@ export {
   type FixtureDevice,
   type FixtureOptions,
   type FixtureVenue,
+  seededRandom,
 } from './fixtures.ts'
 export {
   type CardView,

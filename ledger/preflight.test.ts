@@ -3,6 +3,7 @@
 // unsigned content first, then ingested: both verdicts must agree.
 import { beforeEach, describe, expect, it } from 'vitest'
 import { ZERO_HASH } from './bytes.ts'
+import { seededRandom as random } from './fixtures.ts'
 import type { IngestResult } from './ledger-index.ts'
 import {
   type CardId,
@@ -130,18 +131,6 @@ describe('preflight gives the verdict ingest gives', () => {
     expect(kit.index.preflight(second.record)?.rule).toBe('device-chain')
   })
 })
-
-/** mulberry32: small deterministic generator (the seed is printed on failure). */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 describe('preflight over random histories', () => {
   const SEED = 20261121

@@ -1,19 +1,17 @@
 // The festival's card traffic, deterministic from a seed: tag cards that are topped up in cash and spent at
 // the bar. The same generator writes the 200,000 pre-existing records (template) and the live sales of each
 // till, so both are records the ledger accepts (card chains continue, balances stay within floor and ceiling).
-import { type CardId, type Hash, type RecordBody, tagCardId, ZERO_HASH } from '../../ledger/mod.ts'
+import {
+  type CardId,
+  type Hash,
+  type RecordBody,
+  seededRandom,
+  tagCardId,
+  ZERO_HASH,
+} from '../../ledger/mod.ts'
 
-/** mulberry32: small, fast, seeded; the same seed gives the same festival. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** mulberry32 (ledger seededRandom): the same seed gives the same festival. */
+export const prng = seededRandom
 
 /** Card number n as a 7-byte-UID tag card. */
 export function festivalCard(n: number): CardId {
