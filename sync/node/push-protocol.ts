@@ -90,6 +90,10 @@ export class Libp2pPushTransport implements PushTransport {
     })
   }
 
+  peers(): string[] {
+    return [...this.#access.authenticatedPeers()]
+  }
+
   broadcast(message: Uint8Array, except?: string): void {
     for (const peerId of this.#access.authenticatedPeers())
       if (peerId !== except) this.sendTo(peerId, message)

@@ -28,6 +28,7 @@ import {
   type VenueDoc,
 } from '../docs/mod.ts'
 import { type LakouNetwork, type PeerPrincipal, type PeerStatus, startLakouNetwork } from '../net/mod.ts'
+import { ChainGossip } from './chain-gossip.ts'
 import { ChainSink } from './chain-sink.ts'
 import { ChainWal } from './chain-wal.ts'
 import { dataPaths, type NodeConfig, readNodeConfig } from './config.ts'
@@ -291,7 +292,8 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
   const board = new DocStatusBoard()
   const transport = new Libp2pPushTransport(network.host, network.access)
   await transport.start()
-  const push = new RecordPush(feed, board, transport)
+  // Anti-entropy over the push: chain summaries on connect and every 15 s, missing records from memory.
+  const push = new RecordPush(feed, board, transport, { chains: new ChainGossip(sink) })
   const emitter = new EventEmitter<VenueNodeEvents>()
 
   feed.on('ingested', (e) => emitter.emit('record', { outcome: e.outcome, source: e.source }))

@@ -30,7 +30,10 @@ const node = await createVenueNode({
 })
 const reportValidated = args.includes('--report-validated')
 enableStageTrace(reportValidated)
-node.sink.onRecord = (hash) => {
+// Chained: the node's anti-entropy (sync/node/chain-gossip.ts) listens there too.
+const beforeOnRecord = node.sink.onRecord
+node.sink.onRecord = (hash, bytes) => {
+  beforeOnRecord?.(hash, bytes)
   if (reportValidated) out({ event: 'validated', hash, t: now(), stages: lastStamps() })
 }
 

@@ -1,0 +1,159 @@
+import { cbor, Repo } from '@automerge/automerge-repo'
+import { describe, expect, it } from 'vitest'
+import { IndexFeed, type IngestOutcome } from './index-feed.ts'
+import { DocumentLayout } from './layout.ts'
+import { type ChainEntry, type ChainSource, type PushTransport, RecordPush } from './push.ts'
+import { DocStatusBoard } from './status.ts'
+import { HashSetSink, record, until } from './test-helpers.ts'
+
+/** A transport that knows its peers (so forwarded records are batched per peer) and records every send. */
+class PeerTransport implements PushTransport {
+  readonly sentTo: Array<{ peer: string; message: Record<string, unknown> }> = []
+  readonly misbehaving: string[] = []
+  #fn: ((peer: string, m: Uint8Array) => void) | undefined
+  constructor(readonly connected: string[]) {}
+  peers() {
+    return this.connected
+  }
+  broadcast(m: Uint8Array, except?: string) {
+    for (const p of this.connected) if (p !== except) this.sendTo(p, m)
+  }
+  sendTo(peer: string, m: Uint8Array) {
+    this.sentTo.push({ peer, message: cbor.decode(m) as Record<string, unknown> })
+  }
+  onMessage(fn: (peer: string, m: Uint8Array) => void) {
+    this.#fn = fn
+    return () => {
+      this.#fn = undefined
+    }
+  }
+  misbehaved(peer: string) {
+    this.misbehaving.push(peer)
+  }
+  deliver(peer: string, m: unknown) {
+    this.#fn?.(peer, new Uint8Array(cbor.encode(m)))
+  }
+  /** Records (first byte..4 as the test record number) sent to `peer` in record batches. */
+  recordsTo(peer: string): number[] {
+    return this.sentTo
+      .filter((s) => s.peer === peer && s.message.t === 'recs')
+      .flatMap((s) => (s.message.recs as Uint8Array[][]).map((item) => numberOf(item[0]!)))
+  }
+}
+
+const numberOf = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset).getUint32(1)
+
+/** Counts every ingest the sink is asked for (a copy dropped before validation never gets here). */
+class CountingSink extends HashSetSink {
+  calls = 0
+  override ingest(bytes: Uint8Array): IngestOutcome {
+    this.calls++
+    return super.ingest(bytes)
+  }
+}
+
+function setup(peers: string[], options: { chains?: ChainSource; batchMs?: number } = {}) {
+  const sink = new CountingSink()
+  const feed = new IndexFeed(new DocumentLayout(new Repo()), sink)
+  const board = new DocStatusBoard({ coalesceMs: 1 })
+  const transport = new PeerTransport(peers)
+  const push = new RecordPush(feed, board, transport, { summaryEveryMs: 0, ...options })
+  return { sink, feed, board, transport, push }
+}
+
+describe('record push: copies, batches', () => {
+  it('a copy of a record already validated is dropped before the sink; concurrent copies validate once', async () => {
+    const { sink, feed, transport, push } = setup(['p1', 'p2', 'p3'])
+    transport.deliver('p1', { t: 'rec', page: 'pg', index: 0, bytes: record(1) })
+    transport.deliver('p2', { t: 'rec', page: 'pg', index: 0, bytes: record(1) }) // while the first validates
+    await feed.idle()
+    await until(() => push.stats.forwarded === 1)
+    transport.deliver('p3', { t: 'recs', recs: [[record(1), 'pg', 0], [record(2)]] }) // later copy + a new one
+    await feed.idle()
+    await until(() => sink.applied === 2)
+    expect(sink.calls).toBe(2) // record 1 once, record 2 once
+    expect(push.stats.dropped).toBe(1)
+    expect(push.stats.received).toBe(4)
+  })
+
+  it('forwarded records leave batched per peer, never to a peer that sent them first', async () => {
+    const { transport, push } = setup(['p1', 'p2', 'p3'], { batchMs: 30 })
+    transport.deliver('p1', { t: 'rec', page: 'pg', index: 0, bytes: record(1) })
+    transport.deliver('p1', { t: 'rec', page: 'pg', index: 1, bytes: record(2) })
+    await until(() => push.stats.forwarded === 2)
+    // p2 sends record 2 before the batch leaves: it is struck from p2's queue.
+    transport.deliver('p2', { t: 'rec', page: 'pg', index: 1, bytes: record(2) })
+    await until(() => transport.sentTo.length > 0)
+    expect(transport.recordsTo('p1')).toEqual([])
+    expect(transport.recordsTo('p2')).toEqual([1])
+    expect(transport.recordsTo('p3')).toEqual([1, 2])
+    expect(transport.sentTo.filter((s) => s.peer === 'p3')).toHaveLength(1) // one frame for both
+    expect(push.suppressed).toBe(1)
+  })
+
+  it('a batch that is not a list of [bytes, page?, index?] gets the peer reported', () => {
+    const { transport } = setup(['p1'])
+    transport.deliver('rogue', { t: 'recs', recs: [[1, 2]] })
+    transport.deliver('rogue', { t: 'recs', recs: 'x' })
+    transport.deliver('rogue', { t: 'recs', recs: [[record(1), 'pg']] })
+    expect(transport.misbehaving).toEqual(['rogue', 'rogue', 'rogue'])
+  })
+})
+
+/** A fixed chain source: one device whose records 1..n are record(1)..record(n). */
+class FixedChains implements ChainSource {
+  asked: Array<{ theirs: Map<string, [number, string]>; settledMs: number }> = []
+  constructor(readonly n: number) {}
+  summary(): ChainEntry[] {
+    return [['dev', this.n, `top${this.n}`]]
+  }
+  missing(theirs: Map<string, [number, string]>, max: number, settledMs: number): Uint8Array[] {
+    this.asked.push({ theirs, settledMs })
+    const from = (theirs.get('dev')?.[0] ?? 0) + 1
+    const out: Uint8Array[] = []
+    for (let i = from; i <= this.n && out.length < max; i++) out.push(record(i))
+    return out
+  }
+}
+
+describe('record push: anti-entropy', () => {
+  it('announcing sends the chain summary; a peer summary is answered with what that peer lacks', async () => {
+    const chains = new FixedChains(5)
+    const { transport, push } = setup(['p1'], { chains })
+    push.announce('p1')
+    expect(transport.sentTo.map((s) => s.message.t)).toEqual(['have', 'sum'])
+    expect(transport.sentTo[1]!.message).toEqual({ t: 'sum', hello: true, chains: [['dev', 5, 'top5']] })
+    transport.deliver('p1', { t: 'sum', hello: true, chains: [['dev', 3, 'top3']] })
+    expect(transport.recordsTo('p1')).toEqual([4, 5])
+    expect(chains.asked[0]!.settledMs).toBe(0) // a hello: everything, however recent
+    expect(push.stats.resent).toBe(2)
+  })
+
+  it('summaries are answered at most once a second per peer, periodic ones without the newest records', () => {
+    const chains = new FixedChains(2)
+    const { transport } = setup(['p1', 'p2'], { chains })
+    transport.deliver('p1', { t: 'sum', hello: false, chains: [] })
+    transport.deliver('p1', { t: 'sum', hello: true, chains: [] }) // too soon: ignored
+    transport.deliver('p2', { t: 'sum', hello: false, chains: [['dev', 2, 'top2']] })
+    expect(chains.asked).toHaveLength(2)
+    expect(chains.asked[0]!.settledMs).toBeGreaterThan(0)
+    expect(transport.recordsTo('p1')).toEqual([1, 2])
+    expect(transport.recordsTo('p2')).toEqual([])
+  })
+
+  it('records received in answer are validated and forwarded to the other peers', async () => {
+    const { sink, transport, push } = setup(['p1', 'p2'], { batchMs: 1 })
+    transport.deliver('p1', { t: 'recs', recs: [[record(7)], [record(8)]] })
+    await until(() => transport.recordsTo('p2').length === 2)
+    expect(sink.applied).toBe(2)
+    expect(transport.recordsTo('p1')).toEqual([])
+    expect(push.stats.forwarded).toBe(2)
+  })
+
+  it('a malformed summary gets the peer reported', () => {
+    const { transport } = setup(['p1'], { chains: new FixedChains(1) })
+    transport.deliver('rogue', { t: 'sum', chains: [['dev', -1, 'x']] })
+    transport.deliver('rogue', { t: 'sum', chains: 'all' })
+    expect(transport.misbehaving).toEqual(['rogue', 'rogue'])
+  })
+})
