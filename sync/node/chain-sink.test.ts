@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import { ChainSink } from './chain-sink.ts'
-import { createFixture, DeviceChainWriter, LedgerIndex, verificationCount, ZERO_HASH } from './ledger.ts'
+import {
+  createFixture,
+  DeviceChainWriter,
+  LedgerIndex,
+  sha256,
+  toHex,
+  verificationCount,
+  ZERO_HASH,
+} from './ledger.ts'
+import { SinkSnapshotError } from './sink-snapshot.ts'
 
 async function setup() {
   const fx = await createFixture('chain-sink')
@@ -74,5 +83,79 @@ describe('ChainSink fed into the ledger', () => {
     })
     expect(await sink.ingest(sale.bytes)).toBe('applied')
     expect(ledger.counts().rejected).toBe(1)
+  })
+})
+
+describe('ChainSink snapshot', () => {
+  async function forkedSink() {
+    const { fx, sink, topUp } = await setup()
+    // The same device key signs a second record at deviceSeq 1 (a cloned till): a device fork.
+    const clone = new DeviceChainWriter(fx.venues[0]!.cashier.key)
+    const other = await clone.append({
+      kind: 'top-up',
+      chain: { card: fx.tagCards[2]!, cardSeq: 1, cardPrev: ZERO_HASH },
+      asset: 'EUR',
+      amount: 500,
+      method: 'cash',
+    })
+    expect(await sink.ingest(topUp.bytes)).toBe('applied')
+    expect(await sink.ingest(other.bytes)).toBe('applied')
+    expect(await sink.ingest(new Uint8Array([1, 2, 3]))).toBe('rejected')
+    return { fx, sink, topUp, other }
+  }
+
+  it('restores every applied hash (the forked record too), the chains, forks and counters', async () => {
+    const { fx, sink, topUp, other } = await forkedSink()
+    const device = toHex(fx.venues[0]!.cashier.key.publicKey)
+    expect(sink.chainOf(device)).toEqual({ max: 1, complete: true, forks: [1] })
+    const restored = new ChainSink()
+    restored.restore(sink.snapshot())
+    expect(restored.size).toBe(sink.size)
+    expect(restored.digest()).toBe(sink.digest())
+    expect(restored.has(toHex(other.hash))).toBe(true)
+    expect(restored.devices.get(device)!.seqs.get(1)).toBe(toHex(topUp.hash))
+    expect(restored.chainOf(device)).toEqual(sink.chainOf(device))
+    expect([...restored.statements].sort()).toEqual([...sink.statements].sort())
+    expect(restored.rejected).toBe(1)
+    // a restored sink knows the forked record: it is a duplicate, not a second fork
+    expect(await restored.ingest(other.bytes)).toBe('duplicate')
+    expect(restored.chainOf(device).forks).toEqual([1])
+  })
+
+  it('still restores a format 1 (JSON) snapshot written before the upgrade', async () => {
+    const { fx, topUp } = await setup()
+    const device = toHex(fx.venues[0]!.cashier.key.publicKey)
+    const statement = toHex(sha256(fx.statements[0]!))
+    const json = {
+      v: 1,
+      statements: [],
+      devices: { [device]: [[1, toHex(topUp.hash)]] },
+      forks: { [device]: [1] },
+      rejected: 3,
+    }
+    const restored = new ChainSink()
+    restored.restore(new TextEncoder().encode(JSON.stringify(json)))
+    expect(restored.has(toHex(topUp.hash))).toBe(true)
+    expect(restored.has(statement)).toBe(false)
+    expect(restored.chainOf(device)).toEqual({ max: 1, complete: true, forks: [1] })
+    expect(restored.rejected).toBe(3)
+  })
+
+  it('damaged bytes are a SinkSnapshotError, never a partial restore of garbage', async () => {
+    const { sink } = await forkedSink()
+    const good = sink.snapshot()
+    const cases = [
+      good.subarray(0, good.length - 3), // truncated
+      new Uint8Array([...good, 0]), // trailing byte
+      Uint8Array.from(good, (b, i) => (i === 6 ? 9 : b)), // unknown version
+      new TextEncoder().encode('{"v":1,'), // broken JSON
+      new Uint8Array(10),
+    ]
+    for (const bytes of cases) expect(() => new ChainSink().restore(bytes)).toThrow(SinkSnapshotError)
+    // an index out of range (the first statement's index bumped past the hash count)
+    const view = new DataView(good.buffer.slice(0))
+    const hashes = view.getUint32(7, true)
+    view.setUint32(7 + 4 + hashes * 32 + 4, hashes, true)
+    expect(() => new ChainSink().restore(new Uint8Array(view.buffer))).toThrow(/out of range/)
   })
 })

@@ -2,13 +2,47 @@
 // verify, each record counts once (by content hash), and per device the chain has no fork (two records with
 // the same deviceSeq and different hashes) and no gap. The ledger's LedgerIndex, when given, receives every
 // new valid record after these checks and owns all other rules and views.
+import { createHash } from 'node:crypto'
 import type { IngestOutcome, RecordSink } from '../docs/mod.ts'
 import { stamp } from '../docs/stage-trace.ts'
-import { decodeSigned, sha256, toHex, verifySignatures } from './ledger.ts'
+import { HashStore, SeqColumn } from './hash-store.ts'
+import { decodeSigned, fromHex, toHex, verifySignatures } from './ledger.ts'
+import { decodeSinkSnapshot, encodeSinkSnapshot } from './sink-snapshot.ts'
+
+/** deviceSeq -> record hash (hex) of one device chain, read-only (kept as raw bytes in the sink's store). */
+export class ChainSeqs {
+  readonly column = new SeqColumn()
+  readonly #store: HashStore
+
+  constructor(store: HashStore) {
+    this.#store = store
+  }
+
+  get size(): number {
+    return this.column.size
+  }
+
+  get(seq: number): string | undefined {
+    const i = this.column.get(seq)
+    return i === undefined ? undefined : toHex(this.#store.at(i))
+  }
+
+  has(seq: number): boolean {
+    return this.column.get(seq) !== undefined
+  }
+
+  *keys(): IterableIterator<number> {
+    for (const [seq] of this.column.entries()) yield seq
+  }
+
+  *[Symbol.iterator](): IterableIterator<[number, string]> {
+    for (const [seq, i] of this.column.entries()) yield [seq, toHex(this.#store.at(i))]
+  }
+}
 
 export interface DeviceChainState {
   /** deviceSeq -> record hash (hex). */
-  seqs: Map<number, string>
+  seqs: ChainSeqs
   forks: number[]
 }
 
@@ -34,7 +68,8 @@ function signaturesFailed(v: LedgerVerdict): boolean {
 }
 
 export class ChainSink implements RecordSink {
-  readonly #hashes = new Set<string>()
+  // every applied hash (records, forked records, statements), 32 raw bytes each
+  readonly #hashes = new HashStore()
   readonly devices = new Map<string, DeviceChainState>()
   readonly statements = new Set<string>()
   rejected = 0
@@ -53,7 +88,7 @@ export class ChainSink implements RecordSink {
   }
 
   has(hashHex: string): boolean {
-    return this.#hashes.has(hashHex)
+    return /^[0-9a-f]{64}$/.test(hashHex) && this.#hashes.has(fromHex(hashHex))
   }
 
   async ingest(bytes: Uint8Array): Promise<IngestOutcome> {
@@ -65,8 +100,7 @@ export class ChainSink implements RecordSink {
       this.rejected++
       return 'rejected'
     }
-    const hash = toHex(d.hash)
-    if (this.#hashes.has(hash)) {
+    if (this.#hashes.has(d.hash)) {
       // Statements are few and the ledger index may be rebuilding after a restart: it gets them again
       // (it deduplicates), so records waiting for a certificate are not left pending.
       if (d.type === 'statement') await this.#ledger?.ingest(bytes)
@@ -76,13 +110,13 @@ export class ChainSink implements RecordSink {
       ? await this.#ledgerSaysValid(bytes, await this.#ledger.ingest(bytes))
       : await verifySignatures(bytes)
     stamp('ledger')
-    if (this.#hashes.has(hash)) return 'duplicate' // the same record came in meanwhile (rebuild, page)
+    if (this.#hashes.has(d.hash)) return 'duplicate' // the same record came in meanwhile (rebuild, page)
     if (!ok) {
       this.rejected++
       return 'rejected'
     }
-    this.#apply(d, hash, bytes)
-    if (d.type === 'record') this.onRecord?.(hash, bytes)
+    this.#apply(d, bytes)
+    if (d.type === 'record') this.onRecord?.(toHex(d.hash), bytes)
     return 'applied'
   }
 
@@ -97,7 +131,7 @@ export class ChainSink implements RecordSink {
   /** Same as ingest() for a batch (a page on catch-up): signatures verified concurrently, one ledger batch. */
   async ingestMany(batch: Uint8Array[]): Promise<IngestOutcome[]> {
     const outcomes: IngestOutcome[] = new Array(batch.length)
-    const fresh: Array<{ i: number; d: ReturnType<typeof decodeSigned>; hash: string }> = []
+    const fresh: Array<{ i: number; d: ReturnType<typeof decodeSigned> }> = []
     const inBatch = new Set<string>()
     const statementDups: Uint8Array[] = []
     batch.forEach((bytes, i) => {
@@ -110,13 +144,13 @@ export class ChainSink implements RecordSink {
         return
       }
       const hash = toHex(d.hash)
-      if (this.#hashes.has(hash) || inBatch.has(hash)) {
+      if (inBatch.has(hash) || this.#hashes.has(d.hash)) {
         if (d.type === 'statement') statementDups.push(bytes)
         outcomes[i] = 'duplicate'
         return
       }
       inBatch.add(hash)
-      fresh.push({ i, d, hash })
+      fresh.push({ i, d })
     })
     let ok: boolean[]
     const ledger = this.#ledger
@@ -129,8 +163,8 @@ export class ChainSink implements RecordSink {
         fresh.map(({ i }, k) => this.#ledgerSaysValid(batch[i]!, verdicts[statementDups.length + k]!)),
       )
     } else ok = await Promise.all(fresh.map(({ i }) => verifySignatures(batch[i]!)))
-    fresh.forEach(({ i, d, hash }, k) => {
-      if (this.#hashes.has(hash)) {
+    fresh.forEach(({ i, d }, k) => {
+      if (this.#hashes.has(d.hash)) {
         outcomes[i] = 'duplicate'
         return
       }
@@ -139,78 +173,81 @@ export class ChainSink implements RecordSink {
         outcomes[i] = 'rejected'
         return
       }
-      this.#apply(d, hash, batch[i]!)
+      this.#apply(d, batch[i]!)
       outcomes[i] = 'applied'
     })
-    for (const { i, d, hash } of fresh)
-      if (outcomes[i] === 'applied' && d.type === 'record') this.onRecord?.(hash, batch[i]!)
+    if (this.onRecord)
+      for (const { i, d } of fresh)
+        if (outcomes[i] === 'applied' && d.type === 'record') this.onRecord(toHex(d.hash), batch[i]!)
     return outcomes
   }
 
-  #apply(d: ReturnType<typeof decodeSigned>, hash: string, bytes: Uint8Array): void {
-    this.#hashes.add(hash)
+  #apply(d: ReturnType<typeof decodeSigned>, bytes: Uint8Array): void {
+    const index = this.#hashes.add(d.hash)
     if (d.type === 'record') {
-      const device = toHex(d.record.device)
-      let chain = this.devices.get(device)
-      if (!chain) {
-        chain = { seqs: new Map(), forks: [] }
-        this.devices.set(device, chain)
-      }
-      const seen = chain.seqs.get(d.record.deviceSeq)
-      if (seen !== undefined && seen !== hash) chain.forks.push(d.record.deviceSeq)
-      else chain.seqs.set(d.record.deviceSeq, hash)
+      const chain = this.#chain(toHex(d.record.device))
+      const seen = chain.seqs.column.get(d.record.deviceSeq)
+      if (seen !== undefined && seen !== index) chain.forks.push(d.record.deviceSeq)
+      else chain.seqs.column.set(d.record.deviceSeq, index)
     } else {
-      this.statements.add(hash)
+      this.statements.add(toHex(d.hash))
       this.onStatement?.(bytes)
     }
+  }
+
+  #chain(deviceHex: string): DeviceChainState {
+    let chain = this.devices.get(deviceHex)
+    if (!chain) {
+      chain = { seqs: new ChainSeqs(this.#hashes), forks: [] }
+      this.devices.set(deviceHex, chain)
+    }
+    return chain
   }
 
   /** Highest deviceSeq seen for a device, and whether its chain 1..max is complete. */
   chainOf(deviceHex: string): { max: number; complete: boolean; forks: number[] } {
     const c = this.devices.get(deviceHex)
     if (!c) return { max: 0, complete: true, forks: [] }
-    const max = Math.max(0, ...c.seqs.keys())
+    const max = c.seqs.column.max()
     return { max, complete: c.seqs.size === max, forks: [...c.forks] }
   }
 
-  /** SHA-256 over the sorted hashes of everything applied: equal digests mean identical indexes. */
+  /** SHA-256 over the sorted hashes (hex) of everything applied: equal digests mean identical indexes. */
   digest(): string {
-    return toHex(sha256(new TextEncoder().encode([...this.#hashes].sort().join(''))))
+    const order = Array.from({ length: this.#hashes.size }, (_, i) => i)
+    const at = (i: number) => this.#hashes.at(i)
+    order.sort((a, b) => Buffer.compare(at(a), at(b)))
+    const h = createHash('sha256')
+    for (const i of order) h.update(toHex(at(i)))
+    return h.digest('hex')
   }
 
+  /** The sink's state as compact bytes (sink-snapshot.ts), for the index checkpoint. */
   snapshot(): Uint8Array {
-    const devices: Record<string, [number, string][]> = {}
-    for (const [d, c] of this.devices) devices[d] = [...c.seqs]
-    const forks: Record<string, number[]> = {}
-    for (const [d, c] of this.devices) if (c.forks.length) forks[d] = c.forks
-    const json = JSON.stringify({
-      v: 1,
+    return encodeSinkSnapshot({
+      hashes: this.#hashes,
       statements: [...this.statements],
-      devices,
-      forks,
+      devices: this.devices,
       rejected: this.rejected,
     })
-    return new TextEncoder().encode(json)
   }
 
-  /** Restores a snapshot taken by snapshot() (the ledger index is rebuilt separately, see venue-node). */
+  /**
+   * Restores a snapshot taken by snapshot() (or a format 1 JSON one) into this empty sink (the ledger index
+   * is restored separately, see venue-node). Throws SinkSnapshotError on bytes it cannot read.
+   */
   restore(bytes: Uint8Array): void {
-    const s = JSON.parse(new TextDecoder().decode(bytes)) as {
-      v: number
-      statements: string[]
-      devices: Record<string, [number, string][]>
-      forks: Record<string, number[]>
-      rejected: number
-    }
-    if (s.v !== 1) throw new Error(`unknown snapshot version ${s.v}`)
-    for (const h of s.statements) {
-      this.statements.add(h)
-      this.#hashes.add(h)
-    }
-    for (const [d, seqs] of Object.entries(s.devices)) {
-      const chain: DeviceChainState = { seqs: new Map(seqs), forks: s.forks[d] ?? [] }
-      this.devices.set(d, chain)
-      for (const [, h] of seqs) this.#hashes.add(h)
+    const s = decodeSinkSnapshot(bytes)
+    // indices of the snapshot's hashes in this store (the same ones when the sink is empty)
+    const n = s.hashes.length / 32
+    const local = new Uint32Array(n)
+    for (let i = 0; i < n; i++) local[i] = this.#hashes.add(s.hashes, i * 32)
+    for (const i of s.statements) this.statements.add(toHex(this.#hashes.at(local[i]!)))
+    for (const d of s.devices) {
+      const chain = this.#chain(d.device)
+      for (let k = 0; k < d.deviceSeq.length; k++)
+        chain.seqs.column.set(d.deviceSeq[k]!, local[d.hashIndex[k]!]!)
+      chain.forks.push(...d.forks)
     }
     this.rejected = s.rejected
   }

@@ -6,6 +6,7 @@ import { type AutomergeUrl, Repo } from '@automerge/automerge-repo'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DurableFsStorageAdapter } from '../docs/durable-storage.ts'
 import { setupFederation } from '../test/cluster.ts'
+import { decodeCheckpoint } from './checkpoint-file.ts'
 import { dataPaths, readNodeConfig } from './config.ts'
 import { fromHex, LedgerIndex } from './ledger.ts'
 import { rebuildLedger } from './ledger-rebuild.ts'
@@ -75,7 +76,7 @@ describe('venue node restart', () => {
 
     const config = await readNodeConfig(dataDir)
     const paths = dataPaths(dataDir)
-    const { state } = JSON.parse(await readFile(paths.checkpoint, 'utf8'))
+    const { state } = decodeCheckpoint(await readFile(paths.checkpoint))
     const storage = new DurableFsStorageAdapter(paths.automerge)
     const repo = new Repo({ storage })
     cleanups.push(() => repo.shutdown())

@@ -4,6 +4,7 @@
 import { copyFile, readFile, writeFile } from 'node:fs/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import { setupFederation } from '../test/cluster.ts'
+import { decodeCheckpoint, encodeCheckpoint, sha256Hex } from './checkpoint-file.ts'
 import { dataPaths } from './config.ts'
 import { verificationCount } from './ledger.ts'
 import { createVenueNode, type VenueNode } from './venue-node.ts'
@@ -102,10 +103,8 @@ describe('venue node restart from the ledger snapshot', () => {
     // The checkpoint names the snapshot by hash; a damaged file under the right name must still be caught
     // by the ledger's own check, so the checkpoint is made to name the damaged bytes.
     const cpFile = dataPaths(dataDir).checkpoint
-    const cp = JSON.parse(await readFile(cpFile, 'utf8'))
-    const { createHash } = await import('node:crypto')
-    cp.ledger = createHash('sha256').update(bytes).digest('hex')
-    await writeFile(cpFile, JSON.stringify(cp))
+    const cp = decodeCheckpoint(await readFile(cpFile))
+    await writeFile(cpFile, encodeCheckpoint({ ...cp, ledger: sha256Hex(bytes) }))
 
     const verify = countVerifications()
     const log: string[] = []

@@ -2,7 +2,6 @@
 // layout + the ledger index fed by sync + sync status, with start()/stop(), and appendRecord for the till.
 // Signing happens here with the device key from the data dir (mode 0600); browsers never hold it.
 
-import { createHash } from 'node:crypto'
 import {
   type AutomergeUrl,
   type DocHandle,
@@ -20,7 +19,6 @@ import {
   type FeedState,
   IndexFeed,
   type IngestOutcome,
-  PAGE_CAPACITY,
   PageWriter,
   type RecordLocation,
   RecordPush,
@@ -31,6 +29,13 @@ import { type LakouNetwork, type PeerPrincipal, type PeerStatus, startLakouNetwo
 import { ChainGossip } from './chain-gossip.ts'
 import { ChainSink } from './chain-sink.ts'
 import { ChainWal } from './chain-wal.ts'
+import {
+  type Checkpoint,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  restoreLedger,
+  sha256Hex,
+} from './checkpoint-file.ts'
 import { dataPaths, type NodeConfig, readNodeConfig } from './config.ts'
 import { CertificateAuthenticator, localCredentials } from './credentials.ts'
 import { NodeNotReadyError } from './errors.ts'
@@ -43,7 +48,6 @@ import {
   type Hash,
   type KeyPair,
   LedgerIndex,
-  LedgerSnapshotError,
   type RecordBody,
   type ResolvedVenueConfig,
   toHex,
@@ -180,21 +184,6 @@ export interface LedgerReady {
   ms: number
 }
 
-interface CheckpointFile {
-  v: 1
-  state: FeedState
-  snapshot: string
-  /**
-   * SHA-256 (hex) of the ledger.snapshot written with this checkpoint. That snapshot was taken after the
-   * feed state, so it holds every record the state counts as indexed (records newer than the state come
-   * again from their pages; the ledger dedups them). Any other ledger.snapshot (a crash between the two
-   * writes) is not used.
-   */
-  ledger?: string
-}
-
-const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
-
 export async function createVenueNode(options: VenueNodeOptions): Promise<VenueNode> {
   const paths = dataPaths(options.dataDir)
   const log = options.log ?? ((line: string) => console.error(line))
@@ -207,11 +196,11 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
   // Index state from the checkpoint, so a restart does not replay every record.
   const federationKey = fromHex(config.federationKey)
   const ownsLedger = !options.ledger
-  let cp: CheckpointFile | undefined
+  let cp: Checkpoint | undefined
   const cpBytes = await readIfExists(paths.checkpoint)
   if (cpBytes) {
     try {
-      cp = JSON.parse(new TextDecoder().decode(cpBytes)) as CheckpointFile
+      cp = decodeCheckpoint(cpBytes)
     } catch (e) {
       log(
         `lakou/node: checkpoint unreadable, rebuilding the index from the documents: ${(e as Error).message}`,
@@ -226,7 +215,7 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
   let feedState: FeedState | undefined
   if (cp) {
     try {
-      sink.restore(new Uint8Array(Buffer.from(cp.snapshot, 'base64')))
+      sink.restore(cp.sink)
       feedState = cp.state
     } catch (e) {
       log(
@@ -459,7 +448,7 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
       const { state, snapshot } = await feed.checkpoint()
       // Received pages are saved lazily (repoSaveMs): what the state counts must be on disk before it.
       await flushReadyHandles(repo)
-      const file: CheckpointFile = { v: 1, state, snapshot: Buffer.from(snapshot).toString('base64') }
+      const file: Checkpoint = { state, sink: snapshot }
       // Taken after the feed state (so it holds all the state counts) and written before the checkpoint
       // that names it.
       if (ownsLedger && ledgerComplete) {
@@ -467,7 +456,7 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
         await writeFileDurably(paths.ledgerSnapshot, bytes)
         file.ledger = sha256Hex(bytes)
       }
-      await writeFileDurably(paths.checkpoint, JSON.stringify(file))
+      await writeFileDurably(paths.checkpoint, encodeCheckpoint(file))
     })().finally(() => {
       checkpointing = undefined
     })
@@ -547,29 +536,6 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
 async function flushReadyHandles(repo: Repo): Promise<void> {
   const ready = Object.values(repo.handles).filter((h) => h.isReady())
   await repo.flush(ready.map((h) => h.documentId))
-}
-
-/** The ledger index from the snapshot the checkpoint names, or undefined (logged why) to rebuild it. */
-async function restoreLedger(
-  file: string,
-  cp: CheckpointFile,
-  federation: Uint8Array,
-  log: (line: string) => void,
-): Promise<LedgerIndex | undefined> {
-  const fallback = (why: string) => {
-    log(`lakou/node: ledger snapshot not used (${why}), rebuilding the ledger index from the documents`)
-    return undefined
-  }
-  if (!cp.ledger) return fallback('the checkpoint names none')
-  const bytes = await readIfExists(file)
-  if (!bytes) return fallback(`${file} is missing`)
-  if (sha256Hex(bytes) !== cp.ledger) return fallback('it is not the one written with the checkpoint')
-  try {
-    return LedgerIndex.fromSnapshot(bytes, { federation })
-  } catch (e) {
-    if (e instanceof LedgerSnapshotError) return fallback(e.message)
-    throw e
-  }
 }
 
 // The device chain continues after the newest record of the page and of the write-ahead log. Logged records

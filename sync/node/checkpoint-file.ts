@@ -1,0 +1,104 @@
+// <dataDir>/index.checkpoint: the index feed's per-page progress, the sync sink's state, and the name
+// (SHA-256) of the ledger snapshot written with it. Format 2 is binary: a small JSON header then the sink
+// bytes as they are (format 1 was one JSON document holding the sink state in base64: at 200k records
+// ~20 MB of text built, parsed and decoded at every checkpoint and start). Format 1 is still read.
+//   "LAKOU-CKPT" u8(2) u32le(headerLength) header(JSON: {state, ledger?}) sinkBytes
+import { createHash } from 'node:crypto'
+import type { FeedState } from '../docs/mod.ts'
+import { readIfExists } from './files.ts'
+import { LedgerIndex, LedgerSnapshotError } from './ledger.ts'
+
+const MAGIC = new TextEncoder().encode('LAKOU-CKPT')
+const VERSION = 2
+
+/** The checkpoint file cannot be read; the node then rebuilds its index from the documents. */
+export class CheckpointFileError extends Error {
+  override name = 'CheckpointFileError'
+}
+
+export interface Checkpoint {
+  state: FeedState
+  /** The ChainSink's snapshot bytes. */
+  sink: Uint8Array
+  /**
+   * SHA-256 (hex) of the ledger.snapshot written with this checkpoint. That snapshot was taken after the
+   * feed state, so it holds every record the state counts as indexed (records newer than the state come
+   * again from their pages; the ledger dedups them). Any other ledger.snapshot (a crash between the two
+   * writes) is not used.
+   */
+  ledger?: string
+}
+
+export function encodeCheckpoint(cp: Checkpoint): Uint8Array {
+  const header = new TextEncoder().encode(
+    JSON.stringify(cp.ledger ? { state: cp.state, ledger: cp.ledger } : { state: cp.state }),
+  )
+  const out = new Uint8Array(MAGIC.length + 1 + 4 + header.length + cp.sink.length)
+  out.set(MAGIC)
+  let o = MAGIC.length
+  out[o++] = VERSION
+  new DataView(out.buffer).setUint32(o, header.length, true)
+  o += 4
+  out.set(header, o)
+  out.set(cp.sink, o + header.length)
+  return out
+}
+
+export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
+  if (bytes[0] === 0x7b) {
+    // format 1: {v: 1, state, snapshot: base64, ledger?}
+    try {
+      const j = JSON.parse(new TextDecoder().decode(bytes)) as {
+        state: FeedState
+        snapshot: string
+        ledger?: string
+      }
+      const sink = new Uint8Array(Buffer.from(j.snapshot, 'base64'))
+      return j.ledger ? { state: j.state, sink, ledger: j.ledger } : { state: j.state, sink }
+    } catch (e) {
+      throw new CheckpointFileError(`checkpoint unreadable: ${(e as Error).message}`)
+    }
+  }
+  const headerAt = MAGIC.length + 1 + 4
+  if (bytes.length < headerAt || MAGIC.some((b, i) => bytes[i] !== b))
+    throw new CheckpointFileError('not a checkpoint file')
+  if (bytes[MAGIC.length] !== VERSION)
+    throw new CheckpointFileError(`unknown checkpoint version ${bytes[MAGIC.length]}`)
+  const length = new DataView(bytes.buffer, bytes.byteOffset).getUint32(MAGIC.length + 1, true)
+  if (headerAt + length > bytes.length) throw new CheckpointFileError('truncated checkpoint')
+  let header: { state?: FeedState; ledger?: string }
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(headerAt, headerAt + length)))
+  } catch (e) {
+    throw new CheckpointFileError(`checkpoint header unreadable: ${(e as Error).message}`)
+  }
+  if (!header.state || typeof header.state.pages !== 'object')
+    throw new CheckpointFileError('checkpoint without a feed state')
+  const sink = bytes.subarray(headerAt + length)
+  return header.ledger ? { state: header.state, sink, ledger: header.ledger } : { state: header.state, sink }
+}
+
+export const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
+
+/** The ledger index from the snapshot the checkpoint names, or undefined (logged why) to rebuild it. */
+export async function restoreLedger(
+  file: string,
+  cp: Checkpoint,
+  federation: Uint8Array,
+  log: (line: string) => void,
+): Promise<LedgerIndex | undefined> {
+  const fallback = (why: string) => {
+    log(`lakou/node: ledger snapshot not used (${why}), rebuilding the ledger index from the documents`)
+    return undefined
+  }
+  if (!cp.ledger) return fallback('the checkpoint names none')
+  const bytes = await readIfExists(file)
+  if (!bytes) return fallback(`${file} is missing`)
+  if (sha256Hex(bytes) !== cp.ledger) return fallback('it is not the one written with the checkpoint')
+  try {
+    return LedgerIndex.fromSnapshot(bytes, { federation })
+  } catch (e) {
+    if (e instanceof LedgerSnapshotError) return fallback(e.message)
+    throw e
+  }
+}
