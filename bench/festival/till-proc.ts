@@ -180,7 +180,8 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
         ...chainDigest(),
         valid: counts.valid,
         pending: counts.pending,
-        waitingFor: counts.pending ? index.pending()[0]?.waitingFor : undefined,
+        // pending() sorts every pending record: at 170k pending (a 200k catch-up) it was a fifth of the till's CPU
+        waitingFor: counts.pending && counts.pending <= 1000 ? index.pending()[0]?.waitingFor : undefined,
         rejected: counts.rejected + node.sink.rejected,
         peers: node.network.host.getConnections().length,
         redials,

@@ -56,6 +56,10 @@ export class IndexFeed extends EventEmitter<FeedEvents> {
   readonly #unloadFull: boolean
   // Ingestion is serialised so a snapshot is always taken between two records.
   #queue: Promise<unknown> = Promise.resolve()
+  // The page batch at the tail of the queue, not started yet: the next page's records join it, so catch-up
+  // hands the ledger thousands of records at once (its verification window stays full) instead of one page
+  // after the other with a drained window between them.
+  #openBatch: { items: Uint8Array[]; docs: Array<[DocumentId, number]> } | undefined
   #offs: Array<() => void> = []
   readonly #watched = new Set<DocumentId>()
   readonly #inFlight = new Set<Promise<unknown>>()
@@ -146,9 +150,17 @@ export class IndexFeed extends EventEmitter<FeedEvents> {
     }
     const progress = p
     let queued = progress.indexed // handed to the queue (synchronously); p.indexed moves once they are ingested
+    // The page keeps its slot in the layout's page window until its records are in the index.
+    this.#layout.retain(id)
+    let first = true
     const catchUp = () => {
       const records = h.doc().records ?? []
-      if (records.length <= queued) return
+      if (records.length <= queued) {
+        if (first) this.#layout.release(id)
+        first = false
+        return
+      }
+      first = false
       const fresh = records.slice(queued).filter((r): r is Uint8Array => r instanceof Uint8Array)
       if (this.#sink.ingestMany && fresh.length > 1) this.#enqueueMany(fresh, id)
       else for (const r of fresh) this.#enqueue(r, 'page', id)
@@ -158,6 +170,7 @@ export class IndexFeed extends EventEmitter<FeedEvents> {
         progress.indexed = Math.max(progress.indexed, n)
         this.emit('progress', id, progress)
         if (this.#unloadFull && progress.indexed >= this.#capacity) this.#release(h, onChange)
+        else this.#layout.release(id)
       })
     }
     // A single-writer page only grows at its end; anything inserted earlier (a misbehaving peer) is fed too.
@@ -186,17 +199,37 @@ export class IndexFeed extends EventEmitter<FeedEvents> {
       this.emit('ingested', documentId ? { outcome, source, documentId } : { outcome, source })
       return outcome
     })
-    this.#queue = next.catch((e) => this.emit('error', e as Error))
+    this.#append(next)
     return next
   }
 
-  #enqueueMany(batch: Uint8Array[], documentId: DocumentId): void {
-    const sink = this.#sink
-    const next = this.#queue.then(async () => {
-      const outcomes = await sink.ingestMany!(batch)
-      for (const outcome of outcomes) this.emit('ingested', { outcome, source: 'page', documentId })
-    })
+  #append(next: Promise<unknown>): void {
+    this.#openBatch = undefined
     this.#queue = next.catch((e) => this.emit('error', e as Error))
+  }
+
+  #enqueueMany(batch: Uint8Array[], documentId: DocumentId): void {
+    const open = this.#openBatch
+    if (open) {
+      open.items.push(...batch)
+      open.docs.push([documentId, batch.length])
+      return
+    }
+    const sink = this.#sink
+    const mine: { items: Uint8Array[]; docs: Array<[DocumentId, number]> } = {
+      items: [...batch],
+      docs: [[documentId, batch.length]],
+    }
+    const next = this.#queue.then(async () => {
+      if (this.#openBatch === mine) this.#openBatch = undefined
+      const outcomes = await sink.ingestMany!(mine.items)
+      let at = 0
+      for (const [doc, n] of mine.docs)
+        for (let k = 0; k < n; k++)
+          this.emit('ingested', { outcome: outcomes[at++]!, source: 'page', documentId: doc })
+    })
+    this.#append(next)
+    this.#openBatch = mine
   }
 
   /** Resolves when everything handed to the feed so far has been ingested. */
@@ -215,6 +248,7 @@ export class IndexFeed extends EventEmitter<FeedEvents> {
       state: { pages: structuredClone(this.#pages) },
       snapshot: this.#sink.snapshot(),
     }))
+    this.#openBatch = undefined
     this.#queue = taken.catch(() => {})
     return taken
   }

@@ -37,18 +37,42 @@ export interface FollowOptions {
   skipPages?: Set<string>
 }
 
+interface WaitingPage {
+  url: AutomergeUrl
+  id: DocumentId
+  /** The page's number in its device's list: pages are loaded lowest number first, across devices. */
+  pageNo: number
+  order: number
+}
+
+/** Ledger pages loading or being indexed at once (the page window), by default. */
+export const PAGE_WINDOW = 8
+
 export class DocumentLayout extends EventEmitter<LayoutEvents> {
   readonly repo: Repo
   readonly #classes = new Map<DocumentId, DocClass>()
   readonly #following = new Set<DocumentId>()
   readonly #pagesSeen = new Set<DocumentId>()
+  // The page window. A new device used to find every page of the directory at once: at 200 full pages all
+  // were loaded together (1.2 GB), and arrived device by device, so card chains, which cross devices, left
+  // nearly every record pending in the ledger until the last page. Now at most `pageWindow` pages hold a
+  // slot, from their find until whoever indexes them lets go (release/unload), lowest page number first:
+  // page n of every device before page n + 1 of any, roughly the order the records were signed in.
+  readonly #waitingPages: WaitingPage[] = []
+  readonly #slots = new Set<DocumentId>()
+  readonly #retained = new Set<DocumentId>()
+  readonly #pageWindow: number
+  readonly #slotTimeoutMs: number
+  #order = 0
   #stopped = false
   #retryMs: number
 
-  constructor(repo: Repo, options: { retryMs?: number } = {}) {
+  constructor(repo: Repo, options: { retryMs?: number; pageWindow?: number; slotTimeoutMs?: number } = {}) {
     super()
     this.repo = repo
     this.#retryMs = options.retryMs ?? 1000
+    this.#pageWindow = Math.max(1, options.pageWindow ?? PAGE_WINDOW)
+    this.#slotTimeoutMs = options.slotTimeoutMs ?? 10_000
   }
 
   /** Classification for the share policy; undefined for a document this node has not classified. */
@@ -194,10 +218,12 @@ export class DocumentLayout extends EventEmitter<LayoutEvents> {
       const doc = venue.doc()
       if (wantsPersonal && doc.personal) void this.#followPersonal(asUrl(doc.personal))
       for (const urls of Object.values(doc.pages ?? {}))
-        for (const u of urls) {
+        urls.forEach((u, pageNo) => {
           const url = asUrl(u)
-          if (!options.skipPages?.has(url.slice('automerge:'.length))) void this.#followPage(url)
-        }
+          if (!options.skipPages?.has(url.slice('automerge:'.length))) this.#followPage(url, pageNo)
+        })
+      // After the whole directory is queued, so the lowest page numbers of every device go first.
+      this.#pumpPages()
     }
     venue.on('change', onVenue)
     onVenue()
@@ -215,16 +241,58 @@ export class DocumentLayout extends EventEmitter<LayoutEvents> {
     }
   }
 
-  async #followPage(url: AutomergeUrl): Promise<void> {
+  #followPage(url: AutomergeUrl, pageNo: number): void {
     const id = url.slice('automerge:'.length) as DocumentId
     if (this.#pagesSeen.has(id)) return
     this.#pagesSeen.add(id)
-    const h = await this.find<LedgerPageDoc>(url).catch(() => undefined)
-    if (!h || this.#stopped) return
+    this.#waitingPages.push({ url, id, pageNo, order: this.#order++ })
+  }
+
+  /** Pages waiting for a slot in the page window (progress of a catch-up). */
+  get pagesWaiting(): number {
+    return this.#waitingPages.length
+  }
+
+  #pumpPages(): void {
+    while (!this.#stopped && this.#slots.size < this.#pageWindow && this.#waitingPages.length > 0) {
+      let best = 0
+      for (let i = 1; i < this.#waitingPages.length; i++) {
+        const w = this.#waitingPages[i]!
+        const b = this.#waitingPages[best]!
+        if (w.pageNo < b.pageNo || (w.pageNo === b.pageNo && w.order < b.order)) best = i
+      }
+      const [next] = this.#waitingPages.splice(best, 1)
+      this.#slots.add(next!.id)
+      void this.#loadPage(next!)
+    }
+  }
+
+  async #loadPage(w: WaitingPage): Promise<void> {
+    // A page no peer can give yet (its writer offline) must not hold its slot for ever: the find goes on.
+    const timer = setTimeout(() => this.release(w.id), this.#slotTimeoutMs)
+    const h = await this.find<LedgerPageDoc>(w.url).catch(() => undefined)
+    clearTimeout(timer)
+    if (!h || this.#stopped) return this.release(w.id)
     try {
       const cls = this.#remember(h, 'ledger-page') as Extract<DocClass, { kind: 'ledger-page' }>
       this.emit('page', h, cls)
     } catch {}
+    // A 'page' listener that indexes the page keeps its slot (retain) until it is done with it.
+    if (!this.#retained.has(w.id)) this.release(w.id)
+  }
+
+  /**
+   * Called by a 'page' listener during the event: the page keeps its slot in the page window until
+   * release() or unload(), so the next pages load only as this one is indexed.
+   */
+  retain(documentId: DocumentId): void {
+    if (this.#slots.has(documentId)) this.#retained.add(documentId)
+  }
+
+  /** Gives a page's slot in the page window back (no-op for a page holding none). */
+  release(documentId: DocumentId): void {
+    this.#retained.delete(documentId)
+    if (this.#slots.delete(documentId)) this.#pumpPages()
   }
 
   /** Lets an already indexed, full page leave memory; it is reloaded from disk when a peer asks for it. */
@@ -237,6 +305,7 @@ export class DocumentLayout extends EventEmitter<LayoutEvents> {
     // The page is flushed above; nothing of it is left to save.
     handle?.removeAllListeners('heads-changed')
     await this.repo.removeFromCache(documentId)
+    this.release(documentId)
   }
 
   stop(): void {

@@ -1,0 +1,115 @@
+// Catch-up of a fresh till, alone: one till holding the festival history (bench/festival template) and one
+// fresh till enrolled before it, each its own OS process; the fresh till dials the other, syncs and validates
+// everything itself. Prints the catch-up seconds (until its sync index and ledger match the serving till's),
+// both tills' peak RSS, and a bare LedgerIndex ingest of the same history (the baseline, from the template).
+// Run: node --import tsx bench/catch-up.ts [--records 200000] [--keep DIR] [--json out.json]
+//   --keep DIR: build the festival template once into DIR and reuse it on later runs (the fresh till's data
+//   dir is copied from it every run, so each run starts from nothing).
+// LAKOU_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles both tills.
+import '../sync/polyfills.ts'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { buildFestival, type Festival } from './festival/template.ts'
+import { prepareBundle, spawnTill, type Till } from './festival/tills.ts'
+
+const TILL = 'bench/festival/till-proc.ts'
+const args = process.argv.slice(2)
+const arg = (name: string, fallback?: string) => {
+  const i = args.indexOf(name)
+  return i >= 0 ? args[i + 1] : fallback
+}
+const records = Number(arg('--records', '200000'))
+const keep = arg('--keep')
+const seed = 1
+const cards = Math.max(1, Math.round(records / 10))
+const t00 = performance.now()
+const log = (s: string) => console.error(`[catch-up +${((performance.now() - t00) / 1000).toFixed(1)}s] ${s}`)
+const round = (n: number) => Math.round(n * 100) / 100
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+type Saved = Omit<Festival, 'cleanup'>
+async function festival(): Promise<Saved & { cleanup?: () => void }> {
+  const saved = keep ? path.join(keep, 'festival.json') : undefined
+  if (saved && existsSync(saved)) {
+    const f = JSON.parse(readFileSync(saved, 'utf8')) as Saved & { records: number }
+    if (f.records === records) return f
+  }
+  const f = await buildFestival({ tills: 1, records, cards, seed, log })
+  if (!keep) return f
+  mkdirSync(keep, { recursive: true })
+  writeFileSync(saved!, JSON.stringify({ ...f, records }))
+  return f
+}
+
+const fest = await festival()
+const tillArgs = (dir: string, i: number) => [
+  '--data',
+  dir,
+  '--till',
+  String(i),
+  '--tills',
+  '1',
+  '--cards',
+  String(cards),
+  '--seed',
+  String(seed),
+]
+const freshDir = mkdtempSync(path.join(tmpdir(), 'lakou-catch-up-'))
+cpSync(fest.fresh, freshDir, { recursive: true })
+const started: Till[] = []
+try {
+  await prepareBundle(TILL)
+  const server = await spawnTill(TILL, tillArgs(fest.tills[0]!, 0))
+  started.push(server)
+  await server.send({ cmd: 'ledgerReady' }, 600_000)
+  const reference = await server.send({ cmd: 'stats' })
+  log(`serving till ready: ${reference.size} items, RSS ${reference.rssMb} MB`)
+
+  const t0 = performance.now()
+  const fresh = await spawnTill(TILL, tillArgs(freshDir, 1))
+  started.push(fresh)
+  await fresh.send({ cmd: 'dial', addr: server.addresses[0], peerId: server.peerId }, 30_000)
+  let last = 0
+  for (;;) {
+    const s = await fresh.send({ cmd: 'stats' }, 120_000)
+    if (s.digest === reference.digest && s.complete && s.pending === 0) break
+    const now = performance.now()
+    if (now - last > 5000) {
+      log(
+        `fresh: ${s.size}/${reference.size} items, valid ${s.valid}, pending ${s.pending}, RSS ${s.rssMb} MB`,
+      )
+      last = now
+    }
+    if (now - t0 > 600_000) throw new Error(`catch-up stalled at ${s.size}/${reference.size}`)
+    await sleep(250)
+  }
+  const catchUpSeconds = (performance.now() - t0) / 1000
+  const [freshFinal, serverFinal] = await Promise.all([
+    fresh.send({ cmd: 'final' }, 300_000),
+    server.send({ cmd: 'final' }, 300_000),
+  ])
+  const balances = (f: Record<string, unknown>) => (f.balances as { digest: string }).digest
+  const identical = freshFinal.digest === serverFinal.digest && balances(freshFinal) === balances(serverFinal)
+  const [freshStats, serverStats] = await Promise.all([
+    fresh.send({ cmd: 'stats' }),
+    server.send({ cmd: 'stats' }),
+  ])
+  const result = {
+    records,
+    catchUpSeconds: round(catchUpSeconds),
+    ledgerIngestSeconds: round(fest.ledgerIngestSeconds),
+    identical,
+    freshPeakRssMb: freshStats.rssMb,
+    servingPeakRssMb: serverStats.rssMb,
+    freshCpuMs: freshStats.cpuMs,
+  }
+  console.log(JSON.stringify(result))
+  const out = arg('--json')
+  if (out) writeFileSync(out, JSON.stringify(result, null, 2))
+  if (!identical) process.exitCode = 1
+} finally {
+  await Promise.all(started.map((t) => t.stop()))
+  rmSync(freshDir, { recursive: true, force: true })
+  if (!keep) (fest as { cleanup?: () => void }).cleanup?.()
+}
