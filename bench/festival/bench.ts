@@ -40,8 +40,13 @@ export const run: Bench = async ({ args }) => {
   const degree = numberArg(args, '--degree', 4)
   const rate = numberArg(args, '--rate', 2)
   const t00 = performance.now()
+  // FESTIVAL_LOG_MONOTONIC=1: each line also says the monotonic clock (µs), the clock of --cpu-prof
+  // profiles (startTime), so a phase can be cut out of the tills' profiles.
+  const mono = process.env.FESTIVAL_LOG_MONOTONIC
+    ? () => ` [mono ${process.hrtime.bigint() / 1000n}]`
+    : () => ''
   const log = (s: string) =>
-    console.error(`[festival +${((performance.now() - t00) / 1000).toFixed(1)}s] ${s}`)
+    console.error(`[festival +${((performance.now() - t00) / 1000).toFixed(1)}s] ${s}${mono()}`)
   log(
     `seed ${seed}: ${n} tills (processes), ${records} records, ${cards} cards, ${seconds} s at ${rate} tx/s`,
   )
@@ -165,6 +170,17 @@ export const run: Bench = async ({ args }) => {
       `baseline: ${calmSeconds} s of sales without partition, converged ${round(propagationSeconds)} s after`,
     )
 
+    // Idle cost: what the tills burn with no sales (libp2p pings, timers, automerge-repo), so the live figure
+    // can be split into a fixed part and a part per record.
+    const idleSeconds = 5
+    const idleCpuBefore = (await stats(tills)).reduce((sum, s) => sum + s.cpuMs, 0)
+    const idleStart = performance.now()
+    await sleep(idleSeconds * 1000)
+    const idleCores =
+      ((await stats(tills)).reduce((sum, s) => sum + s.cpuMs, 0) - idleCpuBefore) /
+      (performance.now() - idleStart)
+    log(`idle: ${round(idleCores)} cores busy with no sales (${round((1000 * idleCores) / n)} ms/s per till)`)
+
     // Live sales with random partitions: a cut closes the links between the group and the rest (both ends
     // refuse them); several cuts may overlap, so each link counts the cuts holding it.
     const plan = partitions(n, seconds, seed)
@@ -233,8 +249,11 @@ export const run: Bench = async ({ args }) => {
     const liveCpuSeconds = ((await stats(tills)).reduce((sum, s) => sum + s.cpuMs, 0) - cpuBefore) / 1000
     const cpuMsPerRecordPerTill = (liveCpuSeconds * 1000) / Math.max(1, n * (acked.size - ackedBefore))
     const coresFor50Tills = (50 * 50 * rate * cpuMsPerRecordPerTill) / 1000
+    // The same without the idle cost: what each record adds.
+    const marginalMsPerRecordPerTill =
+      ((liveCpuSeconds - idleCores * liveWallSeconds) * 1000) / Math.max(1, n * (acked.size - ackedBefore))
     log(
-      `live CPU: ${round(liveCpuSeconds)} s over ${round(liveWallSeconds)} s (${round(liveCpuSeconds / liveWallSeconds)} cores busy), ${round(cpuMsPerRecordPerTill)} ms per record per till: 50 tills at ${rate} tx/s would need ~${round(coresFor50Tills)} cores`,
+      `live CPU: ${round(liveCpuSeconds)} s over ${round(liveWallSeconds)} s (${round(liveCpuSeconds / liveWallSeconds)} cores busy), ${round(cpuMsPerRecordPerTill)} ms per record per till (${round(marginalMsPerRecordPerTill)} above idle): 50 tills at ${rate} tx/s would need ~${round(coresFor50Tills)} cores`,
     )
     log(
       `live: ${liveRecords} sales acknowledged in ${seconds} s; converged ${round(convergenceSeconds)} s after heal`,
@@ -358,6 +377,12 @@ export const run: Bench = async ({ args }) => {
         baseline: { name: 'cores busy during live sales', value: round(liveCpuSeconds / liveWallSeconds) },
       },
       {
+        metric: 'till CPU per live record per till, above idle',
+        value: round(marginalMsPerRecordPerTill),
+        unit: 'ms',
+        baseline: { name: 'cores busy with no sales', value: round(idleCores) },
+      },
+      {
         metric: 'live sales acknowledged',
         value: liveRecords,
         unit: '',
@@ -391,6 +416,8 @@ export const run: Bench = async ({ args }) => {
         liveCpuSeconds: round(liveCpuSeconds),
         liveWallSeconds: round(liveWallSeconds),
         cpuMsPerRecordPerTill: round(cpuMsPerRecordPerTill),
+        marginalCpuMsPerRecordPerTill: round(marginalMsPerRecordPerTill),
+        idleCores: round(idleCores),
         coresFor50TillsEstimate: round(coresFor50Tills),
         dialRetries,
         dialFailures,

@@ -65,7 +65,7 @@ export interface RecordPushOptions {
   chains?: ChainSource
   /** Summaries to every peer this often (default 15 s; 0: only on connect). */
   summaryEveryMs?: number
-  /** Forwarded records wait this long to share a frame (default 10 ms; 0: each leaves at once). */
+  /** Forwarded records wait this long to share a frame (default 50 ms; 0: each leaves at once). */
   batchMs?: number
 }
 
@@ -106,7 +106,7 @@ export class RecordPush {
     this.#board = board
     this.#transport = transport
     this.#chains = options.chains
-    const batchMs = options.batchMs ?? 10
+    const batchMs = options.batchMs ?? 50
     if (batchMs > 0 && transport.peers)
       this.#outbox = new Outbox(batchMs, (peer, items) => this.#sendItems(peer, items))
     const every = options.summaryEveryMs ?? 15_000
