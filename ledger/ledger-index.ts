@@ -18,7 +18,13 @@ import {
   signingCardPositions,
   statementSignatureMessage,
 } from './sign.ts'
-import { decodeSnapshot, encodeSnapshot } from './snapshot.ts'
+import {
+  decodeSnapshot,
+  encodeSnapshot,
+  encodeSnapshotParts,
+  type IndexParts,
+  type Sha256Hasher,
+} from './snapshot.ts'
 import { buildTrust, type StatementEntry } from './trust.ts'
 import type { Checkpoint, Statement } from './types.ts'
 import type {
@@ -367,7 +373,20 @@ export class LedgerIndex extends IndexViews {
    * still being verified are left out (they arrive again through sync).
    */
   exportSnapshot(): Uint8Array {
-    return encodeSnapshot({
+    return encodeSnapshot(this.snapshotParts())
+  }
+
+  /**
+   * The same snapshot as parts to write in order (encoded state, record chunks as views, SHA-256 trailer),
+   * hashed with `createHasher` (default @noble/hashes): no single buffer holding it all. The chunks are
+   * views of the index's append-only record storage: records applied meanwhile do not change them.
+   */
+  exportSnapshotParts(createHasher?: () => Sha256Hasher): Uint8Array[] {
+    return encodeSnapshotParts(this.snapshotParts(), createHasher)
+  }
+
+  private snapshotParts(): IndexParts {
+    return {
       federation: this.federationKeys,
       statements: this.statements,
       malformed: this.malformed,
@@ -390,7 +409,7 @@ export class LedgerIndex extends IndexViews {
         anchorSeqs: this.anchorSeqs,
         queue: this.queue,
       },
-    })
+    }
   }
 
   /**

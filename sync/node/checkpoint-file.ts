@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto'
 import type { FeedState } from '../docs/mod.ts'
 import { readIfExists } from './files.ts'
-import { LedgerIndex, LedgerSnapshotError } from './ledger.ts'
+import { LedgerIndex, LedgerSnapshotError, toHex } from './ledger.ts'
 
 const MAGIC = new TextEncoder().encode('LAKOU-CKPT')
 const VERSION = 2
@@ -21,18 +21,19 @@ export interface Checkpoint {
   /** The ChainSink's snapshot bytes. */
   sink: Uint8Array
   /**
-   * SHA-256 (hex) of the ledger.snapshot written with this checkpoint. That snapshot was taken after the
-   * feed state, so it holds every record the state counts as indexed (records newer than the state come
-   * again from their pages; the ledger dedups them). Any other ledger.snapshot (a crash between the two
-   * writes) is not used.
+   * Names the ledger.snapshot written with this checkpoint: `ledgerTrailer` is its trailing SHA-256 (hex; the
+   * ledger checks it against the rest when it decodes), `ledger` the SHA-256 of the whole file (format 1).
+   * That snapshot was taken after the feed state, so it holds every record the state counts as indexed
+   * (records newer than the state come again from their pages; the ledger dedups them). Any other
+   * ledger.snapshot (a crash between the two writes) is not used.
    */
+  ledgerTrailer?: string
   ledger?: string
 }
 
 export function encodeCheckpoint(cp: Checkpoint): Uint8Array {
-  const header = new TextEncoder().encode(
-    JSON.stringify(cp.ledger ? { state: cp.state, ledger: cp.ledger } : { state: cp.state }),
-  )
+  const { sink: _sink, ...named } = cp
+  const header = new TextEncoder().encode(JSON.stringify(named))
   const out = new Uint8Array(MAGIC.length + 1 + 4 + header.length + cp.sink.length)
   out.set(MAGIC)
   let o = MAGIC.length
@@ -66,7 +67,7 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
     throw new CheckpointFileError(`unknown checkpoint version ${bytes[MAGIC.length]}`)
   const length = new DataView(bytes.buffer, bytes.byteOffset).getUint32(MAGIC.length + 1, true)
   if (headerAt + length > bytes.length) throw new CheckpointFileError('truncated checkpoint')
-  let header: { state?: FeedState; ledger?: string }
+  let header: { state?: FeedState; ledger?: string; ledgerTrailer?: string }
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(headerAt, headerAt + length)))
   } catch (e) {
@@ -74,8 +75,10 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
   }
   if (!header.state || typeof header.state.pages !== 'object')
     throw new CheckpointFileError('checkpoint without a feed state')
-  const sink = bytes.subarray(headerAt + length)
-  return header.ledger ? { state: header.state, sink, ledger: header.ledger } : { state: header.state, sink }
+  const cp: Checkpoint = { state: header.state, sink: bytes.subarray(headerAt + length) }
+  if (typeof header.ledgerTrailer === 'string') cp.ledgerTrailer = header.ledgerTrailer
+  if (typeof header.ledger === 'string') cp.ledger = header.ledger
+  return cp
 }
 
 export const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
@@ -91,10 +94,14 @@ export async function restoreLedger(
     log(`lakou/node: ledger snapshot not used (${why}), rebuilding the ledger index from the documents`)
     return undefined
   }
-  if (!cp.ledger) return fallback('the checkpoint names none')
+  if (!cp.ledgerTrailer && !cp.ledger) return fallback('the checkpoint names none')
   const bytes = await readIfExists(file)
   if (!bytes) return fallback(`${file} is missing`)
-  if (sha256Hex(bytes) !== cp.ledger) return fallback('it is not the one written with the checkpoint')
+  // The trailer is the SHA-256 of the rest, which fromSnapshot checks: one hash pass over the file, not two.
+  const named = cp.ledgerTrailer
+    ? toHex(bytes.subarray(Math.max(0, bytes.length - 32))) === cp.ledgerTrailer
+    : sha256Hex(bytes) === cp.ledger
+  if (!named) return fallback('it is not the one written with the checkpoint')
   try {
     return LedgerIndex.fromSnapshot(bytes, { federation })
   } catch (e) {

@@ -6,13 +6,19 @@ import path from 'node:path'
 import { KeyFileError } from './errors.ts'
 import { generateKeyPair, type KeyPair, keyPairFromSeed } from './ledger.ts'
 
-export async function writeFileDurably(file: string, data: Uint8Array | string, mode = 0o644): Promise<void> {
+/** Writes `data` (or its parts, one after the other: no single buffer of it all) atomically and durably. */
+export async function writeFileDurably(
+  file: string,
+  data: Uint8Array | string | Uint8Array[],
+  mode = 0o644,
+): Promise<void> {
   const dir = path.dirname(file)
   await fs.mkdir(dir, { recursive: true })
   const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`
   const fh = await fs.open(tmp, 'w', mode)
   try {
-    await fh.writeFile(data)
+    if (Array.isArray(data)) for (const part of data) await fh.write(part)
+    else await fh.writeFile(data)
     await fh.sync()
   } finally {
     await fh.close()

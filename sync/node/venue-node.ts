@@ -2,6 +2,7 @@
 // layout + the ledger index fed by sync + sync status, with start()/stop(), and appendRecord for the till.
 // Signing happens here with the device key from the data dir (mode 0600); browsers never hold it.
 
+import { createHash } from 'node:crypto'
 import {
   type AutomergeUrl,
   type DocHandle,
@@ -29,13 +30,7 @@ import { type LakouNetwork, type PeerPrincipal, type PeerStatus, startLakouNetwo
 import { ChainGossip } from './chain-gossip.ts'
 import { ChainSink } from './chain-sink.ts'
 import { ChainWal } from './chain-wal.ts'
-import {
-  type Checkpoint,
-  decodeCheckpoint,
-  encodeCheckpoint,
-  restoreLedger,
-  sha256Hex,
-} from './checkpoint-file.ts'
+import { type Checkpoint, decodeCheckpoint, encodeCheckpoint, restoreLedger } from './checkpoint-file.ts'
 import { dataPaths, type NodeConfig, readNodeConfig } from './config.ts'
 import { CertificateAuthenticator, localCredentials } from './credentials.ts'
 import { NodeNotReadyError } from './errors.ts'
@@ -144,6 +139,12 @@ export interface VenueNode extends EventEmitter<VenueNodeEvents> {
   /** This device's chain head (deviceSeq 0 before its first record; undefined without a venue): the till
    * builds its next record from it to preflight it before any card signs (app/server/record-preflight.ts). */
   deviceHead(): { deviceSeq: number; head: Hash } | undefined
+  /**
+   * Where createVenueNode spent its time (ms per phase, in order: config, ledgerSnapshot, sinkState,
+   * network, repo, documents, deviceChain, venueConfig), and when it began since the process started
+   * (module loading before it).
+   */
+  readonly startup: StartupPhases
   /** Writes the index checkpoint now. */
   checkpoint(): Promise<void>
   /** Resolves when every record handed to the index so far is processed. */
@@ -185,6 +186,7 @@ export interface LedgerReady {
 }
 
 export async function createVenueNode(options: VenueNodeOptions): Promise<VenueNode> {
+  const startup = new StartupClock()
   const paths = dataPaths(options.dataDir)
   const log = options.log ?? ((line: string) => console.error(line))
   const config = await readNodeConfig(options.dataDir)
@@ -198,6 +200,7 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
   const ownsLedger = !options.ledger
   let cp: Checkpoint | undefined
   const cpBytes = await readIfExists(paths.checkpoint)
+  startup.mark('config')
   if (cpBytes) {
     try {
       cp = decodeCheckpoint(cpBytes)
@@ -210,6 +213,7 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
   const restoreStarted = performance.now()
   const restored =
     cp && ownsLedger ? await restoreLedger(paths.ledgerSnapshot, cp, federationKey, log) : undefined
+  startup.mark('ledgerSnapshot')
   const ledger: LedgerIndex = options.ledger ?? restored ?? new LedgerIndex({ federation: federationKey })
   const sink = new ChainSink(ledger)
   let feedState: FeedState | undefined
@@ -224,6 +228,7 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     }
   }
 
+  startup.mark('sinkState')
   const revoked = new Set<string>()
   const network = await startLakouNetwork({
     dataDir: options.dataDir,
@@ -240,6 +245,7 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
       revoked.add(toHex(d.statement.device))
   }
 
+  startup.mark('network')
   let layout: DocumentLayout | undefined
   const classified = Promise.withResolvers<void>()
   const storage = new DurableFsStorageAdapter(paths.automerge)
@@ -296,6 +302,7 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
   layout.on('malformed', (url, reason) => log(`lakou/node: ${url}: ${reason}`))
   feed.start()
 
+  startup.mark('repo')
   await layout.follow(config.federationUrl as AutomergeUrl, {
     ...(config.venueId ? { ownVenueId: config.venueId } : {}),
     skipPages: feed.completePages(),
@@ -332,6 +339,7 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
   )
 
   // The till's own page writer and device chain (relays have no venue and write nothing).
+  startup.mark('documents')
   let venue: DocHandle<VenueDoc> | undefined
   let writer: PageWriter | undefined
   let chain: DeviceChainWriter | undefined
@@ -347,6 +355,7 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     chain = await resumeChain(device, writer, opened.records, log)
   }
 
+  startup.mark('deviceChain')
   // The venue's signed configuration; re-derived when the venue doc changes or statements arrive.
   let venueConfig: VenueConfigFeed | undefined
   if (venue && config.venueId) {
@@ -366,6 +375,7 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     void ledgerReady.then(() => venueConfig?.refresh()).catch(() => {})
     await venueConfig.start()
   }
+  startup.mark('venueConfig')
   const configOnly = () => {
     if (!venueConfig) throw new NodeNotReadyError('this node has no venue: it has no venue configuration')
     return venueConfig
@@ -452,9 +462,10 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
       // Taken after the feed state (so it holds all the state counts) and written before the checkpoint
       // that names it.
       if (ownsLedger && ledgerComplete) {
-        const bytes = ledger.exportSnapshot()
-        await writeFileDurably(paths.ledgerSnapshot, bytes)
-        file.ledger = sha256Hex(bytes)
+        // written part by part (no 50+ MB single buffer at 200k records), hashed by Node's SHA-256
+        const parts = ledger.exportSnapshotParts(() => createHash('sha256'))
+        await writeFileDurably(paths.ledgerSnapshot, parts)
+        file.ledgerTrailer = toHex(parts.at(-1)!)
       }
       await writeFileDurably(paths.checkpoint, encodeCheckpoint(file))
     })().finally(() => {
@@ -480,6 +491,7 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     sink,
     ledger,
     ledgerReady,
+    startup: startup.phases(),
     repo,
     layout,
     network,
@@ -530,6 +542,34 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     },
   })
   return node as VenueNode
+}
+
+export interface StartupPhases {
+  /** performance.now() when createVenueNode was called (time since the process started: module loading). */
+  beganMs: number
+  phases: Record<string, number>
+  totalMs: number
+}
+
+/** Times the phases of a start (ms each), so a cold start's cost can be read off (bench/festival). */
+class StartupClock {
+  readonly #began = performance.now()
+  #last = this.#began
+  readonly #phases: Record<string, number> = {}
+
+  mark(phase: string): void {
+    const now = performance.now()
+    this.#phases[phase] = Math.round((now - this.#last) * 10) / 10
+    this.#last = now
+  }
+
+  phases(): StartupPhases {
+    return {
+      beganMs: Math.round(this.#began),
+      phases: { ...this.#phases },
+      totalMs: Math.round(this.#last - this.#began),
+    }
+  }
 }
 
 /** Saves every loaded, ready document (a handle still looked for would make repo.flush throw). */
