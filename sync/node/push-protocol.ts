@@ -1,6 +1,6 @@
 // The libp2p side of the direct record push (sync/docs/push.ts): one long-lived stream per authenticated
-// peer, opened when the peer passes the handshake, length-prefixed frames. A frame is a latency hint: under
-// back-pressure it is dropped (the CRDT sync delivers the record anyway). Streams from peers that have not
+// peer, opened when the peer passes the handshake, length-prefixed frames. Under back-pressure frames wait
+// in order up to 4 MiB per peer, then are dropped (anti-entropy and the CRDT sync deliver the records anyway). Streams from peers that have not
 // passed the handshake, oversized frames and malformed messages get the peer dropped through sync/net.
 import type { Libp2p, Stream } from '@libp2p/interface'
 import * as lp from 'it-length-prefixed'
@@ -15,12 +15,17 @@ import {
 
 export const PUSH_PROTOCOL = '/lakou/record-push/1.0.0'
 const MAX_FRAME_BYTES = 256 * 1024
+type Frame = ReturnType<typeof lp.encode.single>
+/** Frames held per peer while its stream needs a drain. */
+const MAX_QUEUED_BYTES = 4 * 1024 * 1024
 
 export class Libp2pPushTransport implements PushTransport {
   readonly #host: Libp2p
   readonly #access: PeerAccess
   readonly #out = new Map<string, Promise<Stream | undefined>>()
   readonly #listeners = new Set<(peerId: string, message: Uint8Array) => void>()
+  // Frames waiting for a stream to drain (see sendTo).
+  readonly #queued = new WeakMap<Stream, { frames: Frame[]; bytes: number }>()
   #offs: Array<() => void> = []
 
   constructor(host: Libp2p, access: PeerAccess) {
@@ -81,13 +86,48 @@ export class Libp2pPushTransport implements PushTransport {
     if (!this.#access.isAuthenticated(peerId)) return
     const frame = lp.encode.single(message)
     void this.#stream(peerId).then((stream) => {
-      if (stream?.status !== 'open' || stream.writableNeedsDrain) return
-      try {
-        stream.send(frame)
-      } catch {
-        this.#out.delete(peerId)
+      if (stream?.status !== 'open') return
+      // Frames wait (bounded) while the stream needs a drain, in order: an anti-entropy answer is several
+      // large frames at once, and dropping all but the first left a healed partition waiting for the next
+      // summary. Beyond the bound they are dropped (the next summary or the page brings the records).
+      let q = this.#queued.get(stream)
+      if (!q && !stream.writableNeedsDrain) {
+        try {
+          stream.send(frame)
+        } catch {
+          this.#out.delete(peerId)
+        }
+        return
       }
+      if (!q) {
+        q = { frames: [], bytes: 0 }
+        this.#queued.set(stream, q)
+        this.#drainLater(peerId, stream, q)
+      }
+      if (q.bytes + frame.byteLength > MAX_QUEUED_BYTES) return
+      q.frames.push(frame)
+      q.bytes += frame.byteLength
     })
+  }
+
+  #drainLater(peerId: string, stream: Stream, q: { frames: Frame[]; bytes: number }) {
+    stream.onDrain().then(
+      () => {
+        while (q.frames.length > 0 && !stream.writableNeedsDrain && stream.status === 'open') {
+          const frame = q.frames.shift()!
+          q.bytes -= frame.byteLength
+          try {
+            stream.send(frame)
+          } catch {
+            this.#out.delete(peerId)
+            break
+          }
+        }
+        if (q.frames.length > 0 && stream.status === 'open') this.#drainLater(peerId, stream, q)
+        else this.#queued.delete(stream)
+      },
+      () => this.#queued.delete(stream),
+    )
   }
 
   peers(): string[] {
