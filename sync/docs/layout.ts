@@ -64,15 +64,54 @@ export class DocumentLayout extends EventEmitter<LayoutEvents> {
   readonly #pageWindow: number
   readonly #slotTimeoutMs: number
   #order = 0
+  // Full, indexed pages (unloaded once, or skipped from the checkpoint). A peer's sync message for one loads
+  // it back into the repo (automerge-repo serves it from disk) and nothing let it go again: a till serving
+  // the history to a fresh one held every page. A sweep unloads those found loaded on two sweeps in a row.
+  readonly #complete = new Set<DocumentId>()
+  readonly #loadedAtSweep = new Set<DocumentId>()
+  readonly #sweepMs: number
+  #sweepTimer: ReturnType<typeof setInterval> | undefined
   #stopped = false
   #retryMs: number
 
-  constructor(repo: Repo, options: { retryMs?: number; pageWindow?: number; slotTimeoutMs?: number } = {}) {
+  constructor(
+    repo: Repo,
+    options: { retryMs?: number; pageWindow?: number; slotTimeoutMs?: number; sweepMs?: number } = {},
+  ) {
     super()
     this.repo = repo
     this.#retryMs = options.retryMs ?? 1000
     this.#pageWindow = Math.max(1, options.pageWindow ?? PAGE_WINDOW)
     this.#slotTimeoutMs = options.slotTimeoutMs ?? 10_000
+    this.#sweepMs = options.sweepMs ?? 5000
+  }
+
+  #markComplete(documentId: DocumentId): void {
+    this.#complete.add(documentId)
+    if (this.#sweepTimer || this.#stopped) return
+    this.#sweepTimer = setInterval(() => this.#sweep(), this.#sweepMs)
+    this.#sweepTimer.unref?.()
+  }
+
+  #sweep(): void {
+    for (const id of this.#complete) {
+      const h = this.repo.handles[id]
+      if (!h?.isReady()) {
+        this.#loadedAtSweep.delete(id)
+        continue
+      }
+      if (!this.#loadedAtSweep.has(id)) {
+        this.#loadedAtSweep.add(id)
+        continue
+      }
+      this.#loadedAtSweep.delete(id)
+      void this.unload(id).catch(() => {})
+    }
+  }
+
+  /** Full, indexed pages this layout lets go of whenever a peer's request loads them again. */
+  get completePages(): number {
+    return this.#complete.size
   }
 
   /** Classification for the share policy; undefined for a document this node has not classified. */
@@ -188,6 +227,7 @@ export class DocumentLayout extends EventEmitter<LayoutEvents> {
    * page, and the personal doc of the device's own venue. Resolves once the federation doc is found.
    */
   async follow(federationUrl: AutomergeUrl, options: FollowOptions = {}): Promise<DocHandle<FederationDoc>> {
+    for (const id of options.skipPages ?? []) this.#markComplete(id as DocumentId)
     const fed = await this.find<FederationDoc>(federationUrl)
     const fedClass = this.#remember(fed, 'federation')
     this.emit('entries', fed, fedClass)
@@ -306,9 +346,12 @@ export class DocumentLayout extends EventEmitter<LayoutEvents> {
     handle?.removeAllListeners('heads-changed')
     await this.repo.removeFromCache(documentId)
     this.release(documentId)
+    this.#markComplete(documentId)
   }
 
   stop(): void {
     this.#stopped = true
+    if (this.#sweepTimer) clearInterval(this.#sweepTimer)
+    this.#sweepTimer = undefined
   }
 }

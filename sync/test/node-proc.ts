@@ -112,6 +112,16 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
         ledgerDigest: toHex(sha256(new TextEncoder().encode(JSON.stringify(node.ledger.snapshot())))),
       }
     }
+    case 'pages': {
+      // Ledger pages this node knows (classified), which of them are loaded in the repo, and how far each
+      // is indexed: full, indexed pages must have left memory.
+      await node.idle()
+      const known = node.status().docs.map((d) => ({ documentId: d.documentId, indexed: d.indexed }))
+      const loaded = Object.values(node.repo.handles)
+        .filter((h) => h.isReady() && node.layout.classify(h.documentId)?.kind === 'ledger-page')
+        .map((h) => h.documentId)
+      return { known, loaded }
+    }
     case 'has': {
       await node.idle()
       const hashes = c.hashes as string[]
