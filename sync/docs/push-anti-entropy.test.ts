@@ -129,16 +129,21 @@ describe('record push: anti-entropy', () => {
     expect(push.stats.resent).toBe(2)
   })
 
-  it('summaries are answered at most once a second per peer, periodic ones without the newest records', () => {
+  it('summaries are answered at most once a second per peer; a sooner one waits, periodic ones skip the newest', async () => {
     const chains = new FixedChains(2)
-    const { transport } = setup(['p1', 'p2'], { chains })
+    const { transport, push } = setup(['p1', 'p2'], { chains })
     transport.deliver('p1', { t: 'sum', hello: false, chains: [] })
-    transport.deliver('p1', { t: 'sum', hello: true, chains: [] }) // too soon: ignored
+    transport.deliver('p1', { t: 'sum', hello: true, chains: [['dev', 1, 'top1']] }) // too soon: waits
+    transport.deliver('p1', { t: 'sum', hello: false, chains: [['dev', 1, 'top1']] }) // replaces it, still a hello
     transport.deliver('p2', { t: 'sum', hello: false, chains: [['dev', 2, 'top2']] })
     expect(chains.asked).toHaveLength(2)
     expect(chains.asked[0]!.settledMs).toBeGreaterThan(0)
     expect(transport.recordsTo('p1')).toEqual([1, 2])
     expect(transport.recordsTo('p2')).toEqual([])
+    await until(() => chains.asked.length === 3, 3000)
+    expect(chains.asked[2]!.settledMs).toBe(0)
+    expect(transport.recordsTo('p1')).toEqual([1, 2, 2])
+    push.stop()
   })
 
   it('records received in answer are validated and forwarded to the other peers', async () => {

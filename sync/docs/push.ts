@@ -83,6 +83,11 @@ export class RecordPush {
   readonly #inFlight = new Map<string, Promise<IngestOutcome>>()
   readonly #outbox: Outbox | undefined
   readonly #answered = new Map<string, number>()
+  readonly #later = new Map<
+    string,
+    { chains: ChainEntry[]; hello: boolean; timer: ReturnType<typeof setTimeout> }
+  >()
+  #stopped = false
   readonly #timer: ReturnType<typeof setInterval> | undefined
   /** Counts of pushes received / ignored as malformed (tests and metrics). */
   readonly stats = {
@@ -286,14 +291,39 @@ export class RecordPush {
     }
     this.stats.summaries++
     if (!this.#chains) return
-    // At most one answer per peer per second: a peer cannot make this node resend its memory in a loop.
-    const now = Date.now()
-    if (now - (this.#answered.get(peer) ?? -Infinity) < 1000) return
-    this.#answered.set(peer, now)
+    // At most one answer per peer per second, so a peer cannot make this node resend its memory in a loop;
+    // a summary that comes sooner is answered when the second is up (the latest one, a hello if any was),
+    // never dropped: a link that flapped would otherwise lose the hello of the connection that stayed.
+    const hello = m.hello === true
+    const wait = 1000 - (Date.now() - (this.#answered.get(peer) ?? -Infinity))
+    if (wait > 0) {
+      const later = this.#later.get(peer)
+      if (later) {
+        later.chains = chains as ChainEntry[]
+        later.hello ||= hello
+      } else {
+        const entry = {
+          chains: chains as ChainEntry[],
+          hello,
+          timer: setTimeout(() => {
+            this.#later.delete(peer)
+            this.#resend(peer, entry.chains, entry.hello)
+          }, wait),
+        }
+        this.#later.set(peer, entry)
+      }
+      return
+    }
+    this.#resend(peer, chains as ChainEntry[], hello)
+  }
+
+  #resend(peer: string, chains: ChainEntry[], hello: boolean): void {
+    if (!this.#chains || this.#stopped) return
+    this.#answered.set(peer, Date.now())
     const theirs = new Map<string, [number, string]>()
-    for (const [device, length, top] of chains as ChainEntry[]) theirs.set(device, [length, top])
+    for (const [device, length, top] of chains) theirs.set(device, [length, top])
     // On a periodic summary, records learned in the last few seconds are probably on their way already.
-    const records = this.#chains.missing(theirs, MAX_RESEND, m.hello === true ? 0 : 5000)
+    const records = this.#chains.missing(theirs, MAX_RESEND, hello ? 0 : 5000)
     this.stats.resent += records.length
     if (records.length > 0)
       this.#sendItems(
@@ -308,6 +338,9 @@ export class RecordPush {
   }
 
   stop(): void {
+    this.#stopped = true
+    for (const { timer } of this.#later.values()) clearTimeout(timer)
+    this.#later.clear()
     this.#off()
     if (this.#timer) clearInterval(this.#timer)
     this.#outbox?.stop()
