@@ -139,7 +139,9 @@ export function encodeSnapshotParts(
 }
 
 function encodeBody(p: IndexParts): { head: Uint8Array; chunks: Uint8Array[] } {
-  const w = new Writer(1 << 20).raw(MAGIC).u8(VERSION)
+  // sized for the entries up front (~50-60 bytes each): growing by doubling left a copy of every smaller
+  // buffer behind (16 MiB allocated, 8 MiB thrown away at 200k records)
+  const w = new Writer(Math.max(1 << 20, p.entries.size * 64)).raw(MAGIC).u8(VERSION)
   w.uint(p.federation.length)
   for (const k of p.federation) w.fixed(k, 32)
   w.uint(p.statements.size)

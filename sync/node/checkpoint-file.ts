@@ -31,18 +31,16 @@ export interface Checkpoint {
   ledger?: string
 }
 
-export function encodeCheckpoint(cp: Checkpoint): Uint8Array {
-  const { sink: _sink, ...named } = cp
+/** The file's bytes as two parts to write in order (the sink bytes are not copied). */
+export function encodeCheckpoint(cp: Checkpoint): Uint8Array[] {
+  const { sink, ...named } = cp
   const header = new TextEncoder().encode(JSON.stringify(named))
-  const out = new Uint8Array(MAGIC.length + 1 + 4 + header.length + cp.sink.length)
-  out.set(MAGIC)
-  let o = MAGIC.length
-  out[o++] = VERSION
-  new DataView(out.buffer).setUint32(o, header.length, true)
-  o += 4
-  out.set(header, o)
-  out.set(cp.sink, o + header.length)
-  return out
+  const prefix = new Uint8Array(MAGIC.length + 1 + 4 + header.length)
+  prefix.set(MAGIC)
+  prefix[MAGIC.length] = VERSION
+  new DataView(prefix.buffer).setUint32(MAGIC.length + 1, header.length, true)
+  prefix.set(header, MAGIC.length + 1 + 4)
+  return [prefix, sink]
 }
 
 export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
