@@ -20,6 +20,7 @@ import {
 } from './sign.ts'
 import {
   decodeSnapshot,
+  decodeSnapshotParts,
   encodeSnapshot,
   encodeSnapshotParts,
   type IndexParts,
@@ -417,9 +418,16 @@ export class LedgerIndex extends IndexViews {
    * disk is trusted like its device key): the derived state is read back as it was. Throws
    * LedgerSnapshotError ('corrupt', 'version', 'federation-mismatch'): then re-ingest instead.
    */
-  static fromSnapshot(bytes: Uint8Array, options: LedgerIndexOptions): LedgerIndex {
+  static fromSnapshot(
+    bytes: Uint8Array | { head: Uint8Array; chunks: Uint8Array[] },
+    options: LedgerIndexOptions,
+  ): LedgerIndex {
     const index = new LedgerIndex(options)
-    const p = decodeSnapshot(bytes, index.federationKeys)
+    // a format 3 snapshot read in parts: the caller checked its SHA-256 (see decodeSnapshotParts)
+    const p =
+      bytes instanceof Uint8Array
+        ? decodeSnapshot(bytes, index.federationKeys)
+        : decodeSnapshotParts(bytes.head, bytes.chunks, index.federationKeys)
     let anchors: Checkpoint | null = null
     if (p.anchorBytes) {
       let d: Decoded

@@ -73,6 +73,7 @@ export {
   statementSignatureMessage,
   verifySignatures,
 } from './sign.ts'
+export { type SnapshotLayout, snapshotLayout } from './snapshot.ts'
 export {
   checkPresentedTagState,
   decodeTagState,

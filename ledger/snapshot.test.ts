@@ -9,6 +9,7 @@ import {
   type SignedRecord,
   toHex,
 } from './mod.ts'
+import { snapshotLayout } from './snapshot.ts'
 import { type Kit, makeKit as makeDefaultKit } from './test-kit.ts'
 
 const makeKit = async (seed: string) => makeDefaultKit(seed, await createFixture(seed, { tagCards: 6 }))
@@ -178,8 +179,8 @@ describe('local state snapshot', () => {
 
     // an intact file of another format (format 1 stored the record list; the node then re-ingests)
     const magic = 'LAKOU-SNAPSHOT'.length
-    expect(good[magic]).toBe(2)
-    for (const version of [0, 1, 3, 255]) {
+    expect(good[magic]).toBe(3)
+    for (const version of [0, 1, 4, 255]) {
       const other = good.slice()
       other[magic] = version
       expect(codeOf(rehash(other))).toBe('version')
@@ -198,6 +199,48 @@ describe('local state snapshot', () => {
     }
     expect([...restoredOrCode].sort()).toEqual(['corrupt', 'federation-mismatch', 'restored'])
     expect(codeOf(rehash(good.slice(0, good.length - 40)))).toBe('corrupt')
+  })
+
+  it('format 3 read in parts (head, then each chunk in its own buffer), and format 2 still read', async () => {
+    const kit = await makeKit('snapshot-layout')
+    await busyHistory(kit)
+    const opts = { federation: kit.fx.federation.publicKey }
+    const good = kit.index.exportSnapshot()
+    const before = views(LedgerIndex.fromSnapshot(good, opts))
+    const layout = snapshotLayout(good.subarray(0, 4096))!
+    expect(layout.chunkLengths.length).toBeGreaterThan(0)
+    const head = good.slice(0, layout.headLength)
+    let o = layout.headLength
+    const chunks = layout.chunkLengths.map((len) => {
+      o += len
+      return good.slice(o - len, o)
+    })
+    expect(o).toBe(good.length - 32)
+    expect(views(LedgerIndex.fromSnapshot({ head, chunks }, opts))).toEqual(before)
+    // parts that do not match their layout: typed errors
+    const codeOf = (parts: { head: Uint8Array; chunks: Uint8Array[] }) => {
+      try {
+        LedgerIndex.fromSnapshot(parts, opts)
+        return 'restored'
+      } catch (err) {
+        expect(err).toBeInstanceOf(LedgerSnapshotError)
+        return (err as LedgerSnapshotError).code
+      }
+    }
+    expect(codeOf({ head, chunks: chunks.slice(1) })).toBe('corrupt')
+    expect(codeOf({ head: head.subarray(0, head.length - 1), chunks })).toBe('corrupt')
+    expect(codeOf({ head, chunks: [...chunks.slice(0, -1), chunks.at(-1)!.subarray(1)] })).toBe('corrupt')
+    expect(snapshotLayout(good.subarray(0, 8))).toBeUndefined()
+    // format 2: the same without the layout line
+    const magic = 'LAKOU-SNAPSHOT'.length
+    const line = 4 + 4 + 4 * layout.chunkLengths.length
+    const v2 = concatBytes(
+      good.subarray(0, magic),
+      new Uint8Array([2]),
+      good.subarray(magic + 1 + line, good.length - 32),
+    )
+    expect(snapshotLayout(v2)).toBeUndefined()
+    expect(views(LedgerIndex.fromSnapshot(rehash(concatBytes(v2, new Uint8Array(32))), opts))).toEqual(before)
   })
 
   it('a snapshot taken while records are being verified leaves them out; they come again', async () => {

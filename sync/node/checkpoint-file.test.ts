@@ -10,7 +10,7 @@ import {
   restoreLedger,
   sha256Hex,
 } from './checkpoint-file.ts'
-import { createFixture, LedgerIndex, toHex } from './ledger.ts'
+import { createFixture, DeviceChainWriter, LedgerIndex, toHex, ZERO_HASH } from './ledger.ts'
 
 const state = { pages: { p1: { venueId: 'v', deviceId: 'd', page: 0, indexed: 7 } } }
 const sink = new Uint8Array([9, 8, 7, 6, 5])
@@ -58,7 +58,20 @@ describe('index checkpoint file', () => {
     const fx = await createFixture('checkpoint-file')
     const index = new LedgerIndex({ federation: fx.federation.publicKey })
     await index.ingestMany(fx.statements)
+    const till = new DeviceChainWriter(fx.venues[0]!.cashier.key)
+    for (const [i, card] of fx.tagCards.entries()) {
+      const r = await till.append({
+        kind: 'top-up',
+        chain: { card, cardSeq: 1, cardPrev: ZERO_HASH },
+        asset: 'EUR',
+        amount: 100 + i,
+        method: 'cash',
+      })
+      await index.ingest(r.bytes)
+    }
+    expect(index.counts().valid).toBe(fx.tagCards.length)
     const parts = index.exportSnapshotParts()
+    expect(parts.length).toBeGreaterThan(2) // head, record chunk(s), trailer
     const bytes = Buffer.concat(parts)
     const dir = mkdtempSync(path.join(tmpdir(), 'lakou-cp-'))
     dirs.push(dir)
@@ -73,7 +86,7 @@ describe('index checkpoint file', () => {
       federation,
       log,
     )
-    expect(byTrailer?.counts().statements).toBe(index.counts().statements)
+    expect(byTrailer?.counts()).toEqual(index.counts())
     const byHash = await restoreLedger(file, { state, sink, ledger: sha256Hex(bytes) }, federation, log)
     expect(byHash?.counts().statements).toBe(index.counts().statements)
     expect(logs).toEqual([])
@@ -85,5 +98,15 @@ describe('index checkpoint file', () => {
     expect(await restoreLedger(`${file}.gone`, { state, sink, ledger: 'x' }, federation, log)).toBeUndefined()
     expect(logs.length).toBe(3)
     expect(logs[0]).toMatch(/not the one written with the checkpoint/)
+    // read in parts: a damaged record byte under the right trailer, a truncated file
+    const damaged = Buffer.from(bytes)
+    damaged[damaged.length - 40]! ^= 1
+    writeFileSync(file, damaged)
+    const named = { state, sink, ledgerTrailer: toHex(parts.at(-1)!) }
+    expect(await restoreLedger(file, named, federation, log)).toBeUndefined()
+    expect(logs.at(-1)).toMatch(/does not match its hash/)
+    writeFileSync(file, bytes.subarray(0, bytes.length - 100))
+    expect(await restoreLedger(file, named, federation, log)).toBeUndefined()
+    expect(logs.at(-1)).toMatch(/not the one written|does not match|ended/)
   })
 })

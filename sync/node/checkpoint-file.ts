@@ -4,9 +4,9 @@
 // ~20 MB of text built, parsed and decoded at every checkpoint and start). Format 1 is still read.
 //   "LAKOU-CKPT" u8(2) u32le(headerLength) header(JSON: {state, ledger?}) sinkBytes
 import { createHash } from 'node:crypto'
+import { type FileHandle, open } from 'node:fs/promises'
 import type { FeedState } from '../docs/mod.ts'
-import { readIfExists } from './files.ts'
-import { LedgerIndex, LedgerSnapshotError, toHex } from './ledger.ts'
+import { LedgerIndex, LedgerSnapshotError, snapshotLayout, toHex } from './ledger.ts'
 
 const MAGIC = new TextEncoder().encode('LAKOU-CKPT')
 const VERSION = 2
@@ -81,7 +81,12 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
 
 export const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex')
 
-/** The ledger index from the snapshot the checkpoint names, or undefined (logged why) to rebuild it. */
+/**
+ * The ledger index from the snapshot the checkpoint names, or undefined (logged why) to rebuild it. A format 3
+ * snapshot named by its trailer is read in parts (its head, then each record chunk into a buffer of its own,
+ * hashed on the way): the head is freed after the restore, and only the chunks stay, as the index's record
+ * storage. Anything else is read whole.
+ */
 export async function restoreLedger(
   file: string,
   cp: Checkpoint,
@@ -93,17 +98,63 @@ export async function restoreLedger(
     return undefined
   }
   if (!cp.ledgerTrailer && !cp.ledger) return fallback('the checkpoint names none')
-  const bytes = await readIfExists(file)
-  if (!bytes) return fallback(`${file} is missing`)
-  // The trailer is the SHA-256 of the rest, which fromSnapshot checks: one hash pass over the file, not two.
-  const named = cp.ledgerTrailer
-    ? toHex(bytes.subarray(Math.max(0, bytes.length - 32))) === cp.ledgerTrailer
-    : sha256Hex(bytes) === cp.ledger
-  if (!named) return fallback('it is not the one written with the checkpoint')
+  let fh: FileHandle
   try {
-    return LedgerIndex.fromSnapshot(bytes, { federation })
+    fh = await open(file, 'r')
   } catch (e) {
-    if (e instanceof LedgerSnapshotError) return fallback(e.message)
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return fallback(`${file} is missing`)
     throw e
   }
+  try {
+    const size = (await fh.stat()).size
+    if (size < 32) return fallback('it is truncated')
+    const layout = cp.ledgerTrailer ? snapshotLayout(await readAt(fh, 0, Math.min(size, 1 << 16))) : undefined
+    if (layout && cp.ledgerTrailer) {
+      const trailer = await readAt(fh, size - 32, 32)
+      if (toHex(trailer) !== cp.ledgerTrailer)
+        return fallback('it is not the one written with the checkpoint')
+      const hash = createHash('sha256')
+      const head = await readAt(fh, 0, layout.headLength)
+      hash.update(head)
+      const chunks: Uint8Array[] = []
+      let at = layout.headLength
+      for (const length of layout.chunkLengths) {
+        const chunk = await readAt(fh, at, length)
+        hash.update(chunk)
+        chunks.push(chunk)
+        at += length
+      }
+      if (at + 32 !== size) return fallback('its size does not match its layout')
+      if (toHex(hash.digest()) !== cp.ledgerTrailer) return fallback('its content does not match its hash')
+      return LedgerIndex.fromSnapshot({ head, chunks }, { federation })
+    }
+    const bytes = await readAt(fh, 0, size)
+    // The trailer is the SHA-256 of the rest, which fromSnapshot checks: one hash pass over the file, not two.
+    const named = cp.ledgerTrailer
+      ? toHex(bytes.subarray(size - 32)) === cp.ledgerTrailer
+      : sha256Hex(bytes) === cp.ledger
+    if (!named) return fallback('it is not the one written with the checkpoint')
+    return LedgerIndex.fromSnapshot(bytes, { federation })
+  } catch (e) {
+    if (e instanceof LedgerSnapshotError || e instanceof ShortReadError) return fallback(e.message)
+    throw e
+  } finally {
+    await fh.close()
+  }
+}
+
+class ShortReadError extends Error {
+  override name = 'ShortReadError'
+}
+
+/** `length` bytes at `position`, into a buffer of their own (not a slice of a shared pool). */
+async function readAt(fh: FileHandle, position: number, length: number): Promise<Uint8Array> {
+  const out = new Uint8Array(length)
+  let done = 0
+  while (done < length) {
+    const { bytesRead } = await fh.read(out, done, length - done, position + done)
+    if (bytesRead === 0) throw new ShortReadError(`it ended ${length - done} bytes early`)
+    done += bytesRead
+  }
+  return out
 }
