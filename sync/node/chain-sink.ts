@@ -240,6 +240,7 @@ export class ChainSink implements RecordSink {
     const s = decodeSinkSnapshot(bytes)
     // indices of the snapshot's hashes in this store (the same ones when the sink is empty)
     const n = s.hashes.length / 32
+    this.#hashes.reserve(this.#hashes.size + n)
     const local = new Uint32Array(n)
     for (let i = 0; i < n; i++) local[i] = this.#hashes.add(s.hashes, i * 32)
     for (const i of s.statements) this.statements.add(toHex(this.#hashes.at(local[i]!)))

@@ -27,6 +27,21 @@ describe('HashStore', () => {
     expect(store.size).toBe(held.length)
   })
 
+  it('reserve keeps what it holds and findable, then takes more without growing', () => {
+    const next = seededRandom(SEED + 1)
+    const store = new HashStore()
+    const first = Array.from({ length: 300 }, () => randomHash(next))
+    for (const h of first) store.add(h)
+    store.reserve(10_000)
+    first.forEach((h, i) => {
+      expect(store.indexOf(h), `seed ${SEED + 1}`).toBe(i)
+    })
+    const more = Array.from({ length: 9_700 }, () => randomHash(next))
+    for (const h of more) store.add(h)
+    expect(store.size).toBe(10_000)
+    expect(store.indexOf(more.at(-1)!)).toBe(9_999)
+  })
+
   it('hashes that share their first four bytes (one slot) stay distinct', () => {
     const store = new HashStore()
     const hashes = Array.from({ length: 100 }, (_, i) => {

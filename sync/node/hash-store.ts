@@ -31,6 +31,18 @@ export class HashStore {
     return hash.length === HASH && this.indexOf(hash) >= 0
   }
 
+  /** Makes room for `n` hashes in all (a restore knows how many come: no growing copies on the way). */
+  reserve(n: number): void {
+    if (n * HASH > this.#bytes.length) {
+      const grown = new Uint8Array(n * HASH)
+      grown.set(this.#bytes.subarray(0, this.#count * HASH))
+      this.#bytes = grown
+    }
+    let slots = this.#slots.length
+    while (n * 2 > slots) slots *= 2
+    if (slots > this.#slots.length) this.#rehash(slots)
+  }
+
   /** Adds a hash (32 bytes of `buf` from `offset`) if absent; returns its index either way. */
   add(buf: Uint8Array, offset = 0): number {
     if (offset < 0 || buf.length - offset < HASH) throw new RangeError('a content hash is 32 bytes')
