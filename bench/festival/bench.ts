@@ -314,6 +314,10 @@ export const run: Bench = async ({ args }) => {
     log(
       `cold start ${round(coldStartSeconds)} s (modules loaded after ${round(coldImportSeconds)} s) (bare process ${round(bare.startMs / 1000)} s), first sale acknowledged ${round(Number(firstSale.ackMs))} ms later, ledger views back ${round(restartLedgerSeconds)} s after start`,
     )
+    // createVenueNode's phases in the restarted till (sync/node VenueNode.startup), ms each
+    const coldStartPhases = (restarted.ready.startup as { phases?: Record<string, number> } | undefined)
+      ?.phases
+    log(`cold start phases (ms): ${JSON.stringify(coldStartPhases ?? {})}`)
     const rssRestarted = (await stats([restarted]))[0]!.rssMb
     const maxRssMb = Math.max(...rssBefore, rssFresh, rssRestarted)
 
@@ -428,6 +432,7 @@ export const run: Bench = async ({ args }) => {
         firstSaleAckMs: round(Number(firstSale.ackMs)),
         restartLedgerSeconds: round(restartLedgerSeconds),
         coldStartModulesSeconds: round(coldImportSeconds),
+        coldStartPhasesMs: coldStartPhases ?? {},
         startupLedgerRebuildSeconds: round(rebuildSeconds),
         startupLedgerSource: ledgerSources,
         restartLedgerSource: String(restartLedger.source ?? 'rebuild'),

@@ -223,4 +223,6 @@ out({
   addresses: node.addresses(),
   importedMs,
   readyMs: performance.now(),
+  // where createVenueNode spent the start (ms per phase), for the bench's cold start line
+  startup: node.startup,
 })
