@@ -215,10 +215,9 @@ export class ChainSink implements RecordSink {
   /** SHA-256 over the sorted hashes (hex) of everything applied: equal digests mean identical indexes. */
   digest(): string {
     const order = Array.from({ length: this.#hashes.size }, (_, i) => i)
-    const at = (i: number) => this.#hashes.at(i)
-    order.sort((a, b) => Buffer.compare(at(a), at(b)))
+    order.sort((a, b) => this.#hashes.compare(a, b))
     const h = createHash('sha256')
-    for (const i of order) h.update(toHex(at(i)))
+    for (const i of order) h.update(toHex(this.#hashes.at(i)))
     return h.digest('hex')
   }
 

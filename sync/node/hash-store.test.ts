@@ -22,6 +22,14 @@ describe('HashStore', () => {
       expect(store.at(i)).toEqual(h)
     })
     for (let i = 0; i < 1000; i++) expect(store.has(randomHash(next)), `seed ${SEED}`).toBe(false)
+    // compare orders like the hex strings
+    for (let k = 0; k < 200; k++) {
+      const [a, b] = [Math.floor(next() * held.length), Math.floor(next() * held.length)]
+      const hex = (h: Uint8Array) => Buffer.from(h).toString('hex')
+      expect(Math.sign(store.compare(a, b)), `seed ${SEED}`).toBe(
+        Math.sign(hex(held[a]!).localeCompare(hex(held[b]!))),
+      )
+    }
     // adding again returns the same index and stores nothing
     expect(store.add(new Uint8Array(held[42]!))).toBe(42)
     expect(store.size).toBe(held.length)

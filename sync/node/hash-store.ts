@@ -55,7 +55,9 @@ export class HashStore {
       this.#bytes = grown
     }
     const index = this.#count++
-    this.#bytes.set(buf.subarray(offset, offset + HASH), index * HASH)
+    const bytes = this.#bytes
+    const o = index * HASH
+    for (let i = 0; i < HASH; i++) bytes[o + i] = buf[offset + i]!
     this.#place(index)
     return index
   }
@@ -64,6 +66,18 @@ export class HashStore {
   at(index: number): Uint8Array {
     if (!(index >= 0 && index < this.#count)) throw new RangeError(`no hash at ${index}`)
     return this.#bytes.subarray(index * HASH, (index + 1) * HASH)
+  }
+
+  /** Byte order of the hashes at two indices (the order of their hex strings): <0, 0 or >0. */
+  compare(a: number, b: number): number {
+    const bytes = this.#bytes
+    const oa = a * HASH
+    const ob = b * HASH
+    for (let i = 0; i < HASH; i++) {
+      const d = bytes[oa + i]! - bytes[ob + i]!
+      if (d !== 0) return d
+    }
+    return 0
   }
 
   #equals(index: number, buf: Uint8Array, offset: number): boolean {
