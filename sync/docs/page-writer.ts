@@ -179,8 +179,11 @@ export class PageWriter {
     this.#staged.push(record)
     this.#stagedDone.push(committed)
     this.#stagedIds.push(...rollover)
+    // Jittered (0.5-1.5 x flushMs): tills that start selling together would otherwise all change their pages
+    // at the same moment, every interval, and the sync of twenty changes at once stalled every replica's
+    // push path for seconds (a 20-till festival's convergence, measured at the end of sales).
     if (this.#flushMs <= 0) this.#commit()
-    else this.#timer ??= setTimeout(() => this.#commit(), this.#flushMs)
+    else this.#timer ??= setTimeout(() => this.#commit(), this.#flushMs * (0.5 + Math.random()))
     return { location, committed: committed.promise }
   }
 
