@@ -45,8 +45,12 @@ interface WaitingPage {
   order: number
 }
 
-/** Ledger pages loading or being indexed at once (the page window), by default. */
-export const PAGE_WINDOW = 8
+/**
+ * Ledger pages loading or being indexed at once (the page window), by default. Measured on a 200k catch-up
+ * (bench/catch-up.ts, loaded machine): 16 -> 45 s, 531 MB; 8 -> 39-54 s, 453-507 MB; 4 -> 33 s, 422 MB;
+ * 2 -> 37 s, 422 MB. Fewer pages at once keep fewer records pending (and fewer docs in memory).
+ */
+export const PAGE_WINDOW = 4
 
 export class DocumentLayout extends EventEmitter<LayoutEvents> {
   readonly repo: Repo

@@ -60,7 +60,7 @@ describe('catch-up of a fresh till', () => {
     const settled = (p: Pages) =>
       fullPages(p).length === 12 && !p.loaded.some((id) => fullPages(p).includes(id))
     let pb = (await b.send({ cmd: 'pages' })) as unknown as Pages
-    for (let t = 0; t < 300 && !settled(pb); t++) {
+    for (let t = 0; t < 600 && !settled(pb); t++) {
       await new Promise((r) => setTimeout(r, 100))
       pb = (await b.send({ cmd: 'pages' })) as unknown as Pages
     }
@@ -79,7 +79,7 @@ describe('catch-up of a fresh till', () => {
     expect(sc.digest).toBe(sb.digest)
     // B loaded its pages from disk to serve them to C; they leave its memory again (the layout's sweep).
     pb = (await b.send({ cmd: 'pages' })) as unknown as Pages
-    for (let t = 0; t < 300 && !settled(pb); t++) {
+    for (let t = 0; t < 600 && !settled(pb); t++) {
       await new Promise((r) => setTimeout(r, 100))
       pb = (await b.send({ cmd: 'pages' })) as unknown as Pages
     }
