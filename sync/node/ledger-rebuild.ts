@@ -66,14 +66,32 @@ export async function rebuildLedger(
   // One batch: the ledger's trust is order-free within it (admissions before certificates not required).
   await feed(statements)
 
+  // Lowest page number first across devices (roughly signing order: card chains cross devices, and a
+  // device-by-device order left nearly every record pending until the last page), a few pages per ledger
+  // batch so its verification window stays full; the next pages are read from disk meanwhile.
   let records = 0
-  for (const [id, progress] of Object.entries(state.pages) as Array<[DocumentId, PageProgress]>) {
-    const batch = await pageRecords(id, progress.indexed)
-    if (!batch) continue
+  const pages = rebuildOrder(state.pages)
+  const read = (at: number) =>
+    Promise.all(pages.slice(at, at + PAGES_PER_BATCH).map(([id, p]) => pageRecords(id, p.indexed)))
+  let next = read(0)
+  for (let at = 0; at < pages.length; at += PAGES_PER_BATCH) {
+    const batches = await next
+    next = read(at + PAGES_PER_BATCH)
+    const batch = batches.flatMap((b) => b ?? [])
     records += batch.length
     await feed(batch)
   }
   return { records, statements: statements.length, ms: performance.now() - t0 }
+}
+
+const PAGES_PER_BATCH = 4
+
+/** The pages of a feed state, lowest page number first (ties in the state's own order). */
+export function rebuildOrder(pages: FeedState['pages']): Array<[DocumentId, PageProgress]> {
+  return (Object.entries(pages) as Array<[DocumentId, PageProgress]>)
+    .map((e, i) => ({ e, i }))
+    .sort((a, b) => a.e[1].page - b.e[1].page || a.i - b.i)
+    .map(({ e }) => e)
 }
 
 /** A page's records from its stored chunks (snapshot and incremental), or undefined if none is stored. */
