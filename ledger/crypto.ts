@@ -192,30 +192,67 @@ function nodeKeyOf(
   return key
 }
 
-function nodeCryptoVerifier(
+/** Receives the verdict of a verification started by a callback verifier, with the caller's tag. */
+export type VerifyDone<T> = (tag: T, ok: boolean) => void
+
+/**
+ * Starts a verification whose verdict goes to `done(tag, ok)`, always later (never synchronously).
+ * Returns false, and never calls `done`, when the input is refused before any verify (wrong lengths, a
+ * key the runtime will not take): the caller treats that as a failed signature.
+ */
+export type CallbackVerifier = <T>(
+  publicKey: Uint8Array,
+  message: Uint8Array,
+  signature: Uint8Array,
+  done: VerifyDone<T>,
+  tag: T,
+) => boolean
+
+function nodeCryptoCallbackVerifier(
   verify: NodeVerify,
   createPublicKey: NonNullable<NodeCrypto['createPublicKey']>,
-): typeof verifyWithWebCrypto {
-  return (publicKey, message, signature) => {
-    if (publicKey.length !== 32 || signature.length !== 64) return Promise.resolve(false)
+): CallbackVerifier {
+  return (publicKey, message, signature, done, tag) => {
+    if (publicKey.length !== 32 || signature.length !== 64) return false
     const key = nodeKeyOf(createPublicKey, keyOf(publicKey), publicKey)
-    if (key === null) return Promise.resolve(false)
-    return new Promise<boolean>((resolve) => {
-      try {
-        verify(null, message, key, signature, (err, ok) => resolve(err === null && ok === true))
-        verifications++
-      } catch {
-        resolve(false)
-      }
-    })
+    if (key === null) return false
+    try {
+      verify(null, message, key, signature, (err, ok) => done(tag, err === null && ok === true))
+    } catch {
+      return false
+    }
+    verifications++
+    return true
   }
 }
 
-/** node:crypto's path where the runtime has it (Node >= 20.16), else undefined; exported for tests. */
-export const verifyWithNodeCrypto =
+/** The browser's callback path (also where node:crypto is absent); exported for tests. */
+export const verifyWithWebCryptoCallback: CallbackVerifier = (publicKey, message, signature, done, tag) => {
+  if (publicKey.length !== 32 || signature.length !== 64) return false
+  verifyWithWebCrypto(publicKey, message, signature).then((ok) => done(tag, ok))
+  return true
+}
+
+const nodeCallbackVerifier =
   nodeCrypto?.verify && nodeCrypto.createPublicKey
-    ? nodeCryptoVerifier(nodeCrypto.verify, nodeCrypto.createPublicKey)
+    ? nodeCryptoCallbackVerifier(nodeCrypto.verify, nodeCrypto.createPublicKey)
     : undefined
+
+/**
+ * verifySignature's path as a callback (the ingest's hot path: no promise or microtask per signature,
+ * one closure inside node:crypto's call).
+ */
+export const verifySignatureCallback: CallbackVerifier = nodeCallbackVerifier ?? verifyWithWebCryptoCallback
+
+const resolveWith: VerifyDone<(ok: boolean) => void> = (resolve, ok) => resolve(ok)
+
+/** node:crypto's path where the runtime has it (Node >= 20.16), else undefined; exported for tests. */
+export const verifyWithNodeCrypto: typeof verifyWithWebCrypto | undefined = nodeCallbackVerifier
+  ? (publicKey, message, signature) =>
+      new Promise<boolean>((resolve) => {
+        if (!nodeCallbackVerifier(publicKey, message, signature, resolveWith, resolve)) resolve(false)
+      })
+  : undefined
 
 /** Which path verifySignature takes in this runtime. */
 export const verificationPath: 'node:crypto' | 'webcrypto' = verifyWithNodeCrypto

@@ -87,6 +87,11 @@ export abstract class IndexProcessor extends IndexState {
     while (this.queue.length > 0) this.process(this.queue.pop()!)
   }
 
+  /** Apply at most `budget` queued records; the rest stays queued for the next call. */
+  protected drainSome(budget: number): void {
+    for (let n = 0; n < budget && this.queue.length > 0; n++) this.process(this.queue.pop()!)
+  }
+
   // Waiting records keep only their bytes (decoded again when woken): first sync of a busy federation
   // can hold most records pending at once, and a decoded record costs ~10x its bytes.
   protected wait(entry: RecordEntry, on: string): void {
