@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest'
 import {
+  type CallbackVerifier,
   keyPairFromLabel,
   verificationCount,
   verificationPath,
   verifySignature,
+  verifySignatureCallback,
   verifyWithNodeCrypto,
   verifyWithWebCrypto,
+  verifyWithWebCryptoCallback,
 } from './crypto.ts'
 
 // verifySignature takes node:crypto's callback path in Node and WebCrypto's (with cached key imports)
@@ -106,4 +109,42 @@ describe('verifySignature', () => {
     expect(await verify(signer.publicKey.subarray(1), message, signature)).toBe(false)
     expect(verificationCount() - before).toBe(3)
   })
+})
+
+describe('callback verifiers (the ingest hot path)', () => {
+  const verifiers: Array<[string, CallbackVerifier]> = [
+    ['verifySignatureCallback', verifySignatureCallback],
+    ['webcrypto', verifyWithWebCryptoCallback],
+  ]
+  it.each(verifiers)(
+    '%s: the verdict and the tag reach done later; refused inputs return false',
+    async (_, verify) => {
+      const signer = await keyPairFromLabel('crypto-e')
+      const message = new Uint8Array([7, 8, 9])
+      const signature = await signer.sign(message)
+      const forged = signature.slice()
+      forged[5]! ^= 4
+      const verdicts: Array<[string, boolean]> = []
+      let settle!: () => void
+      const all = new Promise<void>((resolve) => {
+        settle = resolve
+      })
+      const done = (tag: string, ok: boolean) => {
+        verdicts.push([tag, ok])
+        if (verdicts.length === 2) settle()
+      }
+      expect(verify(signer.publicKey, message, signature, done, 'valid')).toBe(true)
+      expect(verify(signer.publicKey, message, forged, done, 'forged')).toBe(true)
+      expect(verdicts).toEqual([]) // never synchronously
+      // refused before any verify: false, and done is never called for them
+      expect(verify(signer.publicKey, message, signature.subarray(1), done, 'short signature')).toBe(false)
+      expect(verify(signer.publicKey.subarray(1), message, signature, done, 'short key')).toBe(false)
+      await all
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      expect(verdicts.sort()).toEqual([
+        ['forged', false],
+        ['valid', true],
+      ])
+    },
+  )
 })
