@@ -2,9 +2,10 @@
 // fresh till enrolled before it, each its own OS process; the fresh till dials the other, syncs and validates
 // everything itself. Prints the catch-up seconds (until its sync index and ledger match the serving till's),
 // both tills' peak RSS, and a bare LedgerIndex ingest of the same history (the baseline, from the template).
-// Run: node --import tsx bench/catch-up.ts [--records 200000] [--keep DIR] [--json out.json]
+// Run: node --import tsx bench/catch-up.ts [--records 200000] [--servers 1] [--keep DIR] [--json out.json]
 //   --keep DIR: build the festival template once into DIR and reuse it on later runs (the fresh till's data
 //   dir is copied from it every run, so each run starts from nothing).
+//   --servers N: N tills hold the history and the fresh till dials them all (the festival's dials three).
 // LAKOU_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles both tills.
 import '../sync/polyfills.ts'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -21,6 +22,8 @@ const arg = (name: string, fallback?: string) => {
 }
 const records = Number(arg('--records', '200000'))
 const keep = arg('--keep')
+// Tills holding the history that the fresh till dials (the festival's fresh till dials three).
+const servers = Number(arg('--servers', '1'))
 const seed = 1
 const cards = Math.max(1, Math.round(records / 10))
 const t00 = performance.now()
@@ -33,9 +36,9 @@ async function festival(): Promise<Saved & { cleanup?: () => void }> {
   const saved = keep ? path.join(keep, 'festival.json') : undefined
   if (saved && existsSync(saved)) {
     const f = JSON.parse(readFileSync(saved, 'utf8')) as Saved & { records: number }
-    if (f.records === records) return f
+    if (f.records === records && f.tills.length >= servers) return f
   }
-  const f = await buildFestival({ tills: 1, records, cards, seed, log })
+  const f = await buildFestival({ tills: servers, records, cards, seed, log })
   if (!keep) return f
   mkdirSync(keep, { recursive: true })
   writeFileSync(saved!, JSON.stringify({ ...f, records }))
@@ -60,16 +63,23 @@ cpSync(fest.fresh, freshDir, { recursive: true })
 const started: Till[] = []
 try {
   await prepareBundle(TILL)
-  const server = await spawnTill(TILL, tillArgs(fest.tills[0]!, 0))
-  started.push(server)
-  await server.send({ cmd: 'ledgerReady' }, 600_000)
+  const serving: Till[] = []
+  for (let i = 0; i < servers; i++) {
+    const t = await spawnTill(TILL, tillArgs(fest.tills[i]!, i))
+    started.push(t)
+    serving.push(t)
+    await t.send({ cmd: 'ledgerReady' }, 600_000)
+  }
+  const server = serving[0]!
   const reference = await server.send({ cmd: 'stats' })
   log(`serving till ready: ${reference.size} items, RSS ${reference.rssMb} MB`)
 
   const t0 = performance.now()
-  const fresh = await spawnTill(TILL, tillArgs(freshDir, 1))
+  const fresh = await spawnTill(TILL, tillArgs(freshDir, servers))
   started.push(fresh)
-  await fresh.send({ cmd: 'dial', addr: server.addresses[0], peerId: server.peerId }, 30_000)
+  await Promise.all(
+    serving.map((t) => fresh.send({ cmd: 'dial', addr: t.addresses[0], peerId: t.peerId }, 30_000)),
+  )
   let last = 0
   for (;;) {
     const s = await fresh.send({ cmd: 'stats' }, 120_000)
@@ -82,7 +92,7 @@ try {
       last = now
     }
     if (now - t0 > 600_000) throw new Error(`catch-up stalled at ${s.size}/${reference.size}`)
-    await sleep(250)
+    await sleep(500)
   }
   const catchUpSeconds = (performance.now() - t0) / 1000
   const [freshFinal, serverFinal] = await Promise.all([
@@ -91,17 +101,17 @@ try {
   ])
   const balances = (f: Record<string, unknown>) => (f.balances as { digest: string }).digest
   const identical = freshFinal.digest === serverFinal.digest && balances(freshFinal) === balances(serverFinal)
-  const [freshStats, serverStats] = await Promise.all([
-    fresh.send({ cmd: 'stats' }),
-    server.send({ cmd: 'stats' }),
-  ])
+  const freshStats = await fresh.send({ cmd: 'stats' })
+  const serverStats = await Promise.all(serving.map((t) => t.send({ cmd: 'stats' })))
   const result = {
     records,
     catchUpSeconds: round(catchUpSeconds),
     ledgerIngestSeconds: round(fest.ledgerIngestSeconds),
     identical,
     freshPeakRssMb: freshStats.rssMb,
-    servingPeakRssMb: serverStats.rssMb,
+    servers,
+    servingPeakRssMb: Math.max(...serverStats.map((x) => Number(x.rssMb))),
+    servingCpuMs: serverStats.map((x) => x.cpuMs),
     freshCpuMs: freshStats.cpuMs,
   }
   console.log(JSON.stringify(result))
