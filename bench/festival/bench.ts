@@ -158,6 +158,18 @@ export const run: Bench = async ({ args }) => {
     const stopSelling = () => Promise.all(tills.map((t) => t.send({ cmd: 'sell' })))
     await converge(tills, Number(process.env.FESTIVAL_CONVERGE_MS ?? 120_000))
 
+    // Idle cost, before any sale (after the baseline the tills' jittered page batches are still written and
+    // synced for up to 15 s): what the tills burn with no sales (libp2p pings, timers, automerge-repo), so
+    // the live figure can be split into a fixed part and a part per record.
+    const idleSeconds = 5
+    const idleCpuBefore = (await stats(tills)).reduce((sum, s) => sum + s.cpuMs, 0)
+    const idleStart = performance.now()
+    await sleep(idleSeconds * 1000)
+    const idleCores =
+      ((await stats(tills)).reduce((sum, s) => sum + s.cpuMs, 0) - idleCpuBefore) /
+      (performance.now() - idleStart)
+    log(`idle: ${round(idleCores)} cores busy with no sales (${round((1000 * idleCores) / n)} ms/s per till)`)
+
     // Baseline: the same sales with no partition, then how long until every till has everything.
     const calmSeconds = Math.max(3, Math.min(10, Math.round(seconds / 6)))
     await startSelling()
@@ -169,17 +181,6 @@ export const run: Bench = async ({ args }) => {
     log(
       `baseline: ${calmSeconds} s of sales without partition, converged ${round(propagationSeconds)} s after`,
     )
-
-    // Idle cost: what the tills burn with no sales (libp2p pings, timers, automerge-repo), so the live figure
-    // can be split into a fixed part and a part per record.
-    const idleSeconds = 5
-    const idleCpuBefore = (await stats(tills)).reduce((sum, s) => sum + s.cpuMs, 0)
-    const idleStart = performance.now()
-    await sleep(idleSeconds * 1000)
-    const idleCores =
-      ((await stats(tills)).reduce((sum, s) => sum + s.cpuMs, 0) - idleCpuBefore) /
-      (performance.now() - idleStart)
-    log(`idle: ${round(idleCores)} cores busy with no sales (${round((1000 * idleCores) / n)} ms/s per till)`)
 
     // Live sales with random partitions: a cut closes the links between the group and the rest (both ends
     // refuse them); several cuts may overlap, so each link counts the cuts holding it.

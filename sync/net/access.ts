@@ -82,7 +82,7 @@ interface Hello {
 export class PeerAccess extends TypedEvents<PeerAccessEvents> {
   private libp2p?: Libp2p
   private readonly principals = new Map<string, PeerPrincipal>()
-  private readonly pending = new Map<string, Promise<void>>()
+  private readonly pending = new Map<string, { connection: Connection; attempt: Promise<void> }>()
   private readonly deniedUntil = new Map<string, number>()
   private readonly timers = new Set<ReturnType<typeof setTimeout>>()
   private readonly helloTimeoutMs: number
@@ -205,9 +205,15 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
       return
     }
     if (this.principals.has(peerId)) return
-    if (connection.direction === 'outbound' && !this.pending.has(peerId)) {
-      const attempt = this.greetWithRetry(peerId, connection).finally(() => this.pending.delete(peerId))
-      this.pending.set(peerId, attempt)
+    // One hello in flight per peer, unless the one in flight is on a connection that is gone: a greet stuck
+    // on a connection closed under it (a partition's cut) kept the heal's new connection from ever saying
+    // hello, and the peer hung it up after the hello timeout (festival heals under load).
+    const inFlight = this.pending.get(peerId)
+    if (connection.direction === 'outbound' && inFlight?.connection.status !== 'open') {
+      const attempt = this.greetWithRetry(peerId, connection).finally(() => {
+        if (this.pending.get(peerId)?.attempt === attempt) this.pending.delete(peerId)
+      })
+      this.pending.set(peerId, { connection, attempt })
     }
     // Whatever the direction, a peer that has not passed the handshake in time is hung up.
     const timer = setTimeout(() => {
