@@ -179,14 +179,15 @@ export class LedgerIndex extends IndexViews {
       try {
         // refill the verify pool first, then apply a bounded slice of the queue: a record can wake a
         // chain of thousands of waiting records (page-by-page sync), and applying them in one go kept
-        // the pool's threads idle for tens of ms. The rest waits for the next settled verification;
-        // once none is in flight, everything left is applied.
+        // the pool's threads idle for tens of ms. The rest waits for the next settled verification.
+        // Once every record is started there is nothing left to refill: apply everything (while the
+        // last verifications still run on the pool).
         refill()
         this.finishVerify(verdict === true ? true : verdict === false ? 'signature' : verdict, entry)
-        if (inFlight > 0) this.drainSome(APPLY_SLICE)
-        else if (next >= items.length) {
+        if (next < items.length) this.drainSome(APPLY_SLICE)
+        else {
           this.drain()
-          resolve()
+          if (inFlight === 0) resolve()
         }
       } catch (err) {
         failed = true
