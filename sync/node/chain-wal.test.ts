@@ -27,6 +27,19 @@ describe('chain write-ahead log', () => {
     await again.close()
   })
 
+  it('a whole log is reopened as it is (not rewritten); a missing one is created', async () => {
+    const f = file()
+    const { wal } = await ChainWal.open(f)
+    expect(statSync(f).size).toBe(0)
+    await wal.append(rec(1))
+    await wal.close()
+    const before = statSync(f)
+    const { wal: again, records } = await ChainWal.open(f)
+    expect(records).toEqual([rec(1)])
+    expect(statSync(f).ino).toBe(before.ino) // not replaced by a rewrite
+    await again.close()
+  })
+
   it('ignores a torn last entry (crash mid-write) and keeps appending after the complete ones', async () => {
     const f = file()
     const { wal } = await ChainWal.open(f)

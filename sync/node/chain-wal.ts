@@ -48,13 +48,18 @@ export class ChainWal {
   static async open(file: string): Promise<{ wal: ChainWal; records: Uint8Array[] }> {
     const wal = new ChainWal(file)
     let records: Uint8Array[] = []
+    let whole = false
     try {
-      records = readEntries(new Uint8Array(await fs.readFile(file)))
+      const bytes = new Uint8Array(await fs.readFile(file))
+      records = readEntries(bytes)
+      whole = records.reduce((n, r) => n + 8 + r.length, 0) === bytes.length
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
     }
-    // Rewrite without any torn tail, so new entries follow complete ones.
-    await writeFileDurably(file, concat(records.map(entry)), 0o600)
+    // Rewrite without any torn tail, so new entries follow complete ones; a missing log is created the same
+    // durable way (its directory entry too). A log that is whole is left as it is: the rewrite's two
+    // fsyncs were ~80 ms of every start.
+    if (!whole) await writeFileDurably(file, concat(records.map(entry)), 0o600)
     wal.#entries = records.length
     wal.#fh = await fs.open(file, 'a', 0o600)
     return { wal, records }
