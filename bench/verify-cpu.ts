@@ -16,6 +16,11 @@ function threadNs(tid: string): number {
   }
 }
 
+/** ns the main thread was runnable but waiting for a core (schedstat's second field). */
+function mainThreadWaitNs(): number {
+  return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[1])
+}
+
 function mainThreadNs(): number {
   return threadNs(String(process.pid))
 }
@@ -50,12 +55,14 @@ const index = stub
   : new LedgerIndex({ federation: fx.federation.publicKey })
 await index.ingestMany(statements)
 const cpu0 = mainThreadNs()
+const wait0 = mainThreadWaitNs()
 const threads0 = threadsNs()
 const process0 = process.cpuUsage()
 const t0 = performance.now()
 for (let i = 0; i < records.length; i += 1000) await index.ingestMany(records.slice(i, i + 1000))
 const wall = (performance.now() - t0) / 1000
 const cpuUs = (mainThreadNs() - cpu0) / 1000 / records.length
+const mainWaitS = (mainThreadWaitNs() - wait0) / 1e9
 const processUs = process.cpuUsage(process0)
 const processCpuS = (processUs.user + processUs.system) / 1e6
 // other threads' CPU during the ingest, busiest first (the libuv pool verifies, V8's workers run GC)
@@ -75,6 +82,9 @@ console.log(
     wallSeconds: Number(wall.toFixed(2)),
     // cores busy on average during the ingest (2 = both cores of this machine all the time)
     coresBusy: Number((processCpuS / wall).toFixed(2)),
+    // share of the ingest's wall time the main thread was ready to run but had no core (the pool's
+    // threads or other processes held both)
+    mainThreadRunqueueShare: Number((mainWaitS / wall).toFixed(3)),
     otherThreadsCpuSeconds: others.filter((s) => s >= 0.01).map((s) => Number(s.toFixed(2))),
     maxRssMb: Math.round(usage.maxRSS / 1024),
   }),
