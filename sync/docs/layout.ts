@@ -87,7 +87,7 @@ export class DocumentLayout extends EventEmitter<LayoutEvents> {
     this.#retryMs = options.retryMs ?? 1000
     this.#pageWindow = Math.max(1, options.pageWindow ?? PAGE_WINDOW)
     this.#slotTimeoutMs = options.slotTimeoutMs ?? 10_000
-    this.#sweepMs = options.sweepMs ?? 5000
+    this.#sweepMs = options.sweepMs ?? 2000
   }
 
   #markComplete(documentId: DocumentId): void {
