@@ -21,6 +21,7 @@ import {
   type FeedState,
   IndexFeed,
   type IngestOutcome,
+  type LedgerPageDoc,
   PageWriter,
   type RecordLocation,
   RecordPush,
@@ -308,6 +309,16 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
   // A peer that just passed the handshake learns how far this node is (for its progress bars).
   const offAuth = network.access.on('peer:authenticated', ({ peerId }) => push.announce(peerId))
   layout.on('malformed', (url, reason) => log(`lakou/node: ${url}: ${reason}`))
+  // Records written after the checkpoint are in the pages it counts as partly indexed: the ledger is not
+  // back until each of those pages has been handed to the feed (feed.idle() alone resolved before a page
+  // still loading from disk was even seen).
+  const complete = feed.completePages()
+  const partialPagesFed = pagesHandedToFeed(
+    layout,
+    Object.keys(feedState?.pages ?? {}).filter((id) => !complete.has(id)),
+    PARTIAL_PAGES_WAIT_MS,
+    log,
+  )
   feed.start()
 
   startup.mark('repo')
@@ -322,15 +333,17 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
   // then page by page).
   const ledgerReady: Promise<LedgerReady> =
     restored && feedState
-      ? feed.idle().then(() => {
-          const c = restored.counts()
-          return {
-            source: 'snapshot' as const,
-            records: c.valid + c.pending + c.rejected,
-            statements: c.statements,
-            ms: performance.now() - restoreStarted,
-          }
-        })
+      ? partialPagesFed
+          .then(() => feed.idle())
+          .then(() => {
+            const c = restored.counts()
+            return {
+              source: 'snapshot' as const,
+              records: c.valid + c.pending + c.rejected,
+              statements: c.statements,
+              ms: performance.now() - restoreStarted,
+            }
+          })
       : feedState
         ? rebuildLedger(repo, ledger, feedState, {
             federationUrl: config.federationUrl as AutomergeUrl,
@@ -612,4 +625,41 @@ async function resumeChain(
   await writer.settled()
   await Promise.all(recovered)
   return new DeviceChainWriter(device, at)
+}
+
+/** How long a restart waits for a partly indexed page to load from disk before it reports the ledger back. */
+const PARTIAL_PAGES_WAIT_MS = 30_000
+
+/**
+ * Resolves once the layout has announced every listed page (the feed's listener queues the page's records
+ * in the same event, before anything awaiting this promise runs), or after `waitMs`, logging the pages
+ * that never came.
+ */
+function pagesHandedToFeed(
+  layout: DocumentLayout,
+  pageIds: string[],
+  waitMs: number,
+  log: (line: string) => void,
+): Promise<void> {
+  const waiting = new Set(pageIds)
+  if (waiting.size === 0) return Promise.resolve()
+  const { promise, resolve } = Promise.withResolvers<void>()
+  const onPage = (h: DocHandle<LedgerPageDoc>) => {
+    waiting.delete(h.documentId)
+    if (waiting.size === 0) done()
+  }
+  const timer = setTimeout(() => {
+    log(
+      `lakou/node: ${waiting.size} partly indexed page(s) not loaded after ${waitMs} ms: ${[...waiting].join(', ')}`,
+    )
+    done()
+  }, waitMs)
+  timer.unref?.()
+  function done(): void {
+    clearTimeout(timer)
+    layout.off('page', onPage)
+    resolve()
+  }
+  layout.on('page', onPage)
+  return promise
 }
