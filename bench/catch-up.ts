@@ -8,18 +8,14 @@
 //   --servers N: N tills hold the history and the fresh till dials them all (the festival's dials three).
 // LAKOU_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles both tills.
 import '../sync/polyfills.ts'
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { buildFestival, type Festival } from './festival/template.ts'
+import { argReader, keptFestival, tillArgs } from './festival/kept.ts'
 import { prepareBundle, spawnTill, type Till } from './festival/tills.ts'
 
 const TILL = 'bench/festival/till-proc.ts'
-const args = process.argv.slice(2)
-const arg = (name: string, fallback?: string) => {
-  const i = args.indexOf(name)
-  return i >= 0 ? args[i + 1] : fallback
-}
+const arg = argReader(process.argv.slice(2))
 const records = Number(arg('--records', '200000'))
 const keep = arg('--keep')
 // Tills holding the history that the fresh till dials (the festival's fresh till dials three).
@@ -31,33 +27,8 @@ const log = (s: string) => console.error(`[catch-up +${((performance.now() - t00
 const round = (n: number) => Math.round(n * 100) / 100
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-type Saved = Omit<Festival, 'cleanup'>
-async function festival(): Promise<Saved & { cleanup?: () => void }> {
-  const saved = keep ? path.join(keep, 'festival.json') : undefined
-  if (saved && existsSync(saved)) {
-    const f = JSON.parse(readFileSync(saved, 'utf8')) as Saved & { records: number }
-    if (f.records === records && f.tills.length >= servers) return f
-  }
-  const f = await buildFestival({ tills: servers, records, cards, seed, log })
-  if (!keep) return f
-  mkdirSync(keep, { recursive: true })
-  writeFileSync(saved!, JSON.stringify({ ...f, records }))
-  return f
-}
-
-const fest = await festival()
-const tillArgs = (dir: string, i: number) => [
-  '--data',
-  dir,
-  '--till',
-  String(i),
-  '--tills',
-  '1',
-  '--cards',
-  String(cards),
-  '--seed',
-  String(seed),
-]
+const fest = await keptFestival(keep, { tills: servers, records, cards, seed, log })
+const argsOf = (dir: string, i: number) => tillArgs(dir, i, { tills: 1, cards, seed })
 const freshDir = mkdtempSync(path.join(tmpdir(), 'lakou-catch-up-'))
 cpSync(fest.fresh, freshDir, { recursive: true })
 const started: Till[] = []
@@ -65,7 +36,7 @@ try {
   await prepareBundle(TILL)
   const serving: Till[] = []
   for (let i = 0; i < servers; i++) {
-    const t = await spawnTill(TILL, tillArgs(fest.tills[i]!, i))
+    const t = await spawnTill(TILL, argsOf(fest.tills[i]!, i))
     started.push(t)
     serving.push(t)
     await t.send({ cmd: 'ledgerReady' }, 600_000)
@@ -75,7 +46,7 @@ try {
   log(`serving till ready: ${reference.size} items, RSS ${reference.rssMb} MB`)
 
   const t0 = performance.now()
-  const fresh = await spawnTill(TILL, tillArgs(freshDir, servers))
+  const fresh = await spawnTill(TILL, argsOf(freshDir, servers))
   started.push(fresh)
   await Promise.all(
     serving.map((t) => fresh.send({ cmd: 'dial', addr: t.addresses[0], peerId: t.peerId }, 30_000)),

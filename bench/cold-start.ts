@@ -7,19 +7,15 @@
 // Run: node --import tsx bench/cold-start.ts [--records 200000] [--runs 3] [--keep DIR] [--json out.json]
 //   --keep DIR: build the festival template once into DIR and reuse it on later runs.
 import '../sync/polyfills.ts'
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { buildFestival, type Festival } from './festival/template.ts'
+import { argReader, keptFestival, tillArgs } from './festival/kept.ts'
 import { prepareBundle, spawnTill } from './festival/tills.ts'
 
 const TILL = 'bench/festival/till-proc.ts'
 const BARE = 'bench/festival/bare.ts'
-const args = process.argv.slice(2)
-const arg = (name: string, fallback?: string) => {
-  const i = args.indexOf(name)
-  return i >= 0 ? args[i + 1] : fallback
-}
+const arg = argReader(process.argv.slice(2))
 const records = Number(arg('--records', '200000'))
 const runs = Math.max(1, Number(arg('--runs', '3')))
 const keep = arg('--keep')
@@ -31,36 +27,11 @@ const log = (s: string) =>
 const round = (n: number) => Math.round(n * 100) / 100
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
-type Saved = Omit<Festival, 'cleanup'>
-async function festival(): Promise<Saved & { cleanup?: () => void }> {
-  const saved = keep ? path.join(keep, 'festival.json') : undefined
-  if (saved && existsSync(saved)) {
-    const f = JSON.parse(readFileSync(saved, 'utf8')) as Saved & { records: number }
-    if (f.records === records && existsSync(f.tills[0]!)) return f
-  }
-  const f = await buildFestival({ tills: 1, records, cards, seed, log })
-  if (!keep) return f
-  mkdirSync(keep, { recursive: true })
-  writeFileSync(saved!, JSON.stringify({ ...f, records }))
-  return f
-}
-
-const fest = await festival()
+const fest = await keptFestival(keep, { tills: 1, records, cards, seed, log })
 // Each bench run starts from the template's till (its data dir copied), so runs are alike.
 const dataDir = mkdtempSync(path.join(tmpdir(), 'lakou-cold-start-'))
 cpSync(fest.tills[0]!, dataDir, { recursive: true })
-const tillArgs = [
-  '--data',
-  dataDir,
-  '--till',
-  '0',
-  '--tills',
-  '1',
-  '--cards',
-  String(cards),
-  '--seed',
-  String(seed),
-]
+const args = tillArgs(dataDir, 0, { tills: 1, cards, seed })
 interface Run {
   coldStartSeconds: number
   modulesSeconds: number
@@ -78,7 +49,7 @@ try {
   const bare = await spawnTill(BARE, [])
   await bare.stop()
   for (let i = 0; i <= runs; i++) {
-    const till = await spawnTill(TILL, tillArgs)
+    const till = await spawnTill(TILL, args)
     const sale = await till.send({ cmd: 'sellOne', newCard: true })
     const ledger = await till.send({ cmd: 'ledgerReady' }, 600_000)
     const stats = await till.send({ cmd: 'stats' })

@@ -6,6 +6,7 @@
 // the same history with no sync), cold start of a till (vs a bare process with the same loaders), peak RSS.
 // Args: [--tills 50] [--records 200000] [--seconds 60] [--seed 1] [--cards N] [--degree 4] [--rate 2]
 import { type Bench, type BenchRow, numberArg } from '../harness.ts'
+import { tillArgs } from './kept.ts'
 import { cutEdges, type Edge, partitions, topology } from './plan.ts'
 import { buildFestival } from './template.ts'
 import { pool, prepareBundle, spawnTill, type Till } from './tills.ts'
@@ -55,24 +56,11 @@ export const run: Bench = async ({ args }) => {
   const tills: Till[] = []
   const extra: Till[] = []
   try {
-    const tillArgs = (dir: string, i: number) => [
-      ...[
-        '--data',
-        dir,
-        '--till',
-        String(i),
-        '--tills',
-        String(n),
-        '--cards',
-        String(cards),
-        '--seed',
-        String(seed),
-      ],
-    ]
+    const argsOf = (dir: string, i: number) => tillArgs(dir, i, { tills: n, cards, seed })
     // Tills run from esbuild bundles (sync/node/run-bundled.mjs), built here once rather than by each till.
     await prepareBundle(TILL)
     await prepareBundle(BARE)
-    tills.push(...(await pool(fest.tills, 4, (dir, i) => spawnTill(TILL, tillArgs(dir, i)))))
+    tills.push(...(await pool(fest.tills, 4, (dir, i) => spawnTill(TILL, argsOf(dir, i)))))
     log(
       `tills started (mean ${round(tills.reduce((s, t) => s + t.startMs, 0) / n / 1000)} s each, 4 at a time)`,
     )
@@ -279,7 +267,7 @@ export const run: Bench = async ({ args }) => {
 
     // Catch-up: a till enrolled before the history joins now, fetches and validates everything.
     const tCatch = performance.now()
-    const fresh = await spawnTill(TILL, tillArgs(fest.fresh, n))
+    const fresh = await spawnTill(TILL, argsOf(fest.fresh, n))
     extra.push(fresh)
     const neighbours = [0, Math.floor(n / 3), Math.floor((2 * n) / 3)].filter((v, i, a) => a.indexOf(v) === i)
     await Promise.all(
@@ -308,7 +296,7 @@ export const run: Bench = async ({ args }) => {
     await bare.exited
     const restartIndex = Math.min(1, n - 1)
     await tills[restartIndex]!.stop()
-    const restarted = await spawnTill(TILL, tillArgs(fest.tills[restartIndex]!, restartIndex))
+    const restarted = await spawnTill(TILL, argsOf(fest.tills[restartIndex]!, restartIndex))
     extra.push(restarted)
     const coldStartSeconds = restarted.startMs / 1000
     // A new card: its position is known before the restarted till's ledger views are rebuilt.
