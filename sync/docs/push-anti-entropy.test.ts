@@ -1,44 +1,16 @@
-import { cbor, Repo } from '@automerge/automerge-repo'
+import { Repo } from '@automerge/automerge-repo'
 import { describe, expect, it } from 'vitest'
 import { IndexFeed, type IngestOutcome } from './index-feed.ts'
 import { DocumentLayout } from './layout.ts'
-import { type ChainEntry, type ChainSource, type PushTransport, RecordPush } from './push.ts'
+import { type ChainEntry, type ChainSource, RecordPush } from './push.ts'
 import { DocStatusBoard } from './status.ts'
-import { HashSetSink, record, until } from './test-helpers.ts'
+import { HashSetSink, RecordingPushTransport, record, until } from './test-helpers.ts'
 
-/** A transport that knows its peers (so forwarded records are batched per peer) and records every send. */
-class PeerTransport implements PushTransport {
-  readonly sentTo: Array<{ peer: string; message: Record<string, unknown> }> = []
-  readonly misbehaving: string[] = []
-  #fn: ((peer: string, m: Uint8Array) => void) | undefined
-  constructor(readonly connected: string[]) {}
-  peers() {
-    return this.connected
-  }
-  broadcast(m: Uint8Array, except?: string) {
-    for (const p of this.connected) if (p !== except) this.sendTo(p, m)
-  }
-  sendTo(peer: string, m: Uint8Array) {
-    this.sentTo.push({ peer, message: cbor.decode(m) as Record<string, unknown> })
-  }
-  onMessage(fn: (peer: string, m: Uint8Array) => void) {
-    this.#fn = fn
-    return () => {
-      this.#fn = undefined
-    }
-  }
-  misbehaved(peer: string) {
-    this.misbehaving.push(peer)
-  }
-  deliver(peer: string, m: unknown) {
-    this.#fn?.(peer, new Uint8Array(cbor.encode(m)))
-  }
-  /** Records (first byte..4 as the test record number) sent to `peer` in record batches. */
-  recordsTo(peer: string): number[] {
-    return this.sentTo
-      .filter((s) => s.peer === peer && s.message.t === 'recs')
-      .flatMap((s) => (s.message.recs as Uint8Array[][]).map((item) => numberOf(item[0]!)))
-  }
+/** Records (first byte..4 as the test record number) sent to `peer` in record batches. */
+function recordsTo(transport: RecordingPushTransport, peer: string): number[] {
+  return transport.sentTo
+    .filter((s) => s.peer === peer && s.message.t === 'recs')
+    .flatMap((s) => (s.message.recs as Uint8Array[][]).map((item) => numberOf(item[0]!)))
 }
 
 const numberOf = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset).getUint32(1)
@@ -56,7 +28,7 @@ function setup(peers: string[], options: { chains?: ChainSource; batchMs?: numbe
   const sink = new CountingSink()
   const feed = new IndexFeed(new DocumentLayout(new Repo()), sink)
   const board = new DocStatusBoard({ coalesceMs: 1 })
-  const transport = new PeerTransport(peers)
+  const transport = new RecordingPushTransport(peers)
   const push = new RecordPush(feed, board, transport, { summaryEveryMs: 0, ...options })
   return { sink, feed, board, transport, push }
 }
@@ -84,9 +56,9 @@ describe('record push: copies, batches', () => {
     // p2 sends record 2 before the batch leaves: it is struck from p2's queue.
     transport.deliver('p2', { t: 'rec', page: 'pg', index: 1, bytes: record(2) })
     await until(() => transport.sentTo.length > 0)
-    expect(transport.recordsTo('p1')).toEqual([])
-    expect(transport.recordsTo('p2')).toEqual([1])
-    expect(transport.recordsTo('p3')).toEqual([1, 2])
+    expect(recordsTo(transport, 'p1')).toEqual([])
+    expect(recordsTo(transport, 'p2')).toEqual([1])
+    expect(recordsTo(transport, 'p3')).toEqual([1, 2])
     expect(transport.sentTo.filter((s) => s.peer === 'p3')).toHaveLength(1) // one frame for both
     expect(push.suppressed).toBe(1)
   })
@@ -124,7 +96,7 @@ describe('record push: anti-entropy', () => {
     expect(transport.sentTo.map((s) => s.message.t)).toEqual(['have', 'sum'])
     expect(transport.sentTo[1]!.message).toEqual({ t: 'sum', hello: true, chains: [['dev', 5, 'top5']] })
     transport.deliver('p1', { t: 'sum', hello: true, chains: [['dev', 3, 'top3']] })
-    expect(transport.recordsTo('p1')).toEqual([4, 5])
+    expect(recordsTo(transport, 'p1')).toEqual([4, 5])
     expect(chains.asked[0]!.settledMs).toBe(0) // a hello: everything, however recent
     expect(push.stats.resent).toBe(2)
   })
@@ -138,20 +110,20 @@ describe('record push: anti-entropy', () => {
     transport.deliver('p2', { t: 'sum', hello: false, chains: [['dev', 2, 'top2']] })
     expect(chains.asked).toHaveLength(2)
     expect(chains.asked[0]!.settledMs).toBeGreaterThan(0)
-    expect(transport.recordsTo('p1')).toEqual([1, 2])
-    expect(transport.recordsTo('p2')).toEqual([])
+    expect(recordsTo(transport, 'p1')).toEqual([1, 2])
+    expect(recordsTo(transport, 'p2')).toEqual([])
     await until(() => chains.asked.length === 3, 3000)
     expect(chains.asked[2]!.settledMs).toBe(0)
-    expect(transport.recordsTo('p1')).toEqual([1, 2, 2])
+    expect(recordsTo(transport, 'p1')).toEqual([1, 2, 2])
     push.stop()
   })
 
   it('records received in answer are validated and forwarded to the other peers', async () => {
     const { sink, transport, push } = setup(['p1', 'p2'], { batchMs: 1 })
     transport.deliver('p1', { t: 'recs', recs: [[record(7)], [record(8)]] })
-    await until(() => transport.recordsTo('p2').length === 2)
+    await until(() => recordsTo(transport, 'p2').length === 2)
     expect(sink.applied).toBe(2)
-    expect(transport.recordsTo('p1')).toEqual([])
+    expect(recordsTo(transport, 'p1')).toEqual([])
     expect(push.stats.forwarded).toBe(2)
   })
 

@@ -2,42 +2,15 @@ import { cbor, Repo } from '@automerge/automerge-repo'
 import { describe, expect, it } from 'vitest'
 import { IndexFeed } from './index-feed.ts'
 import { DocumentLayout } from './layout.ts'
-import { type PushTransport, RecordPush } from './push.ts'
+import { RecordPush } from './push.ts'
 import { DocStatusBoard } from './status.ts'
-import { HashSetSink, record, until } from './test-helpers.ts'
-
-class FakeTransport implements PushTransport {
-  sent: Uint8Array[] = []
-  /** Broadcasts with the peer they skip. */
-  broadcasts: Array<{ message: unknown; except: string | undefined }> = []
-  misbehaving: string[] = []
-  #fn: ((peer: string, m: Uint8Array) => void) | undefined
-  broadcast(m: Uint8Array, except?: string) {
-    this.sent.push(m)
-    this.broadcasts.push({ message: cbor.decode(m), except })
-  }
-  sendTo(_peer: string, m: Uint8Array) {
-    this.sent.push(m)
-  }
-  onMessage(fn: (peer: string, m: Uint8Array) => void) {
-    this.#fn = fn
-    return () => {
-      this.#fn = undefined
-    }
-  }
-  misbehaved(peer: string) {
-    this.misbehaving.push(peer)
-  }
-  deliver(peer: string, m: unknown) {
-    this.#fn?.(peer, m instanceof Uint8Array ? m : new Uint8Array(cbor.encode(m)))
-  }
-}
+import { HashSetSink, RecordingPushTransport, record, until } from './test-helpers.ts'
 
 function setup() {
   const sink = new HashSetSink()
   const feed = new IndexFeed(new DocumentLayout(new Repo()), sink)
   const board = new DocStatusBoard({ coalesceMs: 1 })
-  const transport = new FakeTransport()
+  const transport = new RecordingPushTransport()
   const push = new RecordPush(feed, board, transport)
   return { sink, feed, board, transport, push }
 }

@@ -1,8 +1,56 @@
-// Test-only edges: an in-process record sink (a hash set) and a pair of repos joined by a MessageChannel.
+// Test-only edges: an in-process record sink (a hash set), a push transport that records what it is given,
+// and a pair of repos joined by a MessageChannel.
 import { createHash } from 'node:crypto'
-import { Repo, type StorageAdapterInterface } from '@automerge/automerge-repo'
+import { cbor, Repo, type StorageAdapterInterface } from '@automerge/automerge-repo'
 import { MessageChannelNetworkAdapter } from '@automerge/automerge-repo-network-messagechannel'
 import type { IngestOutcome, RecordSink } from './index-feed.ts'
+import type { PushTransport } from './push.ts'
+
+/**
+ * A push transport that records every frame. Given its peers, it has `peers()` (so RecordPush batches
+ * forwarded records per peer) and fans broadcasts out to them; without, it has no `peers()` (forwarding
+ * goes through `broadcast`).
+ */
+export class RecordingPushTransport implements PushTransport {
+  /** Every frame, raw, broadcast or sent to one peer. */
+  readonly sent: Uint8Array[] = []
+  /** Broadcasts, decoded, with the peer they skip. */
+  readonly broadcasts: Array<{ message: unknown; except: string | undefined }> = []
+  /** Frames to one peer (broadcasts fanned out to the known peers included), decoded. */
+  readonly sentTo: Array<{ peer: string; message: Record<string, unknown> }> = []
+  readonly misbehaving: string[] = []
+  readonly peers?: () => string[]
+  #fn: ((peer: string, m: Uint8Array) => void) | undefined
+
+  constructor(readonly connected?: string[]) {
+    if (connected) this.peers = () => connected
+  }
+  broadcast(m: Uint8Array, except?: string): void {
+    this.sent.push(m)
+    this.broadcasts.push({ message: cbor.decode(m), except })
+    for (const p of this.connected ?? []) if (p !== except) this.#record(p, m)
+  }
+  sendTo(peer: string, m: Uint8Array): void {
+    this.sent.push(m)
+    this.#record(peer, m)
+  }
+  onMessage(fn: (peer: string, m: Uint8Array) => void): () => void {
+    this.#fn = fn
+    return () => {
+      this.#fn = undefined
+    }
+  }
+  misbehaved(peer: string): void {
+    this.misbehaving.push(peer)
+  }
+  /** Hands the node a frame from `peer` (bytes as they are, anything else CBOR-encoded first). */
+  deliver(peer: string, m: unknown): void {
+    this.#fn?.(peer, m instanceof Uint8Array ? m : new Uint8Array(cbor.encode(m)))
+  }
+  #record(peer: string, m: Uint8Array): void {
+    this.sentTo.push({ peer, message: cbor.decode(m) as Record<string, unknown> })
+  }
+}
 
 /** Accepts any record starting with 0x01, rejects others; dedupes by SHA-256. */
 export class HashSetSink implements RecordSink {
