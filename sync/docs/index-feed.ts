@@ -87,6 +87,11 @@ export class IndexFeed extends EventEmitter<FeedEvents> {
     )
   }
 
+  /** Has this page been indexed up to its capacity (a full page, never to change again)? */
+  completePage(documentId: DocumentId): boolean {
+    return (this.#pages[documentId]?.indexed ?? 0) >= this.#capacity
+  }
+
   progressOf(documentId: DocumentId): PageProgress | undefined {
     return this.#pages[documentId]
   }

@@ -292,6 +292,11 @@ export class DocumentLayout extends EventEmitter<LayoutEvents> {
     this.#waitingPages.push({ url, id, pageNo, order: this.#order++ })
   }
 
+  /** Is this a ledger page the directory names (whether or not it is loaded yet)? */
+  namesPage(documentId: DocumentId): boolean {
+    return this.#pagesSeen.has(documentId) || this.classify(documentId)?.kind === 'ledger-page'
+  }
+
   /** Pages waiting for a slot in the page window (progress of a catch-up). */
   get pagesWaiting(): number {
     return this.#waitingPages.length

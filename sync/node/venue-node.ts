@@ -52,6 +52,7 @@ import {
   type VenueConfigSection,
 } from './ledger.ts'
 import { rebuildLedger } from './ledger-rebuild.ts'
+import { PageFetchPolicy } from './page-fetch-policy.ts'
 import { Libp2pPushTransport } from './push-protocol.ts'
 import { guardRepoRejections } from './repo-guard.ts'
 import { VenueConfigFeed } from './venue-config-feed.ts'
@@ -253,16 +254,33 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
   let layout: DocumentLayout | undefined
   const classified = Promise.withResolvers<void>()
   const storage = new DurableFsStorageAdapter(paths.automerge)
+  const baseShare = network.shareConfig(documentAccess((id) => layout?.classify(id), classified.promise))
+  // Assigned below; the policy is asked only once peers are connected.
+  let repoRef: Repo | undefined
+  let feedRef: IndexFeed | undefined
+  const pageFetch = new PageFetchPolicy({
+    allowed: (peer, id) => baseShare.announce(peer, id),
+    isPageToFetch: (id) =>
+      layout?.namesPage(id) === true &&
+      repoRef?.handles[id]?.isReady() !== true &&
+      feedRef?.progressOf(id) === undefined,
+    isCompletePage: (id) => (feedRef?.completePage(id) ?? false) && layout?.namesPage(id) === true,
+    peers: () => repoRef?.peers ?? [],
+  })
   const repo = new Repo({
     storage,
     network: [network.adapter],
     peerId: network.host.peerId.toString() as RepoPeerId,
-    shareConfig: network.shareConfig(documentAccess((id) => layout?.classify(id), classified.promise)),
+    shareConfig: {
+      access: baseShare.access,
+      announce: (peer, id) => (id === undefined ? baseShare.announce(peer) : pageFetch.announce(peer, id)),
+    },
     // Pages received by sync are saved at most once a second each: a save per sync message was 11% of a
     // festival till's main thread. Own pages are flushed explicitly; a checkpoint flushes before it is
     // written, so what it counts is on disk; anything newer is synced again from the peers.
     saveDebounceRate: options.repoSaveMs ?? 1000,
   })
+  repoRef = repo
   layout = new DocumentLayout(repo)
   // Classify the own venue's personal doc (held since enrollment) before answering for unknown docs.
   if (config.venueUrl && config.venueId) {
@@ -285,6 +303,12 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
   } else classified.resolve()
   const capacity = options.pageCapacity
   const feed = new IndexFeed(layout, sink, feedState, capacity ? { capacity } : {})
+  feedRef = feed
+  // Pages whose one chosen peer did not deliver them in time are asked of every peer.
+  const pageFetchTimer = setInterval(() => {
+    if (pageFetch.expire()) repo.shareConfigChanged()
+  }, 1000)
+  pageFetchTimer.unref?.()
   for (const [id, p] of Object.entries(feedState?.pages ?? {})) {
     layout.learn(id as DocumentId, {
       kind: 'ledger-page',
@@ -544,6 +568,7 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
       if (stopped) return
       stopped = true
       clearInterval(timer)
+      clearInterval(pageFetchTimer)
       venueConfig?.stop()
       await queue
       await writer?.close()
