@@ -80,11 +80,7 @@ export class IndexFeed extends EventEmitter<FeedEvents> {
 
   /** Pages that are full and entirely indexed: the layout need not load them at start. */
   completePages(): Set<string> {
-    return new Set(
-      Object.entries(this.#pages)
-        .filter(([, p]) => p.indexed >= this.#capacity)
-        .map(([id]) => id),
-    )
+    return new Set(Object.keys(this.#pages).filter((id) => this.completePage(id as DocumentId)))
   }
 
   /** Has this page been indexed up to its capacity (a full page, never to change again)? */

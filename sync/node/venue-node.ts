@@ -264,7 +264,7 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
       layout?.namesPage(id) === true &&
       repoRef?.handles[id]?.isReady() !== true &&
       feedRef?.progressOf(id) === undefined,
-    isCompletePage: (id) => (feedRef?.completePage(id) ?? false) && layout?.namesPage(id) === true,
+    isCompletePage: (id) => feedRef?.completePage(id) === true,
     peers: () => repoRef?.peers ?? [],
   })
   const repo = new Repo({
@@ -348,7 +348,7 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
   startup.mark('repo')
   await layout.follow(config.federationUrl as AutomergeUrl, {
     ...(config.venueId ? { ownVenueId: config.venueId } : {}),
-    skipPages: feed.completePages(),
+    skipPages: complete,
   })
 
   // After a restart from a checkpoint, the sync-level index is back at once. The ledger index was restored
