@@ -1,7 +1,9 @@
+import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js'
 import { describe, expect, it } from 'vitest'
 import {
   type CallbackVerifier,
   keyPairFromLabel,
+  sha256,
   verificationCount,
   verificationPath,
   verifySignature,
@@ -10,6 +12,7 @@ import {
   verifyWithWebCrypto,
   verifyWithWebCryptoCallback,
 } from './crypto.ts'
+import { seededRandom } from './fixtures.ts'
 
 // verifySignature takes node:crypto's callback path in Node and WebCrypto's (with cached key imports)
 // in browsers: both paths' verdicts must equal a fresh WebCrypto import's on valid and damaged inputs
@@ -147,4 +150,21 @@ describe('callback verifiers (the ingest hot path)', () => {
       ])
     },
   )
+})
+
+describe('sha256', () => {
+  // node's one-shot hash (read back from its latin1 output) must give @noble/hashes' digest, as a plain
+  // Uint8Array, for inputs of any length, offset and byte value (subarrays of a larger buffer included)
+  it('equals the JS hash on random inputs', () => {
+    const seed = 20261121
+    const rand = seededRandom(seed)
+    const big = new Uint8Array(4096).map(() => Math.floor(rand() * 256))
+    for (let n = 0; n < 300; n++) {
+      const start = Math.floor(rand() * 2048)
+      const input = big.subarray(start, start + Math.floor(rand() * 600))
+      const got = sha256(input)
+      expect(got.constructor, `seed ${seed}`).toBe(Uint8Array)
+      expect(got, `seed ${seed}, input ${n}`).toEqual(nobleSha256(input))
+    }
+  })
 })

@@ -11,7 +11,7 @@ const subtle = globalThis.crypto.subtle
 // Node's one-shot native hash when the runtime has it (Node >= 20.16: process.getBuiltinModule, no
 // import, so browsers load this file unchanged): ~4x faster than the JS hash on record-sized input,
 // and hashing is on the ingest's main thread. Browsers use @noble/hashes.
-type NodeHash = (algorithm: string, data: Uint8Array, encoding: 'buffer') => Uint8Array
+type NodeHash = (algorithm: string, data: Uint8Array, encoding: 'latin1') => string
 // node:crypto's callback verify and key objects: the same OpenSSL verify on libuv's pool as WebCrypto,
 // with less main-thread work per call (no WebIDL conversion, no copies; ~10-15 us against 16-21 us, Node 20)
 type NodeKeyObject = object
@@ -34,9 +34,12 @@ const nodeHash = nodeCrypto?.hash
 
 export function sha256(bytes: Uint8Array): Uint8Array {
   if (nodeHash) {
-    const b = nodeHash('sha256', bytes, 'buffer')
-    // a plain Uint8Array view (callers compare and store hashes as Uint8Array, not Buffer)
-    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
+    // the digest as a latin1 string, copied into a small Uint8Array: ~0.45 us against ~1.35 us for
+    // the 'buffer' output, which allocates an ArrayBuffer per call (measured, Node 20; once per record)
+    const s = nodeHash('sha256', bytes, 'latin1')
+    const out = new Uint8Array(32)
+    for (let i = 0; i < 32; i++) out[i] = s.charCodeAt(i)
+    return out
   }
   return nobleSha256(bytes)
 }
