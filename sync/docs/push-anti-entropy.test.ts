@@ -63,6 +63,21 @@ describe('record push: copies, batches', () => {
     expect(push.suppressed).toBe(1)
   })
 
+  it("a till's own record leaves at once, taking the forwards waiting for each peer in its frame", async () => {
+    const { transport, push } = setup(['p1', 'p2', 'p3'], { batchMs: 60_000 })
+    transport.deliver('p1', { t: 'rec', page: 'pg', index: 0, bytes: record(1) })
+    await until(() => push.stats.forwarded === 1) // waits for p2 and p3 (not p1, which sent it)
+    push.send('own' as never, 0, record(9))
+    // No batch timer went off (60 s): each peer got exactly one frame, the own record first.
+    expect(transport.sentTo.map((s) => s.peer).sort()).toEqual(['p1', 'p2', 'p3'])
+    expect(recordsTo(transport, 'p1')).toEqual([9])
+    expect(recordsTo(transport, 'p2')).toEqual([9, 1])
+    expect(recordsTo(transport, 'p3')).toEqual([9, 1])
+    const [own] = transport.sentTo[0]!.message.recs as unknown[][]
+    expect(own!.slice(1)).toEqual(['own', 0]) // with its page and position
+    push.stop()
+  })
+
   it('a batch that is not a list of [bytes, page?, index?] gets the peer reported', () => {
     const { transport } = setup(['p1'])
     transport.deliver('rogue', { t: 'recs', recs: [[1, 2]] })

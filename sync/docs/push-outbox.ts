@@ -65,6 +65,14 @@ export class Outbox {
     if (this.#queues.get(peer)?.delete(key)) this.suppressed++
   }
 
+  /** Takes the records waiting for `peer` out of its queue (they leave with a frame sent now). */
+  take(peer: string): PushItem[] {
+    const q = this.#queues.get(peer)
+    if (!q || q.size === 0) return []
+    this.#queues.delete(peer)
+    return [...q.values()]
+  }
+
   flushNow(): void {
     if (this.#timer) clearTimeout(this.#timer)
     this.#timer = undefined

@@ -126,10 +126,16 @@ export class RecordPush {
     return this.#outbox?.suppressed ?? 0
   }
 
-  /** Sends a record this device just stored to every connected peer. */
+  /**
+   * Sends a record this device just stored to every connected peer, at once. The records waiting in a
+   * peer's forward batch leave in the same frame (one frame per peer, not two).
+   */
   send(page: DocumentId, index: number, bytes: Uint8Array): void {
     this.#held.add(bytesKey(bytes))
-    this.#transport.broadcast(new Uint8Array(cbor.encode({ t: 'rec', page, index, bytes })))
+    if (this.#outbox && this.#transport.peers) {
+      const own: PushItem = [bytes, page, index]
+      for (const p of this.#transport.peers()) this.#sendItems(p, [own, ...this.#outbox.take(p)])
+    } else this.#transport.broadcast(new Uint8Array(cbor.encode({ t: 'rec', page, index, bytes })))
     this.#heldAt(page, index)
   }
 
@@ -196,6 +202,7 @@ export class RecordPush {
         this.#bad(peer, 'record batch is not a list of [bytes, page?, index?]')
         return
       }
+      stamp('decoded')
       for (const item of items as PushItem[]) this.#record(peer, item)
     } else if (m.t === 'sum') {
       this.#answer(peer, m)

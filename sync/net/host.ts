@@ -18,6 +18,7 @@ import { yamux } from '@libp2p/yamux'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import WebSocket from 'ws'
 import { PeerKeyFileError } from './errors.ts'
+import { halfWindowUpdates } from './yamux-window.ts'
 
 export const PEER_KEY_FILE = 'peer.key'
 
@@ -78,6 +79,8 @@ function ensureGlobalWebSocket(): void {
 /** Creates and starts a libp2p host. Stop it with `host.stop()`. */
 export async function createLakouHost(options: LakouHostOptions = {}): Promise<Libp2p> {
   ensureGlobalWebSocket()
+  // One yamux window update per half window, not per data frame (yamux-window.ts).
+  halfWindowUpdates()
   const privateKey = options.dataDir ? await loadOrCreatePeerKey(options.dataDir) : undefined
   const relays = options.relays ?? []
   const listen = [...(options.listen ?? ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws'])]
