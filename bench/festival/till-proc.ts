@@ -5,13 +5,15 @@
 // Commands {id, cmd}: dial, block, unblock, sell (start/stop selling at a rate), sellOne, stats, ledgerReady,
 // has, final, stop.
 // Events: ready (with readyMs since process start), sold (acknowledged = on disk), error.
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
 import { KEEP_ALIVE } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { sha256, toHex } from '../../ledger/mod.ts'
 import { createVenueNode } from '../../sync/node/venue-node.ts'
 import { emit, serveCommands } from '../../sync/test/json-lines-child.ts'
+import { MemorySampler, memoryBreakdown } from './memory-probe.ts'
 import { advance, type CardPosition, festivalCard, freshCard, nextCardRecord, prng } from './workload.ts'
 
 const args = process.argv.slice(2)
@@ -40,6 +42,20 @@ const node = await createVenueNode({
   log: (l) => process.stderr.write(`${l}\n`),
 })
 const index = node.ledger
+// Memory breakdown (issue 3), sampled every LAKOU_MEM_SAMPLE_MS; with LAKOU_MEM_REPORT_DIR each till writes
+// its report there at stop (till-<till>-<pid>.json): every bench gets it without a change of its own.
+const handleCounts = () => {
+  const handles = Object.values(node.repo.handles)
+  return { docsLoaded: handles.length, docsReady: handles.filter((h) => h.isReady()).length }
+}
+const memSampleMs = Number(process.env.LAKOU_MEM_SAMPLE_MS ?? 0)
+const sampler = memSampleMs > 0 ? new MemorySampler(memSampleMs, handleCounts) : undefined
+const memoryReport = () => ({
+  till: tillNo,
+  ...(sampler ? sampler.report() : { now: memoryBreakdown() }),
+  docs: handleCounts(),
+  records: node.sink.size,
+})
 // Rebuilt from the pages on disk after a start from a copied checkpoint (sync/node ledger-rebuild loads the
 // federation and venue docs itself, so no statement is missing).
 // sinceStartMs: when the views were back (not when the bench asked).
@@ -196,6 +212,8 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
     case 'ledgerReady': {
       return await ledgerReady
     }
+    case 'memory':
+      return memoryReport()
     case 'has': {
       await node.idle()
       const missing = (c.hashes as string[]).filter((h) => !node.sink.has(h))
@@ -207,12 +225,19 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
     }
     case 'stop':
       if (selling) selling.stop = true
+      writeMemoryReport()
       await node.stop()
       setTimeout(() => process.exit(0), 20)
       return {}
     default:
       throw new Error(`unknown command ${String(c.cmd)}`)
   }
+}
+
+function writeMemoryReport(): void {
+  const dir = process.env.LAKOU_MEM_REPORT_DIR
+  if (!dir) return
+  writeFileSync(path.join(dir, `till-${tillNo}-${process.pid}.json`), JSON.stringify(memoryReport(), null, 1))
 }
 
 // The bench is gone (killed or crashed): do not linger as an orphan holding ports and CPU.

@@ -19,6 +19,7 @@ import {
   type DocSyncStatus,
   DocumentLayout,
   type FeedState,
+  FREE_DELAY_MS,
   IndexFeed,
   type IngestOutcome,
   type LedgerPageDoc,
@@ -254,6 +255,7 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
   let layout: DocumentLayout | undefined
   const classified = Promise.withResolvers<void>()
   const storage = new DurableFsStorageAdapter(paths.automerge)
+  const repoSaveMs = options.repoSaveMs ?? 1000
   const baseShare = network.shareConfig(documentAccess((id) => layout?.classify(id), classified.promise))
   // Assigned below; the policy is asked only once peers are connected.
   let repoRef: Repo | undefined
@@ -278,10 +280,11 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     // Pages received by sync are saved at most once a second each: a save per sync message was 11% of a
     // festival till's main thread. Own pages are flushed explicitly; a checkpoint flushes before it is
     // written, so what it counts is on disk; anything newer is synced again from the peers.
-    saveDebounceRate: options.repoSaveMs ?? 1000,
+    saveDebounceRate: repoSaveMs,
   })
   repoRef = repo
-  layout = new DocumentLayout(repo)
+  // An unloaded page's doc is freed well after any save automerge-repo throttled before the unload.
+  layout = new DocumentLayout(repo, { freeDelayMs: Math.max(FREE_DELAY_MS, 3 * repoSaveMs) })
   // Classify the own venue's personal doc (held since enrollment) before answering for unknown docs.
   if (config.venueUrl && config.venueId) {
     try {
