@@ -56,6 +56,44 @@ export type {
   TicketView,
 }
 
+/**
+ * A record's ingest result: the entry's verdict when the batch ended, with its hex hash (and the hex
+ * hash it waits for) made only when read: a batch of a page makes 1,000 results that callers mostly
+ * read for their status (sync reads status, type and error). Same fields and JSON as a plain result.
+ */
+class RecordResult implements IngestResult {
+  readonly type = 'record' as const
+  readonly status: IngestStatus
+  error?: LedgerRuleError
+  readonly #key: string
+  readonly #wait: string | null
+  #hex: string | null = null
+
+  constructor(entry: RecordEntry) {
+    this.#key = entry.key
+    this.status = entry.status as IngestStatus
+    this.#wait = entry.status === 'pending' ? entry.waitingFor : null
+    if (entry.error) this.error = entry.error
+  }
+
+  get hash(): string {
+    if (this.#hex === null) this.#hex = hexOfKey(this.#key)
+    return this.#hex
+  }
+
+  /** For pending records: a rule name, or the hex hash of the predecessor. */
+  get waitingFor(): string | undefined {
+    return this.#wait ? waitingLabel(this.#wait) : undefined
+  }
+
+  toJSON(): IngestResult {
+    const r: IngestResult = { hash: this.hash, type: 'record', status: this.status }
+    if (this.error) r.error = this.error
+    if (this.#wait) r.waitingFor = waitingLabel(this.#wait)
+    return r
+  }
+}
+
 /** Receives a record's signature verdict: true, false (the device signature fails) or the rule. */
 type Settle = (entry: RecordEntry, verdict: boolean | Rule) => void
 
@@ -129,15 +167,7 @@ export class LedgerIndex extends IndexViews {
 
     for (const i of recordItems) {
       const entry = entryAt[i]
-      if (!entry) continue
-      const r: IngestResult = {
-        hash: hexOfKey(entry.key),
-        type: 'record',
-        status: entry.status as IngestStatus,
-      }
-      if (entry.error) r.error = entry.error
-      if (entry.status === 'pending' && entry.waitingFor) r.waitingFor = waitingLabel(entry.waitingFor)
-      results[i] = r
+      if (entry) results[i] = new RecordResult(entry)
     }
     return results
   }
