@@ -2,6 +2,7 @@
 // LedgerDecodeError. Fixed seed, printed on failure.
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { Reader, Writer } from './bytes.ts'
 import { decodeSigned, encodeRecordUnsigned, encodeStatementUnsigned, LedgerDecodeError } from './mod.ts'
 import type { SignedRecord } from './sign.ts'
 import { type Kit, makeKit } from './test-kit.ts'
@@ -68,6 +69,57 @@ describe(`codec (seed ${SEED})`, () => {
         },
       ),
       { seed: SEED, numRuns: 3000 },
+    )
+  })
+})
+
+describe('Reader.string', () => {
+  // short ASCII strings are read without TextDecoder: every string must still read back as the fatal
+  // UTF-8 decoder reads it, and bytes that are not UTF-8 must still be refused
+  const fatal = new TextDecoder('utf-8', { fatal: true })
+  const read = (bytes: Uint8Array, max = 64) => {
+    const w = new Writer()
+    w.bytes(bytes)
+    return new Reader(w.finish()).string(max)
+  }
+  const outcome = (f: () => string) => {
+    try {
+      return f()
+    } catch (err) {
+      return err instanceof LedgerDecodeError ? `error ${err.code}` : `other ${String(err)}`
+    }
+  }
+
+  it('reads any bytes as the fatal UTF-8 decoder does (or refuses them as bad-utf8)', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: 'grapheme', maxLength: 40 }).map((s) => new TextEncoder().encode(s)),
+          fc.uint8Array({ maxLength: 40 }),
+          fc.uint8Array({ maxLength: 40, max: 0x7f }),
+        ),
+        (bytes) => {
+          const expected = outcome(() => {
+            try {
+              return fatal.decode(bytes)
+            } catch {
+              throw new LedgerDecodeError('bad-utf8')
+            }
+          })
+          expect(outcome(() => read(bytes))).toBe(expected)
+        },
+      ),
+      { seed: SEED, numRuns: 2000 },
+    )
+  })
+
+  it('checks the length bound before the bytes, and refuses a truncated string', () => {
+    expect(outcome(() => read(new TextEncoder().encode('EUR'), 2))).toBe('error too-long')
+    const w = new Writer()
+    w.uint(5).raw(new TextEncoder().encode('EUR'))
+    expect(outcome(() => new Reader(w.finish()).string(64))).toBe('error truncated')
+    expect(read(new Uint8Array([0xef, 0xbb, 0xbf, 0x41]))).toBe(
+      fatal.decode(new Uint8Array([0xef, 0xbb, 0xbf, 0x41])),
     )
   })
 })

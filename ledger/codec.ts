@@ -357,18 +357,22 @@ export function encodeRecordUnsigned(rec: LedgerRecord): Uint8Array {
 }
 
 function decodeRecordBody(r: Reader, kind: RecordKind): LedgerRecord {
-  const h: RecordHeader = {
-    device: r.fixed(32),
-    deviceSeq: r.uint(),
-    devicePrev: r.fixed(32),
-    time: r.uint(),
-    staff: readCard(r, true),
-  }
+  // every ingested record is decoded here (twice when it waits): the usual kinds list the header's
+  // fields instead of spreading a header object (one object less, ~10 % of a decode)
+  const device = r.fixed(32)
+  const deviceSeq = r.uint()
+  const devicePrev = r.fixed(32)
+  const time = r.uint()
+  const staff = readCard(r, true)
   switch (kind) {
     case 'top-up':
       return {
         kind,
-        ...h,
+        device,
+        deviceSeq,
+        devicePrev,
+        time,
+        staff,
         chain: readChain(r),
         asset: readAsset(r),
         amount: r.int(),
@@ -390,8 +394,19 @@ function decodeRecordBody(r: Reader, kind: RecordKind): LedgerRecord {
       const payments = []
       for (let i = 0; i < nPay; i++)
         payments.push({ method: readEnum(r, PAYMENT_METHODS), asset: readAsset(r), amount: r.int() })
-      return { kind, ...h, chain, lines, payments }
+      return { kind, device, deviceSeq, devicePrev, time, staff, chain, lines, payments }
     }
+  }
+  return decodeRareRecordBody(r, kind, { device, deviceSeq, devicePrev, time, staff })
+}
+
+/** The other kinds: the header spread into each (they are rare on the ingest path). */
+function decodeRareRecordBody(
+  r: Reader,
+  kind: Exclude<RecordKind, 'top-up' | 'sale'>,
+  h: RecordHeader,
+): LedgerRecord {
+  switch (kind) {
     case 'refund':
       return {
         kind,
