@@ -4,7 +4,7 @@
 // The content hash is SHA-256(unsigned). Signatures: first the issuer's / device's, then one per
 // chain position on a signing card, in layout order.
 import { Reader, Writer } from './bytes.ts'
-import { sha256 } from './crypto.ts'
+import { sha256, sha256Key } from './crypto.ts'
 import { LedgerDecodeError } from './errors.ts'
 import {
   ASSET_KINDS,
@@ -506,11 +506,30 @@ export type Decoded =
   | ({ type: 'record'; record: LedgerRecord } & DecodedEnvelope)
   | ({ type: 'statement'; statement: Statement } & DecodedEnvelope)
 
+/** decodeSigned's result with the content hash as a key string (keyOf's form): the index's own read. */
+export type DecodedKeyed =
+  | { type: 'record'; record: LedgerRecord; unsigned: Uint8Array; signatures: Uint8Array[]; hash: string }
+  | { type: 'statement'; statement: Statement; unsigned: Uint8Array; signatures: Uint8Array[]; hash: string }
+
 /** Decode signed bytes (record or statement); throws LedgerDecodeError on anything non-canonical. */
 export function decodeSigned(bytes: Uint8Array): Decoded {
+  return decodeWithHash(bytes, sha256)
+}
+
+/** decodeSigned with the hash as keyOf would give it, without a bytes copy (every ingested record). */
+export function decodeSignedKeyed(bytes: Uint8Array): DecodedKeyed {
+  return decodeWithHash(bytes, sha256Key)
+}
+
+function decodeWithHash<H>(
+  bytes: Uint8Array,
+  hashOf: (unsigned: Uint8Array) => H,
+):
+  | { type: 'record'; record: LedgerRecord; unsigned: Uint8Array; signatures: Uint8Array[]; hash: H }
+  | { type: 'statement'; statement: Statement; unsigned: Uint8Array; signatures: Uint8Array[]; hash: H } {
   // fields listed, not spread: this runs for every ingested record
   const { unsigned, signatures } = splitEnvelope(bytes)
-  const hash = sha256(unsigned)
+  const hash = hashOf(unsigned)
   const r = new Reader(unsigned)
   r.u8() // format, checked above
   const code = r.u8()

@@ -1,9 +1,11 @@
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js'
 import { describe, expect, it } from 'vitest'
+import { keyOf } from './bytes.ts'
 import {
   type CallbackVerifier,
   keyPairFromLabel,
   sha256,
+  sha256Key,
   verificationCount,
   verificationPath,
   verifySignature,
@@ -13,6 +15,7 @@ import {
   verifyWithWebCryptoCallback,
 } from './crypto.ts'
 import { seededRandom } from './fixtures.ts'
+import { deviceSignatureMessage, deviceSignatureMessageOfKey } from './sign.ts'
 
 // verifySignature takes node:crypto's callback path in Node and WebCrypto's (with cached key imports)
 // in browsers: both paths' verdicts must equal a fresh WebCrypto import's on valid and damaged inputs
@@ -165,6 +168,10 @@ describe('sha256', () => {
       const got = sha256(input)
       expect(got.constructor, `seed ${seed}`).toBe(Uint8Array)
       expect(got, `seed ${seed}, input ${n}`).toEqual(nobleSha256(input))
+      // the index's form: the digest as a key string, and the device message built from it
+      const key = sha256Key(input)
+      expect(key, `seed ${seed}, input ${n}`).toBe(keyOf(got))
+      expect(deviceSignatureMessageOfKey(key)).toEqual(deviceSignatureMessage(got))
     }
   })
 })

@@ -44,6 +44,11 @@ export function sha256(bytes: Uint8Array): Uint8Array {
   return nobleSha256(bytes)
 }
 
+/** SHA-256 as a latin1 key string (keyOf's form of the digest): the index's record names, no bytes. */
+export function sha256Key(bytes: Uint8Array): string {
+  return nodeHash ? nodeHash('sha256', bytes, 'latin1') : keyOf(nobleSha256(bytes))
+}
+
 /** Something that signs with an Ed25519 key: a device key here, a signing card over PC/SC elsewhere. */
 export interface Signer {
   /** Raw 32-byte Ed25519 public key. */

@@ -5,7 +5,7 @@
 // trust changes), index-views.ts (views, invariants); this file: ingestion, checkpoints, local snapshot.
 import { toAmounts } from './balances.ts'
 import { bytesOfKey, hexOfKey, keyOf, toHex } from './bytes.ts'
-import { type Decoded, decodeSigned } from './codec.ts'
+import { type Decoded, type DecodedKeyed, decodeSigned, decodeSignedKeyed } from './codec.ts'
 import { verifySignature, verifySignatureCallback } from './crypto.ts'
 import { LedgerDecodeError, LedgerRuleError, LedgerSnapshotError, type Rule } from './errors.ts'
 import { peekKind, positionOf, type RecordEntry, waitingLabel } from './index-state.ts'
@@ -14,6 +14,7 @@ import {
   cardSignatureMessage,
   type DeviceChainWriter,
   deviceSignatureMessage,
+  deviceSignatureMessageOfKey,
   type SignedRecord,
   signingCardPositions,
   statementSignatureMessage,
@@ -176,11 +177,25 @@ export class LedgerIndex extends IndexViews {
     try {
       return decodeSigned(bytes)
     } catch (err) {
-      const error = err instanceof LedgerDecodeError ? err : new LedgerDecodeError('malformed', String(err))
-      this.malformed.push({ hash: '', bytes, error })
-      results[i] = { hash: '', type: 'malformed', status: 'rejected', error }
+      this.reportMalformed(bytes, err, results, i)
       return null
     }
+  }
+
+  /** decodeOrReport with the hash as a key string (the records' path: no hash bytes, no keyOf). */
+  protected decodeKeyedOrReport(bytes: Uint8Array, results: IngestResult[], i: number): DecodedKeyed | null {
+    try {
+      return decodeSignedKeyed(bytes)
+    } catch (err) {
+      this.reportMalformed(bytes, err, results, i)
+      return null
+    }
+  }
+
+  private reportMalformed(bytes: Uint8Array, err: unknown, results: IngestResult[], i: number): void {
+    const error = err instanceof LedgerDecodeError ? err : new LedgerDecodeError('malformed', String(err))
+    this.malformed.push({ hash: '', bytes, error })
+    results[i] = { hash: '', type: 'malformed', status: 'rejected', error }
   }
 
   /**
@@ -258,27 +273,27 @@ export class LedgerIndex extends IndexViews {
     entryAt: Array<RecordEntry | undefined>,
     settle: Settle,
   ): boolean | Rule {
-    const d = this.decodeOrReport(bytes, results, i)
+    const d = this.decodeKeyedOrReport(bytes, results, i)
     if (!d) return false
+    const key = d.hash
     if (d.type !== 'record') {
       // a statement whose kind byte we could not peek (cannot happen for canonical bytes)
       results[i] = {
-        hash: toHex(d.hash),
+        hash: hexOfKey(key),
         type: 'malformed',
         status: 'rejected',
         error: new LedgerDecodeError('unknown-kind'),
       }
       return false
     }
-    const key = keyOf(d.hash)
     const known = this.entries.get(key)
     // A copy whose signatures failed does not block the genuine record with the same hash.
     if (known && (known.sigOk || known.status === 'verifying')) {
       const status = known.kind === 'anchor' ? 'covered' : 'duplicate'
-      results[i] = { hash: toHex(d.hash), type: 'record', status }
+      results[i] = { hash: hexOfKey(key), type: 'record', status }
       return false
     }
-    if (known) this.malformed.push({ hash: toHex(d.hash), bytes: this.bytesOf(known), error: known.error! })
+    if (known) this.malformed.push({ hash: hexOfKey(key), bytes: this.bytesOf(known), error: known.error! })
     const entry: RecordEntry = {
       key,
       ref: this.arena.add(bytes),
@@ -331,7 +346,7 @@ export class LedgerIndex extends IndexViews {
    * `settle(entry, verdict)` later (false: the device signature fails; or 'card-signature').
    */
   protected startRecordVerification(
-    d: Decoded & { type: 'record' },
+    d: DecodedKeyed & { type: 'record' },
     entry: RecordEntry,
     settle: Settle,
   ): true | Rule {
@@ -339,7 +354,7 @@ export class LedgerIndex extends IndexViews {
     if (d.signatures.length !== 1 + positions.length) return 'card-signature'
     for (let i = 0; i < positions.length; i++)
       if (positions[i]!.cardSeq < 1 || positions[i]!.cardSeq > 0xffffffff) return 'card-counter'
-    const message = deviceSignatureMessage(d.hash)
+    const message = deviceSignatureMessageOfKey(d.hash)
     if (positions.length === 0) {
       // the usual record: one signature, its verdict straight to settle (no promise)
       return verifySignatureCallback(d.record.device, message, d.signatures[0]!, settle, entry)
@@ -347,10 +362,11 @@ export class LedgerIndex extends IndexViews {
         : 'signature'
     }
     const checks: Promise<boolean>[] = [verifySignature(d.record.device, message, d.signatures[0]!)]
+    const hash = bytesOfKey(d.hash)
     for (let i = 0; i < positions.length; i++) {
       const p = positions[i]!
       checks.push(
-        verifySignature(p.card.subarray(1), cardSignatureMessage(p.cardSeq, d.hash), d.signatures[i + 1]!),
+        verifySignature(p.card.subarray(1), cardSignatureMessage(p.cardSeq, hash), d.signatures[i + 1]!),
       )
     }
     Promise.all(checks).then((ok) => settle(entry, !ok[0] ? false : ok.every(Boolean) || 'card-signature'))

@@ -23,6 +23,15 @@ export function deviceSignatureMessage(hash: Hash): Uint8Array {
   return concatBytes(DEVICE_SIG_DOMAIN, hash)
 }
 
+/** deviceSignatureMessage of a hash given as a key string (keyOf's form). */
+export function deviceSignatureMessageOfKey(hashKey: string): Uint8Array {
+  const d = DEVICE_SIG_DOMAIN.length
+  const out = new Uint8Array(d + hashKey.length)
+  out.set(DEVICE_SIG_DOMAIN)
+  for (let i = 0; i < hashKey.length; i++) out[d + i] = hashKey.charCodeAt(i)
+  return out
+}
+
 export function statementSignatureMessage(hash: Hash): Uint8Array {
   return concatBytes(STATEMENT_SIG_DOMAIN, hash)
 }
