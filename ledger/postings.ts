@@ -21,6 +21,17 @@ function cached(cache: Map<string, string>, prefix: string, key: string): string
   return account
 }
 
+// outside-world accounts ('x:cash', ...): made once, not a fresh string per posting
+const outsideAccounts = new Map<string, string>()
+function outside(method: string): string {
+  let account = outsideAccounts.get(method)
+  if (account === undefined) {
+    account = `x:${method}`
+    if (outsideAccounts.size < 64) outsideAccounts.set(method, account)
+  }
+  return account
+}
+
 function cardAccount(card: CardId): string {
   return cached(cardAccounts, 'c:', keyOf(card))
 }
@@ -33,12 +44,12 @@ export function recordPostings(rec: LedgerRecord, venueKey: string, target: Ledg
     case 'top-up':
       return [
         [c(rec.chain.card), rec.asset, rec.amount],
-        [`x:${rec.method}`, rec.asset, -rec.amount],
+        [outside(rec.method), rec.asset, -rec.amount],
       ]
     case 'sale': {
       const out: Posting[] = []
       for (const p of rec.payments) {
-        out.push([p.method === 'card' ? c(rec.chain!.card) : `x:${p.method}`, p.asset, -p.amount])
+        out.push([p.method === 'card' ? c(rec.chain!.card) : outside(p.method), p.asset, -p.amount])
         out.push([v, p.asset, p.amount])
       }
       return out
@@ -46,7 +57,7 @@ export function recordPostings(rec: LedgerRecord, venueKey: string, target: Ledg
     case 'refund':
       return [
         [c(rec.chain.card), rec.asset, -rec.amount],
-        [`x:${rec.method}`, rec.asset, rec.amount],
+        [outside(rec.method), rec.asset, rec.amount],
       ]
     case 'transfer':
       return [
