@@ -318,15 +318,7 @@ export abstract class IndexProcessor extends IndexState {
           reject('asset-issuer', `${rec.asset} is issued by another venue`)
         if (byFederation && rec.method === 'free')
           reject('asset-issuer', `only the issuer mints ${rec.asset} for free`)
-        this.move(
-          rec.time,
-          before,
-          cards,
-          rec.chain.card,
-          rec.chain.cardSeq,
-          new Map([[rec.asset, rec.amount]]),
-          true,
-        )
+        this.moveAsset(rec.time, before, cards, rec.chain.card, rec.chain.cardSeq, rec.asset, rec.amount)
         break
       }
       case 'sale': {
@@ -334,9 +326,16 @@ export abstract class IndexProcessor extends IndexState {
           if (p.method !== 'card' && assets.get(p.asset)!.assetKind !== 'euro')
             reject('payment', `${p.method} payment in ${p.asset}, which is not a euro asset`)
         if (rec.chain) {
-          const deltas = new Map<string, number>()
-          for (const [a, v] of saleTotals(rec).card) deltas.set(a, -v)
-          this.move(rec.time, before, cards, rec.chain.card, rec.chain.cardSeq, deltas, true)
+          const card = saleTotals(rec).card
+          if (card.size === 1) {
+            // the usual sale: one asset paid by card (no second map)
+            for (const [asset, paid] of card)
+              this.moveAsset(rec.time, before, cards, rec.chain.card, rec.chain.cardSeq, asset, -paid)
+          } else {
+            const deltas = new Map<string, number>()
+            for (const [a, v] of card) deltas.set(a, -v)
+            this.move(rec.time, before, cards, rec.chain.card, rec.chain.cardSeq, deltas, true)
+          }
         }
         break
       }
@@ -344,36 +343,12 @@ export abstract class IndexProcessor extends IndexState {
         if (!assets.get(rec.asset)!.refundable) reject('refund', `${rec.asset} is not refundable`)
         const have = balanceOf(before.get(keyOf(rec.chain.card))!, rec.asset)
         if (rec.amount > have) reject('refund', `refund ${rec.amount} > refundable balance ${have}`)
-        this.move(
-          rec.time,
-          before,
-          cards,
-          rec.chain.card,
-          rec.chain.cardSeq,
-          new Map([[rec.asset, -rec.amount]]),
-          true,
-        )
+        this.moveAsset(rec.time, before, cards, rec.chain.card, rec.chain.cardSeq, rec.asset, -rec.amount)
         break
       }
       case 'transfer':
-        this.move(
-          rec.time,
-          before,
-          cards,
-          rec.chain.card,
-          rec.chain.cardSeq,
-          new Map([[rec.asset, -rec.amount]]),
-          true,
-        )
-        this.move(
-          rec.time,
-          before,
-          cards,
-          rec.to.card,
-          rec.to.cardSeq,
-          new Map([[rec.asset, rec.amount]]),
-          true,
-        )
+        this.moveAsset(rec.time, before, cards, rec.chain.card, rec.chain.cardSeq, rec.asset, -rec.amount)
+        this.moveAsset(rec.time, before, cards, rec.to.card, rec.to.cardSeq, rec.asset, rec.amount)
         break
       case 'void': {
         const targetEntry = this.entries.get(keyOf(rec.target))!
@@ -509,24 +484,46 @@ export abstract class IndexProcessor extends IndexState {
   ): void {
     const ck = keyOf(card)
     let b = before.get(ck)!
-    for (const [a, d] of deltas) {
-      b = withDelta(b, a, d)
-      const after = balanceOf(b, a)
-      if (!Number.isSafeInteger(after)) reject('amount', 'balance overflow')
-      if (checkLimits && d < 0) {
-        const floor = this.trust.assets.get(a)!.floor
-        if (after < floor) reject('floor', `${a} would be ${after} < floor ${floor}`)
-      }
-      if (checkLimits && d > 0) {
-        const ceiling = offlineCeiling(this.trust, cardKindOf(card), time)
-        if (after > ceiling)
-          reject(
-            'offline-ceiling',
-            `${a} would be ${after} > ceiling ${ceiling} for ${cardKindOf(card)} cards`,
-          )
-      }
-    }
+    for (const [a, d] of deltas) b = this.applyDelta(time, b, card, a, d, checkLimits)
     cards.push({ card: this.intern(ck), cardSeq, after: b })
+  }
+
+  /** move() of one asset, limits checked (top-up, refund, transfer, the usual sale: no map per record). */
+  protected moveAsset(
+    time: number,
+    before: Map<string, Balances>,
+    cards: CardPos[],
+    card: CardId,
+    cardSeq: number,
+    asset: string,
+    delta: number,
+  ): void {
+    const ck = keyOf(card)
+    const b = this.applyDelta(time, before.get(ck)!, card, asset, delta, true)
+    cards.push({ card: this.intern(ck), cardSeq, after: b })
+  }
+
+  private applyDelta(
+    time: number,
+    b: Balances,
+    card: CardId,
+    a: string,
+    d: number,
+    checkLimits: boolean,
+  ): Balances {
+    b = withDelta(b, a, d)
+    const after = balanceOf(b, a)
+    if (!Number.isSafeInteger(after)) reject('amount', 'balance overflow')
+    if (checkLimits && d < 0) {
+      const floor = this.trust.assets.get(a)!.floor
+      if (after < floor) reject('floor', `${a} would be ${after} < floor ${floor}`)
+    }
+    if (checkLimits && d > 0) {
+      const ceiling = offlineCeiling(this.trust, cardKindOf(card), time)
+      if (after > ceiling)
+        reject('offline-ceiling', `${a} would be ${after} > ceiling ${ceiling} for ${cardKindOf(card)} cards`)
+    }
+    return b
   }
 
   protected commit(entry: RecordEntry, rec: LedgerRecord, effect: Effect): void {
