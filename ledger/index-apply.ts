@@ -19,7 +19,7 @@ import { recordPostings } from './postings.ts'
 import { chainPositions } from './sign.ts'
 import { buildTrust, type DeviceAuthority, offlineCeiling, type StatementEntry } from './trust.ts'
 import type { CardId, Checkpoint, Hash, LedgerRecord, Statement } from './types.ts'
-import { assetsOf, checkRecordShape, ROLES_FOR_KIND, saleTotals } from './validate.ts'
+import { assetsOf, checkRecordShape, oneAssetSaleTotals, ROLES_FOR_KIND, saleTotals } from './validate.ts'
 
 export abstract class IndexProcessor extends IndexState {
   protected trustChanged(added: Statement[]): void {
@@ -326,14 +326,13 @@ export abstract class IndexProcessor extends IndexState {
           if (p.method !== 'card' && assets.get(p.asset)!.assetKind !== 'euro')
             reject('payment', `${p.method} payment in ${p.asset}, which is not a euro asset`)
         if (rec.chain) {
-          const card = saleTotals(rec).card
-          if (card.size === 1) {
-            // the usual sale: one asset paid by card (no second map)
-            for (const [asset, paid] of card)
-              this.moveAsset(rec.time, before, cards, rec.chain.card, rec.chain.cardSeq, asset, -paid)
-          } else {
+          // the usual sale names one asset: its card total without maps
+          const one = oneAssetSaleTotals(rec)
+          if (one?.byCard)
+            this.moveAsset(rec.time, before, cards, rec.chain.card, rec.chain.cardSeq, one.asset, -one.card)
+          else {
             const deltas = new Map<string, number>()
-            for (const [a, v] of card) deltas.set(a, -v)
+            for (const [a, v] of saleTotals(rec).card) deltas.set(a, -v)
             this.move(rec.time, before, cards, rec.chain.card, rec.chain.cardSeq, deltas, true)
           }
         }

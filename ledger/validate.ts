@@ -81,6 +81,51 @@ export function saleTotals(rec: Extract<LedgerRecord, { kind: 'sale' }>): {
   return { lines, payments, card }
 }
 
+/** A one-asset sale's totals (see oneAssetSaleTotals). */
+export interface OneAssetSaleTotals {
+  asset: string
+  lines: number
+  payments: number
+  /** Sum of the card payments; `byCard` tells whether there is any. */
+  card: number
+  byCard: boolean
+}
+
+/**
+ * saleTotals of a sale whose lines and payments all name one asset (the usual sale), as numbers: the
+ * same checks in the same order, without three maps per call. null when it names several assets.
+ */
+export function oneAssetSaleTotals(rec: Extract<LedgerRecord, { kind: 'sale' }>): OneAssetSaleTotals | null {
+  const asset = rec.lines[0]?.asset ?? rec.payments[0]?.asset
+  if (asset === undefined) return null
+  for (const l of rec.lines) if (l.asset !== asset) return null
+  for (const p of rec.payments) if (p.asset !== asset) return null
+  let lines = 0
+  for (const l of rec.lines) {
+    safe(l.quantity, 'quantity')
+    safe(l.unitPrice, 'unit price')
+    if (l.quantity === 0) fail('amount', `line ${l.product}: zero quantity`)
+    if (l.vatRate > 10_000) fail('amount', `line ${l.product}: VAT rate ${l.vatRate} bp above 100 %`)
+    lines += l.quantity * l.unitPrice
+    safe(lines, 'line total')
+  }
+  let payments = 0
+  let card = 0
+  let byCard = false
+  for (const p of rec.payments) {
+    safe(p.amount, 'payment')
+    if (p.amount === 0) fail('amount', 'zero payment')
+    payments += p.amount
+    safe(payments, 'payment total')
+    if (p.method === 'card') {
+      card += p.amount
+      byCard = true
+      safe(card, 'card payment total')
+    }
+  }
+  return { asset, lines, payments, card, byCard }
+}
+
 /** Rules decided by the record alone. Throws LedgerRuleError naming the rule. */
 export function checkRecordShape(rec: LedgerRecord): void {
   if (!Number.isSafeInteger(rec.deviceSeq) || rec.deviceSeq < 1) fail('device-chain', 'deviceSeq starts at 1')
@@ -107,6 +152,14 @@ export function checkRecordShape(rec: LedgerRecord): void {
       break
     case 'sale': {
       if (rec.lines.length === 0) fail('sale-balance', 'a sale has at least one line')
+      const one = oneAssetSaleTotals(rec)
+      if (one) {
+        if (one.lines !== one.payments)
+          fail('sale-balance', `${one.asset}: lines ${one.lines} != payments ${one.payments}`)
+        if (one.byCard && !rec.chain) fail('payment', 'a card payment needs the card chain position')
+        if (!one.byCard && rec.chain) fail('payment', 'a card chain position without a card payment')
+        break
+      }
       const t = saleTotals(rec)
       for (const asset of new Set([...t.lines.keys(), ...t.payments.keys()]))
         if ((t.lines.get(asset) ?? 0) !== (t.payments.get(asset) ?? 0))
