@@ -1,6 +1,7 @@
 // Main-thread CPU per record of the ledger's ingest, less noisy than the verify bench's wall-clock
 // ratio on a shared machine: `node --import tsx bench/verify-cpu.ts <dir> [--stub]`, where <dir> holds
-// the files of `node --import tsx bench/verify.ts --generate-verify-records N <dir>`. The main thread's
+// the files of `node --import tsx bench/verify.ts --generate-verify-records N <dir>`; `--concurrency N`
+// sets the verifications in flight. The main thread's
 // CPU comes from /proc/self/task/<pid>/schedstat (ns); `--stub` replaces each signature check by a
 // resolved promise, so what remains is the ledger's own work.
 import { readdirSync, readFileSync } from 'node:fs'
@@ -47,12 +48,15 @@ class StubbedIndex extends LedgerIndex {
 const dir = process.argv[2]
 if (!dir) throw new Error('usage: verify-cpu.ts <dir> [--stub]')
 const stub = process.argv.includes('--stub')
+// verifications in flight (the index's default is 64)
+const at = process.argv.indexOf('--concurrency')
+const concurrency = at > 0 ? Number(process.argv[at + 1]) : undefined
 const statements = unframe(new Uint8Array(readFileSync(join(dir, 'statements.bin'))))
 const records = unframe(new Uint8Array(readFileSync(join(dir, 'records.bin')))).map((r) => r.slice())
 const fx = await createFixture('bench-verify', { venues: 5, signingCards: 0, tagCards: 0 })
 const index = stub
-  ? new StubbedIndex({ federation: fx.federation.publicKey })
-  : new LedgerIndex({ federation: fx.federation.publicKey })
+  ? new StubbedIndex({ federation: fx.federation.publicKey, concurrency })
+  : new LedgerIndex({ federation: fx.federation.publicKey, concurrency })
 await index.ingestMany(statements)
 const cpu0 = mainThreadNs()
 const wait0 = mainThreadWaitNs()
