@@ -3,7 +3,7 @@
 // synchronous SHA-256.
 // tweetnacl is never on the verification path (50-130x slower, see FACTS.md).
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js'
-import { concatBytes, keyOf } from './bytes.ts'
+import { bytesEqual, concatBytes, keyOf } from './bytes.ts'
 import { LedgerKeyError } from './errors.ts'
 
 const subtle = globalThis.crypto.subtle
@@ -220,10 +220,19 @@ function nodeCryptoCallbackVerifier(
   verify: NodeVerify,
   createPublicKey: NonNullable<NodeCrypto['createPublicKey']>,
 ): CallbackVerifier {
+  // the last key, compared byte for byte: a ledger page's records all name one device (no key string
+  // and map lookup per verify)
+  const lastBytes = new Uint8Array(32)
+  let lastKey: NodeKeyObject | null = null
   return (publicKey, message, signature, done, tag) => {
     if (publicKey.length !== 32 || signature.length !== 64) return false
-    const key = nodeKeyOf(createPublicKey, keyOf(publicKey), publicKey)
-    if (key === null) return false
+    let key = lastKey
+    if (key === null || !bytesEqual(publicKey, lastBytes)) {
+      key = nodeKeyOf(createPublicKey, keyOf(publicKey), publicKey)
+      if (key === null) return false
+      lastBytes.set(publicKey)
+      lastKey = key
+    }
     try {
       verify(null, message, key, signature, (err, ok) => done(tag, err === null && ok === true))
     } catch {

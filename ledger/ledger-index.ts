@@ -4,7 +4,7 @@
 // Built in layers: index-state.ts (state, helpers), index-apply.ts (pending queue, rules, commit,
 // trust changes), index-views.ts (views, invariants); this file: ingestion, checkpoints, local snapshot.
 import { toAmounts } from './balances.ts'
-import { bytesOfKey, hexOfKey, keyOf, toHex } from './bytes.ts'
+import { bytesEqual, bytesOfKey, hexOfKey, keyOf, toHex } from './bytes.ts'
 import { type Decoded, type DecodedKeyed, decodeSigned, decodeSignedKeyed } from './codec.ts'
 import { verifySignature, verifySignatureCallback } from './crypto.ts'
 import { LedgerDecodeError, LedgerRuleError, LedgerSnapshotError, type Rule } from './errors.ts'
@@ -328,9 +328,22 @@ export class LedgerIndex extends IndexViews {
     const rec = entry.rec!
     entry.sigOk = true
     entry.status = 'pending'
-    entry.device = this.intern(keyOf(rec.device))
+    entry.device = this.deviceKeyOf(rec.device)
     entry.deviceSeq = rec.deviceSeq
     this.queue.push(entry.key) // applied by the caller (streamRecords), in slices
+  }
+
+  // the last device's interned key and its bytes: a ledger page's records all name one device
+  private readonly lastDevice = new Uint8Array(32)
+  private lastDeviceKey = ''
+
+  /** intern(keyOf(device)) without a key string per record when the device repeats. */
+  private deviceKeyOf(device: Uint8Array): string {
+    if (this.lastDeviceKey === '' || !bytesEqual(device, this.lastDevice)) {
+      this.lastDeviceKey = this.intern(keyOf(device))
+      this.lastDevice.set(device)
+    }
+    return this.lastDeviceKey
   }
 
   protected async pool<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
