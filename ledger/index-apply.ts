@@ -159,7 +159,7 @@ export abstract class IndexProcessor extends IndexState {
     let effect: Effect
     try {
       checkRecordShape(rec)
-      effect = this.evaluate(rec, device, entry.key)
+      effect = this.evaluate(rec, device, entry.key, entry.device)
     } catch (err) {
       if (err instanceof LedgerRuleError) {
         this.finishRejected(entry, err)
@@ -201,7 +201,7 @@ export abstract class IndexProcessor extends IndexState {
       if (rec.kind === 'void') this.preflightDep(rec.target, 'void')
       if (rec.kind === 'card-replace' && rec.lostCardSeq > 0) this.preflightDep(rec.lostHead, 'replace')
       checkRecordShape(rec)
-      this.evaluate(rec, device, '')
+      this.evaluate(rec, device, '', keyOf(rec.device))
       return null
     } catch (err) {
       if (err instanceof LedgerRuleError) return err
@@ -268,8 +268,11 @@ export abstract class IndexProcessor extends IndexState {
     else for (const k of list) this.queue.push(k)
   }
 
-  /** The rules that need the valid history. Throws LedgerRuleError; returns the record's effect. */
-  protected evaluate(rec: LedgerRecord, device: DeviceAuthority, key: string): Effect {
+  /**
+   * The rules that need the valid history. Throws LedgerRuleError; returns the record's effect.
+   * `deviceKey` is keyOf(rec.device) (the entry has it interned).
+   */
+  protected evaluate(rec: LedgerRecord, device: DeviceAuthority, key: string, deviceKey: string): Effect {
     // runs once per record: plain loops and methods instead of closures (allocation, GC)
     const roles = ROLES_FOR_KIND[rec.kind]
     let roleOk = false
@@ -286,11 +289,11 @@ export abstract class IndexProcessor extends IndexState {
 
     if (rec.deviceSeq > 1) {
       const prev = this.entries.get(keyOf(rec.devicePrev))!
-      if (prev.device !== keyOf(rec.device) || prev.deviceSeq !== rec.deviceSeq - 1)
+      if (prev.device !== deviceKey || prev.deviceSeq !== rec.deviceSeq - 1)
         reject('device-chain', `devicePrev is not this device's record ${rec.deviceSeq - 1}`)
     }
     const before = new Map<string, Balances>()
-    const prevs: Array<[string, string]> = []
+    const prevs: Array<[RecordEntry, string]> = []
     for (const c of chainPositions(rec)) {
       const ck = keyOf(c.card)
       if (c.cardSeq === 1) {
@@ -298,11 +301,12 @@ export abstract class IndexProcessor extends IndexState {
         continue
       }
       const prevKey = keyOf(c.cardPrev)
-      const pos = positionOf(this.entries.get(prevKey), ck)
+      const prev = this.entries.get(prevKey)
+      const pos = positionOf(prev, ck)
       if (!pos || pos.cardSeq !== c.cardSeq - 1)
         reject('card-chain', `cardPrev is not this card's record ${c.cardSeq - 1}`)
       before.set(ck, pos.after ?? this.balanceAt(prevKey, ck))
-      prevs.push([prevKey, ck])
+      prevs.push([prev!, ck])
     }
     const assets = this.trust.assets
     const postings = recordPostings(rec, device.venueKey, null)
@@ -547,9 +551,8 @@ export abstract class IndexProcessor extends IndexState {
       }
     }
     // the predecessor is no longer a tip: drop its stored path balance (recomputed if a fork needs it)
-    for (const [prevKey, ck] of effect.prevs) {
-      const prev = this.entries.get(prevKey)
-      if (!prev || prev.kind === 'anchor') continue
+    for (const [prev, ck] of effect.prevs) {
+      if (prev.kind === 'anchor') continue
       if (prev.card1 === ck) prev.after1 = null
       else if (prev.pos2?.card === ck) prev.pos2 = { card: ck, cardSeq: prev.pos2.cardSeq, after: null }
     }

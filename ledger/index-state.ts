@@ -75,8 +75,8 @@ export interface DeviceState {
 
 export interface Effect {
   cards: CardPos[]
-  /** (predecessor key, card key) of each card position after the first of its chain. */
-  prevs: Array<[string, string]>
+  /** (predecessor entry, card key) of each card position after the first of its chain. */
+  prevs: Array<[RecordEntry, string]>
   postings: Posting[]
   views?: () => void
 }
