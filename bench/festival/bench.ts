@@ -99,6 +99,7 @@ export const run: Bench = async ({ args }) => {
           dialRetries++
           // A hello that timed out puts the dialler in the peer's 30 s handshake cooldown: wait it out.
           log(`dial ${a}-${b} failed (${(e as Error).message}); retrying in 31 s`)
+          for (const i of [a, b]) log(`  till ${i} log tail: ${lastLines(tills[i]!.stderr(), 4)}`)
           await sleep(31_000)
         }
       }
@@ -261,6 +262,9 @@ export const run: Bench = async ({ args }) => {
     const balanceDigest = (f: Record<string, unknown>) => (f.balances as { digest: string }).digest
     let balancesIdentical =
       new Set(finals.map((f) => f.digest)).size === 1 && new Set(finals.map(balanceDigest)).size === 1
+    log(
+      `lost: ${missing.size} of ${hashes.length} acknowledged; tills ${balancesIdentical ? 'identical' : 'DIFFER'} (before catch-up)`,
+    )
     const before = await stats(tills)
     const rssBefore = before.map((s) => s.rssMb)
     const linkRedials = before.reduce((sum, s) => sum + (s.redials ?? 0), 0)
@@ -439,4 +443,9 @@ export const run: Bench = async ({ args }) => {
     await Promise.all([...tills, ...extra].map((t) => t.stop().catch(() => t.child.kill('SIGKILL'))))
     fest.cleanup()
   }
+}
+
+/** The last `n` lines of a log, on one line (a till's stderr when a dial fails). */
+function lastLines(text: string, n: number): string {
+  return text.trim().split('\n').slice(-n).join(' | ') || '(empty)'
 }

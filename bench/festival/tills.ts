@@ -15,6 +15,8 @@ export interface Till {
   send(cmd: Record<string, unknown>, timeoutMs?: number): Promise<Record<string, unknown>>
   onEvent(fn: (e: Record<string, unknown>) => void): void
   exited: Promise<number | null>
+  /** The last few thousand characters the till wrote to stderr (its node's log lines). */
+  stderr(): string
   stop(): Promise<void>
 }
 
@@ -54,6 +56,7 @@ export async function spawnTill(script: string, args: string[], timeoutMs = 600_
     send,
     exited,
     onEvent: proc.onEvent,
+    stderr: proc.stderr,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return
       await send({ cmd: 'stop' }, 30_000).catch(() => {})

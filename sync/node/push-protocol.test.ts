@@ -1,26 +1,42 @@
 import { describe, expect, it } from 'vitest'
 import { Libp2pPushTransport } from './push-protocol.ts'
 
-/** A stream that can be made to need a drain, recording what it was sent. */
-class FakeStream {
+/**
+ * A stream that can be made to need a drain, recording what it was sent. Events as libp2p's ('drain',
+ * 'close'), and its onDrain() as libp2p's too: once resolved by a first drain it stays resolved.
+ */
+class FakeStream extends EventTarget {
   status = 'open'
+  writeStatus = 'writable'
   writableNeedsDrain = false
   sent: Uint8Array[] = []
-  #drain = Promise.withResolvers<void>()
+  onDrainCalls = 0
+  aborted: Error | undefined
+  #drained: ReturnType<typeof Promise.withResolvers<void>> | undefined
   send(frame: { subarray(): Uint8Array }) {
+    if (this.writeStatus !== 'writable')
+      throw new Error(`Cannot write to a stream that is ${this.writeStatus}`)
     this.sent.push(frame.subarray())
     return true
   }
   onDrain() {
-    return this.#drain.promise
+    this.onDrainCalls++
+    // A runaway caller would spin forever on an at-once resolution: stop answering it (the test then fails).
+    if (this.onDrainCalls > 1000) return new Promise<void>(() => {})
+    if (!this.writableNeedsDrain) return Promise.resolve()
+    this.#drained ??= Promise.withResolvers<void>()
+    return this.#drained.promise
   }
   drain() {
     this.writableNeedsDrain = false
-    const d = this.#drain
-    this.#drain = Promise.withResolvers<void>()
-    d.resolve()
+    this.#drained?.resolve()
+    this.dispatchEvent(new Event('drain'))
   }
-  addEventListener() {}
+  abort(err: Error) {
+    this.aborted = err
+    this.status = 'aborted'
+    this.dispatchEvent(new Event('close'))
+  }
   close() {
     return Promise.resolve()
   }
@@ -68,6 +84,44 @@ describe('record push transport under back-pressure', () => {
     stream.drain()
     await settle()
     expect(payloads(stream)).toEqual([0, 1, 2])
+  })
+
+  it('back-pressure after a first drain waits for the next drain (no busy loop on a stale onDrain)', async () => {
+    const { stream, transport } = setup()
+    stream.writableNeedsDrain = true
+    transport.sendTo('p1', message(1))
+    await settle()
+    stream.drain()
+    await settle()
+    stream.writableNeedsDrain = true // full again
+    transport.sendTo('p1', message(2))
+    transport.sendTo('p1', message(3))
+    await settle()
+    expect(stream.onDrainCalls).toBeLessThan(5)
+    expect(payloads(stream)).toEqual([1])
+    stream.drain()
+    await settle()
+    expect(payloads(stream)).toEqual([1, 2, 3])
+  })
+
+  it('a stream that stops taking writes while still open drops its held frames (no busy loop)', async () => {
+    const { stream, transport } = setup()
+    stream.writableNeedsDrain = true
+    transport.sendTo('p1', message(1))
+    transport.sendTo('p1', message(2))
+    await settle()
+    // A cut closes the connection: the stream's write side closes before its status leaves 'open'.
+    stream.writeStatus = 'closing'
+    stream.drain()
+    await settle()
+    expect(stream.onDrainCalls).toBeLessThan(5)
+    expect(stream.aborted).toBeDefined()
+    expect(stream.sent).toEqual([])
+    stream.writeStatus = 'writable'
+    stream.status = 'open' // (as the next stream would be: the fake connection hands out the same one)
+    transport.sendTo('p1', message(3)) // the held frames are gone, not sent late
+    await settle()
+    expect(payloads(stream)).toEqual([3])
   })
 
   it('sends nothing to a peer that has not passed the handshake', async () => {

@@ -1,6 +1,7 @@
 // The libp2p side of the direct record push (sync/docs/push.ts): one long-lived stream per authenticated
 // peer, opened when the peer passes the handshake, length-prefixed frames. Under back-pressure frames wait
-// in order up to 4 MiB per peer, then are dropped (anti-entropy and the CRDT sync deliver the records anyway). Streams from peers that have not
+// in order up to 4 MiB per peer, then are dropped (anti-entropy and the CRDT sync deliver the records
+// anyway); so are they when the stream stops taking writes. Streams from peers that have not
 // passed the handshake, oversized frames and malformed messages get the peer dropped through sync/net.
 import type { Libp2p, Stream } from '@libp2p/interface'
 import * as lp from 'it-length-prefixed'
@@ -94,8 +95,8 @@ export class Libp2pPushTransport implements PushTransport {
       if (!q && !stream.writableNeedsDrain) {
         try {
           stream.send(frame)
-        } catch {
-          this.#out.delete(peerId)
+        } catch (err) {
+          stream.abort(err as Error) // its close listener forgets it: the next send opens another
         }
         return
       }
@@ -110,24 +111,42 @@ export class Libp2pPushTransport implements PushTransport {
     })
   }
 
+  // Sends the held frames on the stream's next 'drain' event. Not with stream.onDrain(): libp2p (utils 7)
+  // keeps the promise it resolved at the first drain, so every later onDrain() resolves at once even while
+  // the stream still needs a drain; re-arming on it looped on microtasks forever and starved the till
+  // (festival: tills pegged at 100%, their dials and stats timing out). A stream that stops taking writes
+  // while still 'open' (send() throws) drops its held frames (anti-entropy and the pages bring the records)
+  // and is aborted; the next send opens a new one.
   #drainLater(peerId: string, stream: Stream, q: { frames: Frame[]; bytes: number }) {
-    stream.onDrain().then(
-      () => {
-        while (q.frames.length > 0 && !stream.writableNeedsDrain && stream.status === 'open') {
-          const frame = q.frames.shift()!
-          q.bytes -= frame.byteLength
-          try {
-            stream.send(frame)
-          } catch {
-            this.#out.delete(peerId)
-            break
-          }
+    const drop = () => {
+      if (this.#queued.get(stream) === q) this.#queued.delete(stream)
+      q.frames.length = 0
+      q.bytes = 0
+    }
+    const onClose = () => {
+      stream.removeEventListener('drain', onDrain)
+      drop()
+    }
+    const onDrain = () => {
+      stream.removeEventListener('close', onClose)
+      while (q.frames.length > 0 && !stream.writableNeedsDrain) {
+        const frame = q.frames.shift()!
+        q.bytes -= frame.byteLength
+        try {
+          if (stream.status !== 'open') throw new Error(`stream ${stream.status}`)
+          stream.send(frame)
+        } catch (err) {
+          drop()
+          stream.abort(err as Error) // its close listener forgets it: the next send opens another
+          return
         }
-        if (q.frames.length > 0 && stream.status === 'open') this.#drainLater(peerId, stream, q)
-        else this.#queued.delete(stream)
-      },
-      () => this.#queued.delete(stream),
-    )
+      }
+      // Frames left: the stream needs a drain again (the loop stops only then).
+      if (q.frames.length > 0) this.#drainLater(peerId, stream, q)
+      else drop()
+    }
+    stream.addEventListener('drain', onDrain, { once: true })
+    stream.addEventListener('close', onClose, { once: true })
   }
 
   peers(): string[] {
