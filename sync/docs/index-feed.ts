@@ -96,11 +96,18 @@ export class IndexFeed extends EventEmitter<FeedEvents> {
     const onPage = (h: DocHandle<LedgerPageDoc>, cls: Extract<DocClass, { kind: 'ledger-page' }>) =>
       this.#watchPage(h, cls)
     const onEntries = (h: DocHandle<{ entries: Uint8Array[] }>) => this.watchEntries(h)
+    const onWhole = (
+      id: DocumentId,
+      cls: Extract<DocClass, { kind: 'ledger-page' }>,
+      records: Uint8Array[],
+    ) => this.#ingestWhole(id, cls, records)
     this.#layout.on('page', onPage)
     this.#layout.on('entries', onEntries)
+    this.#layout.on('wholePage', onWhole)
     this.#offs.push(
       () => this.#layout.off('page', onPage),
       () => this.#layout.off('entries', onEntries),
+      () => this.#layout.off('wholePage', onWhole),
     )
   }
 
@@ -183,6 +190,27 @@ export class IndexFeed extends EventEmitter<FeedEvents> {
     h.on('change', onChange)
     this.#offs.push(() => h.off('change', onChange))
     catchUp()
+  }
+
+  // A full page that came whole (no handle): its records join the batch, and once they are in the index the
+  // page counts as full and indexed (it was stored before it was handed over, so a checkpoint may say so).
+  #ingestWhole(id: DocumentId, cls: Extract<DocClass, { kind: 'ledger-page' }>, records: Uint8Array[]): void {
+    let p = this.#pages[id]
+    if (!p) {
+      p = { venueId: cls.venueId, deviceId: cls.deviceId, page: cls.page, indexed: 0 }
+      this.#pages[id] = p
+    }
+    const progress = p
+    const fresh = records.slice(progress.indexed)
+    if (fresh.length === 0) return
+    this.#layout.retain(id)
+    if (this.#sink.ingestMany && fresh.length > 1) this.#enqueueMany(fresh, id)
+    else for (const r of fresh) this.#enqueue(r, 'page', id)
+    void this.#queue.then(() => {
+      progress.indexed = Math.max(progress.indexed, records.length)
+      this.emit('progress', id, progress)
+      this.#layout.indexedWhole(id)
+    })
   }
 
   #release(h: DocHandle<LedgerPageDoc>, onChange: (p: DocHandleChangePayload<LedgerPageDoc>) => void): void {

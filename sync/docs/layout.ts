@@ -32,7 +32,30 @@ export interface LayoutEvents {
   page: (handle: DocHandle<LedgerPageDoc>, cls: Extract<DocClass, { kind: 'ledger-page' }>) => void
   /** A document named by the directory is not a Lakou document of the kind the directory says. */
   malformed: (url: AutomergeUrl, reason: string) => void
+  /**
+   * A full ledger page came whole from the `fullPages` source (stored, no repo handle): a listener indexes
+   * its records, keeping its slot in the page window (retain) until it calls indexedWhole().
+   */
+  wholePage: (
+    documentId: DocumentId,
+    cls: Extract<DocClass, { kind: 'ledger-page' }>,
+    records: Uint8Array[],
+  ) => void
 }
+
+/** A page the directory names, asked of a full-page source: the page it must be. */
+export interface FullPageRequest {
+  documentId: DocumentId
+  venueId: string
+  deviceId: string
+  page: number
+}
+
+/**
+ * Gets a full ledger page whole, outside the repo (sync/node/page-transfer.ts), and stores it: its records,
+ * or undefined when no peer sends it whole (the page is then found through the repo as before).
+ */
+export type FullPageSource = (want: FullPageRequest) => Promise<Uint8Array[] | undefined>
 
 export interface FollowOptions {
   /** The venue this device belongs to: the only venue whose personal-data doc it holds. */
@@ -49,6 +72,8 @@ interface WaitingPage {
   /** The page's number in its device's list: pages are loaded lowest number first, across devices. */
   pageNo: number
   order: number
+  venueId: string
+  deviceId: string
 }
 
 /**
@@ -88,6 +113,8 @@ export class DocumentLayout extends EventEmitter<LayoutEvents> {
   // Unloaded docs whose WASM memory is freed after #freeDelayMs (see unload).
   readonly #toFree = new Set<object>()
   readonly #freeDelayMs: number
+  readonly #fullPages: FullPageSource | undefined
+  #cameWhole = 0
 
   constructor(
     repo: Repo,
@@ -97,6 +124,8 @@ export class DocumentLayout extends EventEmitter<LayoutEvents> {
       slotTimeoutMs?: number
       sweepMs?: number
       freeDelayMs?: number
+      /** Where full pages are got whole first (sync/node/page-transfer.ts); without it, all come by sync. */
+      fullPages?: FullPageSource
     } = {},
   ) {
     super()
@@ -106,6 +135,7 @@ export class DocumentLayout extends EventEmitter<LayoutEvents> {
     this.#slotTimeoutMs = options.slotTimeoutMs ?? 10_000
     this.#sweepMs = options.sweepMs ?? 2000
     this.#freeDelayMs = options.freeDelayMs ?? FREE_DELAY_MS
+    this.#fullPages = options.fullPages
   }
 
   #markComplete(documentId: DocumentId): void {
@@ -279,10 +309,11 @@ export class DocumentLayout extends EventEmitter<LayoutEvents> {
     const onVenue = () => {
       const doc = venue.doc()
       if (wantsPersonal && doc.personal) void this.#followPersonal(asUrl(doc.personal))
-      for (const urls of Object.values(doc.pages ?? {}))
+      for (const [deviceId, urls] of Object.entries(doc.pages ?? {}))
         urls.forEach((u, pageNo) => {
           const url = asUrl(u)
-          if (!options.skipPages?.has(url.slice('automerge:'.length))) this.#followPage(url, pageNo)
+          if (!options.skipPages?.has(url.slice('automerge:'.length)))
+            this.#followPage(url, pageNo, venueId, deviceId)
         })
       // After the whole directory is queued, so the lowest page numbers of every device go first.
       this.#pumpPages()
@@ -303,16 +334,21 @@ export class DocumentLayout extends EventEmitter<LayoutEvents> {
     }
   }
 
-  #followPage(url: AutomergeUrl, pageNo: number): void {
+  #followPage(url: AutomergeUrl, pageNo: number, venueId: string, deviceId: string): void {
     const id = url.slice('automerge:'.length) as DocumentId
     if (this.#pagesSeen.has(id)) return
     this.#pagesSeen.add(id)
-    this.#waitingPages.push({ url, id, pageNo, order: this.#order++ })
+    this.#waitingPages.push({ url, id, pageNo, order: this.#order++, venueId, deviceId })
   }
 
   /** Is this a ledger page the directory names (whether or not it is loaded yet)? */
   namesPage(documentId: DocumentId): boolean {
     return this.#pagesSeen.has(documentId) || this.classify(documentId)?.kind === 'ledger-page'
+  }
+
+  /** Pages that came whole from the `fullPages` source (not through the repo). */
+  get pagesCameWhole(): number {
+    return this.#cameWhole
   }
 
   /** Pages waiting for a slot in the page window (progress of a catch-up). */
@@ -335,6 +371,8 @@ export class DocumentLayout extends EventEmitter<LayoutEvents> {
   }
 
   async #loadPage(w: WaitingPage): Promise<void> {
+    // A page with a handle here already (this device's own pages) is not asked of peers.
+    if (this.#fullPages && !this.repo.handles[w.id] && (await this.#loadWhole(w))) return
     // A page no peer can give yet (its writer offline) must not hold its slot for ever: the find goes on.
     const timer = setTimeout(() => this.release(w.id), this.#slotTimeoutMs)
     const h = await this.find<LedgerPageDoc>(w.url).catch(() => undefined)
@@ -346,6 +384,24 @@ export class DocumentLayout extends EventEmitter<LayoutEvents> {
     } catch {}
     // A 'page' listener that indexes the page keeps its slot (retain) until it is done with it.
     if (!this.#retained.has(w.id)) this.release(w.id)
+  }
+
+  // A full page straight from the source (no repo handle, no sync round): true when it came.
+  async #loadWhole(w: WaitingPage): Promise<boolean> {
+    const cls = { kind: 'ledger-page', venueId: w.venueId, deviceId: w.deviceId, page: w.pageNo } as const
+    const records = await this.#fullPages!({ documentId: w.id, ...cls }).catch(() => undefined)
+    if (!records || this.#stopped) return false
+    this.#cameWhole++
+    this.learn(w.id, cls)
+    this.emit('wholePage', w.id, cls, records)
+    if (!this.#retained.has(w.id)) this.indexedWhole(w.id)
+    return true
+  }
+
+  /** A page that came whole is indexed: its slot goes back, and it counts as full and indexed. */
+  indexedWhole(documentId: DocumentId): void {
+    this.release(documentId)
+    this.#markComplete(documentId)
   }
 
   /**

@@ -8,6 +8,7 @@ import * as A from '@automerge/automerge'
 import type { AutomergeUrl, DocumentId, Repo, StorageAdapterInterface } from '@automerge/automerge-repo'
 import { asUrl, type FederationDoc, type FeedState, type PageProgress, type VenueDoc } from '../docs/mod.ts'
 import type { LedgerIngest } from './chain-sink.ts'
+import { loadStoredDoc } from './stored-page.ts'
 
 export interface RebuildOptions {
   federationUrl: AutomergeUrl
@@ -99,26 +100,10 @@ export async function loadStoredRecords(
   storage: StorageAdapterInterface,
   id: DocumentId,
 ): Promise<Uint8Array[] | undefined> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const chunks = [
-        ...(await storage.loadRange([id, 'snapshot'])),
-        ...(await storage.loadRange([id, 'incremental'])),
-      ].flatMap((c) => (c.data ? [c.data] : []))
-      if (chunks.length === 0) return undefined
-      const binary = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0))
-      let at = 0
-      for (const c of chunks) {
-        binary.set(c, at)
-        at += c.length
-      }
-      const doc = A.loadIncremental(A.init<{ records?: Uint8Array[] }>(), binary)
-      const records = doc.records ? [...doc.records] : []
-      A.free(doc)
-      return records
-    } catch (e) {
-      // A compaction removed a chunk between listing and reading: list again.
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw e
-    }
-  }
+  const binary = await loadStoredDoc(storage, id)
+  if (!binary) return undefined
+  const doc = A.loadIncremental(A.init<{ records?: Uint8Array[] }>(), binary)
+  const records = doc.records ? [...doc.records] : []
+  A.free(doc)
+  return records
 }

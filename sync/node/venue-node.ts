@@ -54,6 +54,7 @@ import {
 } from './ledger.ts'
 import { rebuildLedger } from './ledger-rebuild.ts'
 import { PageFetchPolicy } from './page-fetch-policy.ts'
+import { PageTransfer } from './page-transfer.ts'
 import { Libp2pPushTransport } from './push-protocol.ts'
 import { guardRepoRejections } from './repo-guard.ts'
 import { VenueConfigFeed } from './venue-config-feed.ts'
@@ -283,8 +284,22 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     saveDebounceRate: repoSaveMs,
   })
   repoRef = repo
+  // Full pages travel whole between nodes (their stored bytes), not through the sync protocol.
+  const pageTransfer = new PageTransfer({
+    host: network.host,
+    access: network.access,
+    storage,
+    mayHold: (peer, id) => baseShare.access(peer as RepoPeerId, id),
+    isCompletePage: (id) => feedRef?.completePage(id) === true,
+    ...(options.pageCapacity ? { capacity: options.pageCapacity } : {}),
+    log,
+  })
+  await pageTransfer.start()
   // An unloaded page's doc is freed well after any save automerge-repo throttled before the unload.
-  layout = new DocumentLayout(repo, { freeDelayMs: Math.max(FREE_DELAY_MS, 3 * repoSaveMs) })
+  layout = new DocumentLayout(repo, {
+    freeDelayMs: Math.max(FREE_DELAY_MS, 3 * repoSaveMs),
+    fullPages: pageTransfer.fetch,
+  })
   // Classify the own venue's personal doc (held since enrollment) before answering for unknown docs.
   if (config.venueUrl && config.venueId) {
     try {
@@ -581,6 +596,7 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
       offAuth()
       push.stop()
       await transport.stop()
+      await pageTransfer.stop()
       feed.stop()
       layout?.stop()
       board.stop()

@@ -1,7 +1,7 @@
 // Catch-up of a fresh till, with real libp2p between separate OS processes: a fresh node joining a peer that
-// holds many full ledger pages validates every record itself (its own ledger index, identical views), lets
-// its full, indexed pages leave memory, and still serves them, from disk, to a third node that can reach
-// only it.
+// holds many full ledger pages gets them whole (their stored bytes, sync/node/page-transfer.ts), validates
+// every record itself (its own ledger index, identical views), holds no full page in memory, and serves them
+// from disk, whole, to a third node that can reach only it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   connect,
@@ -14,11 +14,12 @@ import {
 } from './cluster.ts'
 
 const PAGE = 5
-const RECORDS = 12 * PAGE + 2 // twelve full pages (more than the page window of 8) and an open one
+const RECORDS = 12 * PAGE + 2 // twelve full pages (more than the page window of 4) and an open one
 
 interface Pages {
   known: Array<{ documentId: string; indexed: number }>
   loaded: string[]
+  cameWhole: number
 }
 
 describe('catch-up of a fresh till', () => {
@@ -66,6 +67,8 @@ describe('catch-up of a fresh till', () => {
     }
     expect(fullPages(pb)).toHaveLength(12)
     expect(pb.loaded.filter((id) => fullPages(pb).includes(id))).toEqual([])
+    // The full pages came whole (A's stored bytes), not through the sync protocol.
+    expect(pb.cameWhole).toBe(12)
 
     // A leaves; C, enrolled before any of this, reaches only B: every page comes from B's disk.
     await stopAll([a])
@@ -77,6 +80,14 @@ describe('catch-up of a fresh till', () => {
     expect(sc.ledger).toMatchObject({ valid: RECORDS, pending: 0, rejected: 0 })
     expect(sc.ledgerDigest).toBe(sb.ledgerDigest)
     expect(sc.digest).toBe(sb.digest)
+    // B served them from the bytes it stored, whole. (Records may reach C first through the push's
+    // anti-entropy: the pages follow.)
+    let pc = (await c.send({ cmd: 'pages' })) as unknown as Pages
+    for (let t = 0; t < 600 && !settled(pc); t++) {
+      await new Promise((r) => setTimeout(r, 100))
+      pc = (await c.send({ cmd: 'pages' })) as unknown as Pages
+    }
+    expect(pc.cameWhole).toBe(12)
     // B loaded its pages from disk to serve them to C; they leave its memory again (the layout's sweep).
     pb = (await b.send({ cmd: 'pages' })) as unknown as Pages
     for (let t = 0; t < 600 && !settled(pb); t++) {

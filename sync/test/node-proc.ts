@@ -120,7 +120,7 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
       const loaded = Object.values(node.repo.handles)
         .filter((h) => h.isReady() && node.layout.classify(h.documentId)?.kind === 'ledger-page')
         .map((h) => h.documentId)
-      return { known, loaded }
+      return { known, loaded, cameWhole: node.layout.pagesCameWhole }
     }
     case 'has': {
       await node.idle()

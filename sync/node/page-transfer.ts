@@ -1,0 +1,229 @@
+// A full ledger page goes to a till catching up as the bytes it is stored as, not through automerge-repo's
+// sync protocol. A full page never changes again, so its stored chunks are the page. Through the sync
+// protocol every serving till loaded each page from disk into Automerge and generated a sync message of its
+// 1,000 changes (a 200k catch-up from three tills: ~7.5 s of CPU on each of them, loadIncremental alone
+// half of it), and the fresh till applied the message, then saved the doc again. Here the serving till
+// reads the files and sends them; the fresh till loads them once to read the records (its own ledger checks
+// every one), stores the same bytes as the page's snapshot (so it serves the page afterwards like any
+// replica), and never holds a repo handle for it. A page no peer sends whole (not full yet, or peers that do
+// not speak this protocol: relays, older nodes) comes through the sync protocol as before.
+//
+// Protocol `/lakou/ledger-page/1.0.0`, one request per stream: the asking side sends a CBOR frame
+// `{ id: documentId }`, the answering side one frame `{ bytes }` (the stored chunks, snapshot first) or
+// `{ none: true }` (not a full page it has indexed, or one this peer may not hold), then closes.
+import * as A from '@automerge/automerge'
+import { cbor, type DocumentId, type StorageAdapterInterface } from '@automerge/automerge-repo'
+import type { Libp2p, Stream } from '@libp2p/interface'
+import { sha256 } from '@noble/hashes/sha2.js'
+import { bytesToHex } from '@noble/hashes/utils.js'
+import type { FullPageRequest } from '../docs/mod.ts'
+import { classifyDoc, PAGE_CAPACITY } from '../docs/schema.ts'
+import { DEFAULT_MAX_FRAME_BYTES, FrameWriter, readFrames } from '../net/frames.ts'
+import {
+  MalformedFrameError,
+  type PeerAccess,
+  PeerNotAuthenticatedError,
+  preferredConnection,
+} from '../net/mod.ts'
+import { loadStoredDoc } from './stored-page.ts'
+
+export const PAGE_TRANSFER_PROTOCOL = '/lakou/ledger-page/1.0.0'
+const MAX_REQUEST_BYTES = 1024
+
+export interface PageTransferOptions {
+  host: Libp2p
+  access: PeerAccess
+  /** The repo's storage: pages are served from it and fetched pages are stored in it. */
+  storage: StorageAdapterInterface
+  /** May this peer hold this document (the share policy's access rule)? */
+  mayHold(peerId: string, documentId: DocumentId): Promise<boolean>
+  /** Is this a full ledger page this node has indexed (so its stored chunks are the whole page)? */
+  isCompletePage(documentId: DocumentId): boolean
+  /** Records in a full page (default PAGE_CAPACITY). */
+  capacity?: number
+  /** How long one peer may take to answer before the next is asked (default 10 s). */
+  timeoutMs?: number
+  log?: (line: string) => void
+}
+
+export class PageTransfer {
+  readonly #o: PageTransferOptions
+  readonly #capacity: number
+  readonly #timeoutMs: number
+  // Requests made of each peer (the least asked goes first), and peers that do not speak the protocol.
+  readonly #asked = new Map<string, number>()
+  readonly #mute = new Set<string>()
+  /** Pages served whole / fetched whole / asked of a peer that did not send them. */
+  readonly stats = { served: 0, refused: 0, fetched: 0, missed: 0 }
+
+  constructor(options: PageTransferOptions) {
+    this.#o = options
+    this.#capacity = options.capacity ?? PAGE_CAPACITY
+    this.#timeoutMs = options.timeoutMs ?? 10_000
+  }
+
+  async start(): Promise<void> {
+    await this.#o.host.handle(
+      PAGE_TRANSFER_PROTOCOL,
+      (stream, connection) => void this.#serve(stream, connection.remotePeer.toString()),
+      { runOnLimitedConnection: true, maxInboundStreams: 8 },
+    )
+  }
+
+  async stop(): Promise<void> {
+    await this.#o.host.unhandle(PAGE_TRANSFER_PROTOCOL).catch(() => {})
+  }
+
+  async #serve(stream: Stream, peerId: string): Promise<void> {
+    try {
+      await this.#o.access.whenAuthenticated(peerId)
+    } catch {
+      this.#o.access.drop(peerId, new PeerNotAuthenticatedError('page request without a passed handshake'))
+      stream.abort(new Error('not authenticated'))
+      return
+    }
+    try {
+      const first = await readFrames(stream, MAX_REQUEST_BYTES).next()
+      if (first.done) return void stream.abort(new Error('no request'))
+      let id: unknown
+      try {
+        id = (cbor.decode(first.value) as { id?: unknown } | null)?.id
+      } catch {}
+      if (typeof id !== 'string' || id.length === 0 || id.length > 100) {
+        this.#o.access.drop(peerId, new MalformedFrameError('page request is not { id }'))
+        return void stream.abort(new Error('malformed request'))
+      }
+      const documentId = id as DocumentId
+      const bytes =
+        this.#o.isCompletePage(documentId) && (await this.#o.mayHold(peerId, documentId))
+          ? await loadStoredDoc(this.#o.storage, documentId)
+          : undefined
+      if (bytes) this.stats.served++
+      else this.stats.refused++
+      await new FrameWriter(stream).write(cbor.encode(bytes ? { bytes } : { none: true }))
+      await stream.close().catch(() => {})
+    } catch (err) {
+      this.#o.log?.(`lakou/node: page request from ${peerId} failed: ${(err as Error).message}`)
+      stream.abort(err as Error)
+    }
+  }
+
+  /**
+   * The layout's source of full pages (DocumentLayout option `fullPages`): the page's records once it is
+   * stored here, or undefined when no connected peer sends it whole (it then comes through sync).
+   */
+  readonly fetch = async (want: FullPageRequest): Promise<Uint8Array[] | undefined> => {
+    // A page on disk already (a restart in the middle of a catch-up) is loaded from there, through the repo.
+    if ((await this.#o.storage.loadRange([want.documentId, 'snapshot'])).length > 0) return undefined
+    if ((await this.#o.storage.loadRange([want.documentId, 'incremental'])).length > 0) return undefined
+    const peers = this.#o.access
+      .authenticatedPeers()
+      .filter((p) => !this.#mute.has(p))
+      .sort((a, b) => (this.#asked.get(a) ?? 0) - (this.#asked.get(b) ?? 0))
+    for (const peer of peers) {
+      this.#asked.set(peer, (this.#asked.get(peer) ?? 0) + 1)
+      const bytes = await this.#ask(peer, want.documentId).catch((e: Error) => {
+        if (e.name === 'UnsupportedProtocolError') this.#mute.add(peer)
+        return undefined
+      })
+      const records = bytes && (await this.#keep(want, bytes))
+      if (records) {
+        this.stats.fetched++
+        return records
+      }
+      this.stats.missed++
+    }
+    return undefined
+  }
+
+  async #ask(peer: string, documentId: DocumentId): Promise<Uint8Array | undefined> {
+    const connection = preferredConnection(this.#o.host, peer)
+    if (!connection) return undefined
+    const signal = AbortSignal.timeout(this.#timeoutMs)
+    const stream = await connection.newStream(PAGE_TRANSFER_PROTOCOL, {
+      runOnLimitedConnection: true,
+      signal,
+    })
+    const onAbort = () => stream.abort(new Error('page request timed out'))
+    signal.addEventListener('abort', onAbort)
+    try {
+      await new FrameWriter(stream, MAX_REQUEST_BYTES).write(cbor.encode({ id: documentId }))
+      const answer = await readFrames(stream, DEFAULT_MAX_FRAME_BYTES).next()
+      await stream.close().catch(() => {})
+      if (answer.done) return undefined
+      const m = cbor.decode(answer.value) as { bytes?: unknown } | null
+      return m?.bytes instanceof Uint8Array ? m.bytes : undefined
+    } catch (err) {
+      stream.abort(err as Error)
+      throw err
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+    }
+  }
+
+  // The page as sent must be the full page the directory names (readWholePage). The same bytes are then
+  // stored as its snapshot, before the feed may count the page as indexed: a restart skips loading full
+  // indexed pages, so they must be on disk.
+  async #keep(want: FullPageRequest, bytes: Uint8Array): Promise<Uint8Array[] | undefined> {
+    const page = readWholePage(bytes, want, this.#capacity)
+    if (!page) {
+      this.#o.log?.(`lakou/node: page ${want.documentId} sent whole is not the full page the directory names`)
+      return undefined
+    }
+    await this.#o.storage.save(snapshotKey(want.documentId, page.heads), bytes)
+    return page.records
+  }
+}
+
+/**
+ * The records and heads of a page sent whole, if it loads and is the full page asked for: a ledger page of
+ * that venue, device and number holding exactly `capacity` records, all bytes. Undefined otherwise. (Each
+ * record is still validated by the ledger: this only keeps a wrong or partial page off disk.)
+ */
+export function readWholePage(
+  bytes: Uint8Array,
+  want: FullPageRequest,
+  capacity: number = PAGE_CAPACITY,
+): { records: Uint8Array[]; heads: string[] } | undefined {
+  let doc: A.Doc<{ records?: unknown[] }> | undefined
+  try {
+    doc = A.loadIncremental(A.init<{ records?: unknown[] }>(), bytes)
+    const cls = classifyDoc(doc)
+    const records = doc.records
+    if (
+      cls?.kind !== 'ledger-page' ||
+      cls.venueId !== want.venueId ||
+      cls.deviceId !== want.deviceId ||
+      cls.page !== want.page ||
+      !Array.isArray(records) ||
+      records.length !== capacity
+    )
+      return undefined
+    const out: Uint8Array[] = []
+    for (const r of records) {
+      if (!(r instanceof Uint8Array)) return undefined
+      out.push(r)
+    }
+    return { records: out, heads: A.getHeads(doc) }
+  } catch {
+    return undefined
+  } finally {
+    if (doc) A.free(doc)
+  }
+}
+
+/**
+ * automerge-repo's storage key for a snapshot of these heads (storage/keyHash.ts headsHash): its own
+ * compaction then recognises the chunk as the snapshot of the same heads.
+ */
+export function snapshotKey(documentId: DocumentId, heads: string[]): [DocumentId, 'snapshot', string] {
+  const enc = new TextEncoder()
+  const parts = heads.map((h) => enc.encode(h))
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let at = 0
+  for (const p of parts) {
+    all.set(p, at)
+    at += p.length
+  }
+  return [documentId, 'snapshot', bytesToHex(sha256(all))]
+}
