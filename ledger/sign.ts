@@ -4,6 +4,7 @@ import { concatBytes, ZERO_HASH } from './bytes.ts'
 import {
   cardKindOf,
   decodeSigned,
+  SIGNING_CARD_PREFIX,
   encodeRecordUnsigned,
   encodeSigned,
   encodeStatementUnsigned,
@@ -70,8 +71,13 @@ export function chainPositions(rec: LedgerRecord): ChainPosition[] {
 
 /** Chain positions that need a signing card's signature. */
 export function signingCardPositions(rec: LedgerRecord): ChainPosition[] {
-  return chainPositions(rec).filter((c) => cardKindOf(c.card) === 'signing')
+  const chains = chainPositions(rec)
+  // the usual record names no signing card: no filtered copy (this runs for every ingested record)
+  let any = false
+  for (let i = 0; i < chains.length; i++) any ||= chains[i]!.card[0] === SIGNING_CARD_PREFIX
+  return any ? chains.filter((c) => cardKindOf(c.card) === 'signing') : NO_POSITIONS
 }
+const NO_POSITIONS: ChainPosition[] = Object.freeze([]) as unknown as ChainPosition[]
 
 /** A signing card (real applet over PC/SC, or emulated): signs (cardSeq, recordHash) per the contract. */
 export interface CardSigner {
