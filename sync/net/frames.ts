@@ -46,11 +46,33 @@ export class FrameWriter {
       return Promise.reject(new FrameTooLargeError(`refusing to send a ${frame.byteLength}-byte frame`))
     }
     const next = this.tail.then(async () => {
-      if (this.stream.writableNeedsDrain) await this.stream.onDrain()
+      while (this.stream.writableNeedsDrain) await nextDrain(this.stream)
       this.stream.send(lp.encode.single(frame))
     })
     // Keep the chain alive after a failed write; the caller still sees the failure through `next`.
     this.tail = next.catch(() => {})
     return next
   }
+}
+
+/**
+ * Resolves on the stream's next 'drain' event (at once if it needs none); rejects if it closes first. Not
+ * stream.onDrain(): libp2p (utils 7) keeps the promise its first drain resolved, so later calls resolve at
+ * once while the stream still needs a drain (a writer then buffered without bound; a loop re-arming on it
+ * spun forever).
+ */
+export function nextDrain(stream: Stream): Promise<void> {
+  if (!stream.writableNeedsDrain) return Promise.resolve()
+  return new Promise((resolve, reject) => {
+    const onDrain = () => {
+      stream.removeEventListener('close', onClose)
+      resolve()
+    }
+    const onClose = (evt: Event) => {
+      stream.removeEventListener('drain', onDrain)
+      reject((evt as Event & { error?: Error }).error ?? new Error('stream closed while waiting for a drain'))
+    }
+    stream.addEventListener('drain', onDrain, { once: true })
+    stream.addEventListener('close', onClose, { once: true })
+  })
 }
