@@ -11,6 +11,7 @@ import {
 } from '@automerge/automerge-repo/slim'
 import { EventEmitter } from 'eventemitter3'
 import { DocumentUnavailableError, MalformedDocumentError } from './errors.ts'
+import type { FullPageSource } from './full-page.ts'
 import {
   asUrl,
   classifyDoc,
@@ -42,20 +43,6 @@ export interface LayoutEvents {
     records: Uint8Array[],
   ) => void
 }
-
-/** A page the directory names, asked of a full-page source: the page it must be. */
-export interface FullPageRequest {
-  documentId: DocumentId
-  venueId: string
-  deviceId: string
-  page: number
-}
-
-/**
- * Gets a full ledger page whole, outside the repo (sync/node/page-transfer.ts), and stores it: its records,
- * or undefined when no peer sends it whole (the page is then found through the repo as before).
- */
-export type FullPageSource = (want: FullPageRequest) => Promise<Uint8Array[] | undefined>
 
 export interface FollowOptions {
   /** The venue this device belongs to: the only venue whose personal-data doc it holds. */
