@@ -4,6 +4,7 @@
 // Batching (`flushMs` > 0): records are located at once (the direct push leaves then) but enter the page
 // doc together, one Automerge change per page per interval: every change costs a sync message, a
 // receiveSyncMessage and a save on every replica, so a change per record saturated the festival's tills.
+// The interval stretches with the number of devices in the venue beyond DEVICES_PER_INTERVAL.
 // The venue node acknowledges a payment once it is in its chain log (fdatasync'ed), before the batch.
 import type { AutomergeUrl, DocHandle, DocumentId } from '@automerge/automerge-repo/slim'
 import { InvalidRecordBytesError, PageWriterClosedError } from './errors.ts'
@@ -16,6 +17,16 @@ export interface RecordLocation {
   page: number
   /** Position in the page's records list. */
   index: number
+}
+
+/** Devices a venue may have before the page batch interval stretches (see PageWriter #interval). */
+export const DEVICES_PER_INTERVAL = 10
+/** The batch interval stretches at most this many times (10 s -> 60 s). */
+const MAX_STRETCH = 6
+
+/** The page batch interval of a venue with `devices` devices (see PageWriter #interval). */
+export function pageBatchInterval(flushMs: number, devices: number): number {
+  return flushMs * Math.min(MAX_STRETCH, Math.max(1, devices / DEVICES_PER_INTERVAL))
 }
 
 /** Largest record accepted as one page entry (a sale with many lines stays far below). */
@@ -179,12 +190,22 @@ export class PageWriter {
     this.#staged.push(record)
     this.#stagedDone.push(committed)
     this.#stagedIds.push(...rollover)
-    // Jittered (0.5-1.5 x flushMs): tills that start selling together would otherwise all change their pages
-    // at the same moment, every interval, and the sync of twenty changes at once stalled every replica's
-    // push path for seconds (a 20-till festival's convergence, measured at the end of sales).
+    // Jittered (0.5-1.5 x the interval): tills that start selling together would otherwise all change their
+    // pages at the same moment, every interval, and the sync of twenty changes at once stalled every
+    // replica's push path for seconds (a 20-till festival's convergence, measured at the end of sales).
     if (this.#flushMs <= 0) this.#commit()
-    else this.#timer ??= setTimeout(() => this.#commit(), this.#flushMs * (0.5 + Math.random()))
+    else this.#timer ??= setTimeout(() => this.#commit(), this.#interval() * (0.5 + Math.random()))
     return { location, committed: committed.promise }
+  }
+
+  // flushMs is the interval for a venue of up to DEVICES_PER_INTERVAL devices; a larger venue stretches it in
+  // proportion (at most MAX_STRETCH times). Every device's page change is synced to every replica over every
+  // link, so a replica's CRDT work grows with the number of devices writing: at 20 festival tills it was a
+  // quarter of a till's CPU per live record. Stretched, each replica handles about the same number of page
+  // changes per second whatever the venue's size; the records themselves travel by the push and its
+  // anti-entropy, the pages stay the durable and catch-up path (a little further behind).
+  #interval(): number {
+    return pageBatchInterval(this.#flushMs, Object.keys(this.#venue.doc()?.pages ?? {}).length)
   }
 
   // One Automerge change for every staged record of the current page.

@@ -1,0 +1,14 @@
+import { describe, expect, it } from 'vitest'
+import { DEVICES_PER_INTERVAL, pageBatchInterval } from './page-writer.ts'
+
+describe('page batch interval', () => {
+  it('is flushMs up to DEVICES_PER_INTERVAL devices, then grows in proportion to the devices, capped', () => {
+    expect(pageBatchInterval(10_000, 1)).toBe(10_000)
+    expect(pageBatchInterval(10_000, DEVICES_PER_INTERVAL)).toBe(10_000)
+    expect(pageBatchInterval(10_000, 2 * DEVICES_PER_INTERVAL)).toBe(20_000)
+    expect(pageBatchInterval(10_000, 3 * DEVICES_PER_INTERVAL)).toBe(30_000)
+    expect(pageBatchInterval(10_000, 1000)).toBe(60_000) // at most 6 x
+    expect(pageBatchInterval(200, 3)).toBe(200) // a small test venue keeps its interval
+    expect(pageBatchInterval(0, 50)).toBe(0) // 0 stays one change per record
+  })
+})
