@@ -59,7 +59,7 @@ export class IndexFeed extends EventEmitter<FeedEvents> {
   // The page batch at the tail of the queue, not started yet: the next page's records join it, so catch-up
   // hands the ledger thousands of records at once (its verification window stays full) instead of one page
   // after the other with a drained window between them.
-  #openBatch: { items: Uint8Array[]; docs: Array<[DocumentId, number]> } | undefined
+  #openBatch: Batch | undefined
   #offs: Array<() => void> = []
   readonly #watched = new Set<DocumentId>()
   readonly #inFlight = new Set<Promise<unknown>>()
@@ -204,7 +204,10 @@ export class IndexFeed extends EventEmitter<FeedEvents> {
     const fresh = records.slice(progress.indexed)
     if (fresh.length === 0) return
     this.#layout.retain(id)
-    if (this.#sink.ingestMany && fresh.length > 1) this.#enqueueMany(fresh, id)
+    // Its slot in the page window goes back once its batch starts: the next pages are fetched and loaded
+    // while the ledger checks this one (they wait in the next batch, not in the ledger: pending is the same).
+    if (this.#sink.ingestMany && fresh.length > 1)
+      this.#enqueueMany(fresh, id, () => this.#layout.release(id))
     else for (const r of fresh) this.#enqueue(r, 'page', id)
     void this.#queue.then(() => {
       progress.indexed = Math.max(progress.indexed, records.length)
@@ -237,20 +240,24 @@ export class IndexFeed extends EventEmitter<FeedEvents> {
     this.#queue = next.catch((e) => this.emit('error', e as Error))
   }
 
-  #enqueueMany(batch: Uint8Array[], documentId: DocumentId): void {
+  // `onStart` runs when the batch holding these records goes to the sink.
+  #enqueueMany(batch: Uint8Array[], documentId: DocumentId, onStart?: () => void): void {
     const open = this.#openBatch
     if (open) {
       open.items.push(...batch)
       open.docs.push([documentId, batch.length])
+      if (onStart) open.starts.push(onStart)
       return
     }
     const sink = this.#sink
-    const mine: { items: Uint8Array[]; docs: Array<[DocumentId, number]> } = {
+    const mine: Batch = {
       items: [...batch],
       docs: [[documentId, batch.length]],
+      starts: onStart ? [onStart] : [],
     }
     const next = this.#queue.then(async () => {
       if (this.#openBatch === mine) this.#openBatch = undefined
+      for (const start of mine.starts) start()
       const outcomes = await sink.ingestMany!(mine.items)
       let at = 0
       for (const [doc, n] of mine.docs)
@@ -286,6 +293,13 @@ export class IndexFeed extends EventEmitter<FeedEvents> {
     for (const off of this.#offs) off()
     this.#offs = []
   }
+}
+
+/** Page records waiting to go to the sink together, the pages they came from, and what runs as they go. */
+interface Batch {
+  items: Uint8Array[]
+  docs: Array<[DocumentId, number]>
+  starts: Array<() => void>
 }
 
 // Values inserted into the top-level list `key` by a change (only those before `before`, if given: the

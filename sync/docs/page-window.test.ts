@@ -1,7 +1,8 @@
 // The page window of a catch-up (layout.ts, index-feed.ts): a new device loads at most `pageWindow` ledger
 // pages at once, lowest page number first across devices, each holding its slot until its records are in the
 // index; pages waiting meanwhile join one batch for the sink; a page nobody can give does not block the rest.
-import { generateAutomergeUrl } from '@automerge/automerge-repo'
+import { type DocumentId, generateAutomergeUrl, Repo } from '@automerge/automerge-repo'
+import { MessageChannelNetworkAdapter } from '@automerge/automerge-repo-network-messagechannel'
 import { describe, expect, it } from 'vitest'
 import { IndexFeed, type IngestOutcome, type RecordSink } from './index-feed.ts'
 import { DocumentLayout } from './layout.ts'
@@ -32,9 +33,34 @@ class GatedSink implements RecordSink {
 
 const CAPACITY = 4
 
-async function twoDevices(pagesEach: number) {
-  const pair = repoPair()
+let classifyA: (id: DocumentId) => { kind: string } | undefined = () => undefined
+// Like repoPair, but `a` announces no ledger page (as full indexed pages are not announced by nodes): `b`
+// asks for each page it wants.
+function pairNotAnnouncingPages() {
+  const { port1, port2 } = new MessageChannel()
+  const a = new Repo({
+    network: [new MessageChannelNetworkAdapter(port1)],
+    shareConfig: {
+      announce: async (_peer, id) => id === undefined || classifyA(id)?.kind !== 'ledger-page',
+      access: async () => true,
+    },
+  })
+  const b = new Repo({ network: [new MessageChannelNetworkAdapter(port2)] })
+  return {
+    a,
+    b,
+    async close() {
+      await Promise.all([a.shutdown(), b.shutdown()])
+      port1.close()
+      port2.close()
+    },
+  }
+}
+
+async function twoDevices(pagesEach: number, o: { announcePages?: boolean } = {}) {
+  const pair = o.announcePages === false ? pairNotAnnouncingPages() : repoPair()
   const la = new DocumentLayout(pair.a)
+  classifyA = (id) => la.classify(id)
   const fed = la.createFederation('f1')
   const venue = la.createVenue(fed, 'v1')
   let n = 0
@@ -74,6 +100,42 @@ describe('page window', () => {
     expect(sink.batches.reduce((a, n) => a + n, 0)).toBe(records)
     // Every full page, once indexed, left memory.
     await until(() => Object.values(b.handles).every((h) => h.doc()?.lakou !== 'ledger-page'))
+    feed.stop()
+    lb.stop()
+    await close()
+  })
+
+  it('full pages that come whole are indexed without a handle; their slots go back as their batch starts', async () => {
+    const { a, b, fed, records, close } = await twoDevices(3, { announcePages: false })
+    // A source that gives a full page whole (what sync/node/page-transfer.ts does over libp2p).
+    const asked: number[] = []
+    const fullPages = async (want: { documentId: DocumentId; page: number }) => {
+      asked.push(want.page)
+      const got = a.handles[want.documentId]?.doc()?.records
+      return got?.length === CAPACITY ? [...got] : undefined
+    }
+    const lb = new DocumentLayout(b, { retryMs: 50, pageWindow: 2, fullPages })
+    const sink = new GatedSink()
+    const feed = new IndexFeed(lb, sink, undefined, { capacity: CAPACITY })
+    feed.start()
+    await lb.follow(fed.url)
+    // The pages of the first batch gave their slots back when it went to the sink (held there): as many
+    // pages as the window wait for the next batch, each holding a slot. Nothing else is asked for,
+    // whatever the time.
+    const inSink = () => sink.batches.reduce((n, x) => n + x, 0) / CAPACITY
+    await until(() => sink.batches.length === 1 && asked.length === inSink() + 2)
+    await new Promise((r) => setTimeout(r, 300))
+    expect(asked.length).toBe(inSink() + 2)
+    expect(sink.batches).toHaveLength(1)
+    expect(asked).toEqual([...asked].sort())
+    sink.open()
+    await until(() => sink.inner.applied === records)
+    await feed.idle()
+    expect(asked).toEqual([0, 0, 1, 1, 2, 2])
+    expect(lb.pagesCameWhole).toBe(6)
+    // Every page is counted full and indexed (a checkpoint lets a restart skip them), none was loaded.
+    expect(feed.completePages().size).toBe(6)
+    expect(Object.values(b.handles).filter((h) => h.doc()?.lakou === 'ledger-page')).toEqual([])
     feed.stop()
     lb.stop()
     await close()
