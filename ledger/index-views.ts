@@ -78,6 +78,11 @@ export abstract class IndexViews extends IndexProcessor {
     return sortedAmounts(this.accounts.get(`v:${keyOf(venue)}`))
   }
 
+  /** Every card this index knows, in the order snapshot() lists them (one view at a time: card(id)). */
+  cardIds(): CardId[] {
+    return [...this.cards.keys()].sort().map(bytesOfKey)
+  }
+
   card(card: CardId): CardView | null {
     const ck = keyOf(card)
     const s = this.cards.get(ck)
