@@ -84,7 +84,7 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
   private readonly principals = new Map<string, PeerPrincipal>()
   private readonly pending = new Map<string, { connection: Connection; attempt: Promise<void> }>()
   private readonly deniedUntil = new Map<string, number>()
-  private readonly timers = new Set<ReturnType<typeof setTimeout>>()
+  private readonly timers = new Set<() => void>()
   private readonly helloTimeoutMs: number
   private readonly cooldownMs: number
   private readonly log: (line: string) => void
@@ -117,7 +117,7 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
   async stop(): Promise<void> {
     for (const off of this.unsubscribe) off()
     this.unsubscribe = []
-    for (const timer of this.timers) clearTimeout(timer)
+    for (const cancel of this.timers) cancel()
     this.timers.clear()
     await this.libp2p?.unhandle(HELLO_PROTOCOL)
     this.principals.clear()
@@ -216,13 +216,13 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
       this.pending.set(peerId, { connection, attempt })
     }
     // Whatever the direction, a peer that has not passed the handshake in time is hung up.
-    const timer = setTimeout(() => {
-      this.timers.delete(timer)
+    const cancel = deadline(this.helloTimeoutMs, () => {
+      this.timers.delete(cancel)
       if (!this.principals.has(peerId) && connection.status === 'open') {
         this.reject(peerId, new HandshakeRejectedError('handshake timeout'))
       }
-    }, this.helloTimeoutMs)
-    this.timers.add(timer)
+    })
+    this.timers.add(cancel)
   }
 
   /**
@@ -289,11 +289,10 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
 
   private async firstFrame(stream: Stream): Promise<Uint8Array> {
     const frames = readFrames(stream, MAX_HELLO_BYTES)
-    let timer: ReturnType<typeof setTimeout> | undefined
+    let cancel: (() => void) | undefined
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new HandshakeRejectedError('no hello received in time')),
-        this.helloTimeoutMs,
+      cancel = deadline(this.helloTimeoutMs, () =>
+        reject(new HandshakeRejectedError('no hello received in time')),
       )
     })
     try {
@@ -301,7 +300,7 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
       if (first.done) throw new Error('stream closed before hello')
       return first.value
     } finally {
-      clearTimeout(timer)
+      cancel?.()
     }
   }
 
@@ -393,4 +392,32 @@ function decodeHello(bytes: Uint8Array): Hello {
 
 function isBytes(x: unknown): x is Uint8Array {
   return x instanceof Uint8Array
+}
+
+/** Graces a late hello timer gets, at most (each one helloTimeoutMs / 2). */
+const MAX_GRACES = 3
+
+/**
+ * Calls `expired` after `ms`, unless the timer itself fired late: then this node's own event loop was
+ * blocked, and what the peer sent meanwhile may still sit unread in the socket (timers run before I/O in
+ * each turn of the loop), so the peer gets half the time again, at most MAX_GRACES times. Festival tills
+ * flooded at a heal (anti-entropy answers and page syncs over every new link) let their hello timers fire
+ * ahead of hellos already received, dropped certified peers and refused them for the 30 s cooldown.
+ * Late means more than a quarter of `ms` (at most 1 s) past the deadline. Returns a cancel function.
+ */
+export function deadline(ms: number, expired: () => void): () => void {
+  let timer: ReturnType<typeof setTimeout>
+  let graces = 0
+  const arm = (wait: number) => {
+    const due = performance.now() + wait
+    timer = setTimeout(() => {
+      const late = performance.now() - due
+      if (late > Math.min(1000, ms / 4) && graces < MAX_GRACES) {
+        graces++
+        arm(ms / 2)
+      } else expired()
+    }, wait)
+  }
+  arm(ms)
+  return () => clearTimeout(timer)
 }
