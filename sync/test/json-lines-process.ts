@@ -3,6 +3,7 @@
 // Shared by the sync test cluster (sync/test/cluster.ts) and the festival bench (bench/festival/tills.ts).
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
+import { TILL_NODE_FLAGS, tillEnv } from '../node/till-launch.mjs'
 
 const root = new URL('../..', import.meta.url).pathname
 
@@ -39,9 +40,15 @@ export async function spawnJsonLinesProcess(
     process.execPath,
     // From its esbuild bundle (rebuilt when stale), as `lakou node` runs: no tsx start-up in each process.
     // LAKOU_CHILD_NODE_ARGS: extra node flags for every child (e.g. --cpu-prof, not allowed in NODE_OPTIONS).
-    [...(process.env.LAKOU_CHILD_NODE_ARGS?.split(' ').filter(Boolean) ?? []), 'sync/node/run-bundled.mjs', script, ...args],
-    // fsyncs and WebCrypto verifies share libuv's thread pool (4 threads by default).
-    { cwd: root, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, UV_THREADPOOL_SIZE: '16' } },
+    // With the flags and environment of `lakou node` (sync/node/till-launch.mjs); LAKOU_CHILD_NODE_ARGS after them.
+    [
+      ...TILL_NODE_FLAGS,
+      ...(process.env.LAKOU_CHILD_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      'sync/node/run-bundled.mjs',
+      script,
+      ...args,
+    ],
+    { cwd: root, stdio: ['pipe', 'pipe', 'pipe'], env: tillEnv() },
   )
   let stderr = ''
   child.stderr!.on('data', (d) => {
