@@ -63,6 +63,18 @@ describe('ChainGossip (anti-entropy source)', () => {
     expect(gossip.missing(new Map(), 100, 0)).toEqual(records) // a peer that never saw the device
   })
 
+  it('does not remember records of page batches (history): peers lacking them get the pages', async () => {
+    const { sink, gossip, records, device, seen } = await setup()
+    await sink.ingestMany(records.slice(0, 3))
+    expect(seen).toHaveLength(3) // the listener before the gossip still hears them
+    expect(gossip.remembered).toBe(0)
+    await sink.ingest(records[3]!)
+    expect(gossip.remembered).toBe(1)
+    expect(gossip.missing(new Map([[device, [3, '']]]), 100, 0)).toEqual([records[3]])
+    // a peer that never saw the device gets only what is in memory
+    expect(gossip.missing(new Map([[device, [0, '']]]), 100, 0)).toEqual([records[3]])
+  })
+
   it('remembers only the newest records; older ones are left to the pages', async () => {
     const { sink, gossip, records, device } = await setup({ max: 2 })
     for (const r of records) await sink.ingest(r)

@@ -14,15 +14,19 @@ export class ChainGossip implements ChainSource {
   // Gap-free length per device chain, advanced as the chain grows (seqs are never removed).
   readonly #lengths = new Map<string, number>()
 
-  /** Remembers the last `max` records the sink applies (a few hundred bytes each). */
+  /**
+   * Remembers the last `max` records the sink applies one by one (a few hundred bytes each, ~10 MB at
+   * 16,384). Not those of page batches: a catch-up's history (a fresh till kept the last 16k of it), which
+   * any peer lacking it gets from the pages too.
+   */
   constructor(sink: ChainSink, options: { max?: number; now?: () => number } = {}) {
     this.#sink = sink
     this.#max = options.max ?? 16_384
     this.#now = options.now ?? (() => performance.now())
     const before = sink.onRecord
-    sink.onRecord = (hash, bytes) => {
-      this.remember(hash, bytes)
-      before?.(hash, bytes)
+    sink.onRecord = (hash, bytes, fromBatch) => {
+      if (!fromBatch) this.remember(hash, bytes)
+      before?.(hash, bytes, fromBatch)
     }
   }
 

@@ -76,8 +76,11 @@ export class ChainSink implements RecordSink {
   readonly #ledger: LedgerIngest | undefined
   /** Called for every new valid statement (certificates, admissions, revocations). */
   onStatement?: (bytes: Uint8Array) => void
-  /** Called for every new valid record, once it is applied (latency measurements, app notifications). */
-  onRecord?: (hashHex: string, bytes: Uint8Array) => void
+  /**
+   * Called for every new valid record, once it is applied (latency measurements, app notifications);
+   * `fromBatch`: it came in a page batch (ingestMany: history, catch-up), not one by one (push, own record).
+   */
+  onRecord?: (hashHex: string, bytes: Uint8Array, fromBatch?: boolean) => void
 
   constructor(ledger?: LedgerIngest) {
     this.#ledger = ledger
@@ -116,7 +119,7 @@ export class ChainSink implements RecordSink {
       return 'rejected'
     }
     this.#apply(d, bytes)
-    if (d.type === 'record') this.onRecord?.(toHex(d.hash), bytes)
+    if (d.type === 'record') this.onRecord?.(toHex(d.hash), bytes, false)
     return 'applied'
   }
 
@@ -178,7 +181,7 @@ export class ChainSink implements RecordSink {
     })
     if (this.onRecord)
       for (const { i, d } of fresh)
-        if (outcomes[i] === 'applied' && d.type === 'record') this.onRecord(toHex(d.hash), batch[i]!)
+        if (outcomes[i] === 'applied' && d.type === 'record') this.onRecord(toHex(d.hash), batch[i]!, true)
     return outcomes
   }
 
