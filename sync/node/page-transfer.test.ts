@@ -1,5 +1,7 @@
 // A full page sent whole: only the full page the directory names is kept, and the bytes stored under the
-// snapshot key make it a page automerge-repo loads (and so serves) like any other.
+// snapshot key make it a page automerge-repo loads (and so serves) like any other. Over real libp2p (two
+// authenticated in-process hosts): a page is served only if complete there and the asker may hold it, and a
+// silent request stream is closed.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -7,7 +9,9 @@ import { type DocumentId, Repo } from '@automerge/automerge-repo'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DurableFsStorageAdapter } from '../docs/durable-storage.ts'
 import { imm, type LedgerPageDoc } from '../docs/schema.ts'
-import { readWholePage, snapshotKey } from './page-transfer.ts'
+import { preferredConnection } from '../net/mod.ts'
+import { startTestPeers } from '../net/testing.ts'
+import { PAGE_TRANSFER_PROTOCOL, PageTransfer, readWholePage, snapshotKey } from './page-transfer.ts'
 import { loadStoredDoc } from './stored-page.ts'
 
 const CAPACITY = 20
@@ -83,3 +87,61 @@ describe('readWholePage', () => {
     await repo.shutdown()
   })
 })
+
+describe('PageTransfer over libp2p', () => {
+  it('sends a complete page whole, stored by the asker; refuses pages not complete or not to be held', async () => {
+    const page = await storedPage()
+    const [a, b] = await startTestPeers(2)
+    const denied = new Set<string>()
+    const serving = new PageTransfer({
+      host: a!.host,
+      access: a!.access,
+      storage: page.storage,
+      mayHold: async (peer) => !denied.has(peer),
+      isCompletePage: (id) => id === page.id,
+      capacity: CAPACITY,
+      timeoutMs: 300,
+    })
+    const storage = new DurableFsStorageAdapter(tempDir())
+    const asking = new PageTransfer({
+      host: b!.host,
+      access: b!.access,
+      storage,
+      mayHold: async () => true,
+      isCompletePage: () => false,
+      capacity: CAPACITY,
+    })
+    await serving.start()
+    await asking.start()
+    try {
+      // Not complete on the serving side (another page id): nothing sent.
+      const other = await storedPage({ page: 4 })
+      expect(await asking.fetch({ ...want(other.id), page: 4 })).toBeUndefined()
+      // The asker may not hold it: nothing sent.
+      denied.add(b!.host.peerId.toString())
+      expect(await asking.fetch(want(page.id))).toBeUndefined()
+      denied.clear()
+      expect(serving.stats).toMatchObject({ served: 0, refused: 2 })
+
+      const records = await asking.fetch(want(page.id))
+      expect(records).toEqual(Array.from({ length: CAPACITY }, (_, i) => recordBytes(i)))
+      expect(serving.stats.served).toBe(1)
+      // Stored by the asker: asked again, it is read from its own disk, not from the peer.
+      expect((await storage.loadRange([page.id, 'snapshot'])).map((c) => c.data)).toEqual([page.bytes])
+      expect(await asking.fetch(want(page.id))).toBeUndefined()
+      expect(serving.stats.served).toBe(1)
+
+      // A stream that never says what it wants is closed by the serving side.
+      const connection = preferredConnection(b!.host, a!.host.peerId.toString())!
+      const stream = await connection.newStream(PAGE_TRANSFER_PROTOCOL)
+      const closed = new Promise((r) => stream.addEventListener('close', r))
+      await expect(Promise.race([closed.then(() => 'closed'), sleep(5000)])).resolves.toBe('closed')
+    } finally {
+      await serving.stop()
+      await asking.stop()
+      await Promise.all([a!.stop(), b!.stop()])
+    }
+  }, 30_000)
+})
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(() => r('timeout'), ms))

@@ -82,8 +82,11 @@ export class PageTransfer {
       stream.abort(new Error('not authenticated'))
       return
     }
+    // A peer that opens a stream and says nothing must not hold it (inbound streams are few per connection).
+    const silent = setTimeout(() => stream.abort(new Error('no page request in time')), this.#timeoutMs)
     try {
       const first = await readFrames(stream, MAX_REQUEST_BYTES).next()
+      clearTimeout(silent)
       if (first.done) return void stream.abort(new Error('no request'))
       let id: unknown
       try {
@@ -103,6 +106,7 @@ export class PageTransfer {
       await new FrameWriter(stream).write(cbor.encode(bytes ? { bytes } : { none: true }))
       await stream.close().catch(() => {})
     } catch (err) {
+      clearTimeout(silent)
       this.#o.log?.(`lakou/node: page request from ${peerId} failed: ${(err as Error).message}`)
       stream.abort(err as Error)
     }
