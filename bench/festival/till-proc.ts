@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
+import v8 from 'node:v8'
 import { KEEP_ALIVE } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -24,6 +25,8 @@ const arg = (name: string, fallback?: string) => {
 }
 // Static imports are evaluated before this line: the module loading share of a cold start.
 const importedMs = performance.now()
+// A/B of V8 flags set at run time (not at process start): LAKOU_V8_RUNTIME_FLAGS="--heap-growing-percent=50"
+if (process.env.LAKOU_V8_RUNTIME_FLAGS) v8.setFlagsFromString(process.env.LAKOU_V8_RUNTIME_FLAGS)
 const out = emit
 const dataDir = arg('--data')!
 const tillNo = Number(arg('--till', '0'))
@@ -40,6 +43,7 @@ const node = await createVenueNode({
   // A/B switches for the sync engine's batching (sync/node defaults when unset).
   ...(process.env.LAKOU_PAGE_FLUSH_MS ? { pageFlushMs: Number(process.env.LAKOU_PAGE_FLUSH_MS) } : {}),
   ...(process.env.LAKOU_REPO_SAVE_MS ? { repoSaveMs: Number(process.env.LAKOU_REPO_SAVE_MS) } : {}),
+  ...(process.env.LAKOU_BULK_HEAP === '0' ? { bulkIngestHeap: false } : {}),
   log: (l) => process.stderr.write(`${l}\n`),
 })
 const index = node.ledger

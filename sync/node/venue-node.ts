@@ -30,6 +30,7 @@ import {
   type VenueDoc,
 } from '../docs/mod.ts'
 import { type LakouNetwork, type PeerPrincipal, type PeerStatus, startLakouNetwork } from '../net/mod.ts'
+import { BulkIngestHeap } from './catch-up-heap.ts'
 import { ChainGossip } from './chain-gossip.ts'
 import { ChainSink } from './chain-sink.ts'
 import { ChainWal } from './chain-wal.ts'
@@ -93,6 +94,11 @@ export interface VenueNodeOptions {
   repoSaveMs?: number
   /** Records per ledger page (default 1000; tests use less). */
   pageCapacity?: number
+  /**
+   * Cap V8's old-generation growth while records arrive in bulk (catch-up, rebuild): catch-up-heap.ts.
+   * Default true. Process-wide (a V8 flag): for a single node per process.
+   */
+  bulkIngestHeap?: boolean
   log?: (line: string) => void
 }
 
@@ -343,6 +349,13 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
   const emitter = new EventEmitter<VenueNodeEvents>()
 
   feed.on('ingested', (e) => emitter.emit('record', { outcome: e.outcome, source: e.source }))
+  const bulkHeap = options.bulkIngestHeap === false ? undefined : new BulkIngestHeap()
+  if (bulkHeap) {
+    feed.on('ingested', (e) => {
+      if (e.outcome === 'applied') bulkHeap.applied()
+    })
+    bulkHeap.start()
+  }
   feed.on('progress', (id, p) => board.indexed(id, p))
   feed.on('error', (e) => log(`lakou/node: index feed: ${e.message}`))
   for (const [id, p] of Object.entries(feedState?.pages ?? {})) board.indexed(id as DocumentId, p)
@@ -587,6 +600,7 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
       stopped = true
       clearInterval(timer)
       clearInterval(pageFetchTimer)
+      bulkHeap?.stop()
       venueConfig?.stop()
       await queue
       await writer?.close()
