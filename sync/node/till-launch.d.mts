@@ -4,3 +4,4 @@ export declare const TILL_ENV: Record<string, string>
 export declare function tillEnv(base?: NodeJS.ProcessEnv): NodeJS.ProcessEnv
 export declare function launchedAsTill(env?: NodeJS.ProcessEnv): boolean
 export declare function relaunchAsTill(argv?: string[]): Promise<number>
+export declare function stopWithLauncher(): void

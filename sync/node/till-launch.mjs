@@ -38,11 +38,12 @@ export function launchedAsTill(env = process.env) {
 /**
  * Runs this same script again (`process.argv.slice(1)`) as a till: a child process with the till's flags
  * and environment, stdio shared; SIGINT, SIGTERM and SIGHUP are passed on. Resolves with the child's
- * exit code (128 + signal number when a signal ended it).
+ * exit code (128 + signal number when a signal ended it). The till should call stopWithLauncher().
  */
 export function relaunchAsTill(argv = process.argv.slice(1)) {
   const child = spawn(process.execPath, [...TILL_NODE_FLAGS, ...process.execArgv, ...argv], {
-    stdio: 'inherit',
+    // an IPC channel only so the till sees its launcher die (stopWithLauncher below)
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     env: tillEnv(),
   })
   const forward = (signal) => child.kill(signal)
@@ -54,4 +55,15 @@ export function relaunchAsTill(argv = process.argv.slice(1)) {
       resolve(code ?? 128 + (constants.signals[signal] ?? 0))
     })
   })
+}
+
+/**
+ * In a till started by relaunchAsTill: when the launcher process dies without passing a signal on (kill -9,
+ * an OOM kill), the till gets SIGTERM and stops as it would on Ctrl-C, instead of running on unseen.
+ * No-op in a process started otherwise. The channel does not keep the event loop alive.
+ */
+export function stopWithLauncher() {
+  if (!process.channel || !launchedAsTill()) return
+  process.channel.unref()
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'))
 }

@@ -22,8 +22,9 @@ function script(): string {
   const file = path.join(dir, 'till.mjs')
   writeFileSync(
     file,
-    `import { launchedAsTill, relaunchAsTill } from '${launcher}'
+    `import { launchedAsTill, relaunchAsTill, stopWithLauncher } from '${launcher}'
 if (!launchedAsTill()) process.exit(await relaunchAsTill())
+stopWithLauncher()
 const [mode] = process.argv.slice(2)
 process.on('SIGTERM', () => { console.log(JSON.stringify({ term: true })); process.exit(0) })
 console.log(JSON.stringify({ execArgv: process.execArgv, env: process.env, args: process.argv.slice(2), pid: process.pid }))
@@ -53,6 +54,15 @@ function run(file: string, args: string[], env: NodeJS.ProcessEnv = {}) {
   return { child, line, exited }
 }
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
 describe('till launch', () => {
   it('relaunches with the till flags and environment; arguments and exit code pass through', async () => {
     const p = run(script(), ['exit', '--data', 'x'])
@@ -75,6 +85,16 @@ describe('till launch', () => {
     p.child.kill('SIGTERM')
     expect(await p.line(1)).toEqual({ term: true })
     expect(await p.exited).toBe(0)
+  })
+
+  it('the till stops (SIGTERM) when its launcher is killed with SIGKILL', async () => {
+    const p = run(script(), ['wait'])
+    const { pid } = (await p.line(0)) as { pid: number }
+    p.child.kill('SIGKILL')
+    expect(await p.exited).toBe(null)
+    // the till shares the launcher's stdout: it reports the SIGTERM it got, then is gone
+    expect(await p.line(1)).toEqual({ term: true })
+    await expect.poll(() => isAlive(pid), { timeout: 10_000 }).toBe(false)
   })
 
   it('a value already in the environment wins (A/B runs)', () => {
