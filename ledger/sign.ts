@@ -4,11 +4,11 @@ import { concatBytes, ZERO_HASH } from './bytes.ts'
 import {
   cardKindOf,
   decodeSigned,
-  SIGNING_CARD_PREFIX,
   encodeRecordUnsigned,
   encodeSigned,
   encodeStatementUnsigned,
   hashOfUnsigned,
+  SIGNING_CARD_PREFIX,
 } from './codec.ts'
 import { type Signer, verifySignature } from './crypto.ts'
 import { LedgerInputError, LedgerRuleError } from './errors.ts'
