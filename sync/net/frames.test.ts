@@ -1,25 +1,14 @@
 // FrameWriter under back-pressure, on a stream whose onDrain() behaves as libp2p's: once a first drain has
 // resolved it, it stays resolved. The writer must wait for the next 'drain' event instead.
 import { describe, expect, it } from 'vitest'
+import { DrainableTestStream } from './drainable-test-stream.ts'
 import { FrameWriter } from './frames.ts'
 
-class FakeStream extends EventTarget {
-  writableNeedsDrain = false
+class FakeStream extends DrainableTestStream {
   sent = 0
-  #drained: ReturnType<typeof Promise.withResolvers<void>> | undefined
   send() {
     this.sent++
     return true
-  }
-  onDrain() {
-    if (!this.writableNeedsDrain) return Promise.resolve()
-    this.#drained ??= Promise.withResolvers<void>()
-    return this.#drained.promise
-  }
-  drain() {
-    this.writableNeedsDrain = false
-    this.#drained?.resolve()
-    this.dispatchEvent(new Event('drain'))
   }
   close(error?: Error) {
     this.dispatchEvent(Object.assign(new Event('close'), { error }))

@@ -1,36 +1,21 @@
 import { describe, expect, it } from 'vitest'
+import { DrainableTestStream } from '../net/drainable-test-stream.ts'
 import { Libp2pPushTransport } from './push-protocol.ts'
 
 /**
  * A stream that can be made to need a drain, recording what it was sent. Events as libp2p's ('drain',
  * 'close'), and its onDrain() as libp2p's too: once resolved by a first drain it stays resolved.
  */
-class FakeStream extends EventTarget {
+class FakeStream extends DrainableTestStream {
   status = 'open'
   writeStatus = 'writable'
-  writableNeedsDrain = false
   sent: Uint8Array[] = []
-  onDrainCalls = 0
   aborted: Error | undefined
-  #drained: ReturnType<typeof Promise.withResolvers<void>> | undefined
   send(frame: { subarray(): Uint8Array }) {
     if (this.writeStatus !== 'writable')
       throw new Error(`Cannot write to a stream that is ${this.writeStatus}`)
     this.sent.push(frame.subarray())
     return true
-  }
-  onDrain() {
-    this.onDrainCalls++
-    // A runaway caller would spin forever on an at-once resolution: stop answering it (the test then fails).
-    if (this.onDrainCalls > 1000) return new Promise<void>(() => {})
-    if (!this.writableNeedsDrain) return Promise.resolve()
-    this.#drained ??= Promise.withResolvers<void>()
-    return this.#drained.promise
-  }
-  drain() {
-    this.writableNeedsDrain = false
-    this.#drained?.resolve()
-    this.dispatchEvent(new Event('drain'))
   }
   abort(err: Error) {
     this.aborted = err
