@@ -53,9 +53,9 @@ async function awaitProbe(page: Page, name: string): Promise<number> {
   } catch (e) {
     const main = await page
       .locator('main')
-      .innerText()
+      .textContent()
       .catch(() => '')
-    throw new Error(`${(e as Error).message}; the page shows:\n${main.slice(0, 2000)}`)
+    throw new Error(`${(e as Error).message}; the page shows:\n${(main ?? '').slice(0, 2000)}`)
   }
 }
 
@@ -201,9 +201,9 @@ async function interactions(
   } catch (e) {
     const shown = await page
       .locator('main')
-      .innerText()
+      .textContent()
       .catch(() => '')
-    throw new Error(`${(e as Error).message}\nthe page shows:\n${shown.slice(0, 6000)}`)
+    throw new Error(`${(e as Error).message}\nthe page shows:\n${(shown ?? '').slice(0, 6000)}`)
   } finally {
     await close()
   }

@@ -31,9 +31,11 @@ export const nodeCommand: Command = {
       mdns: !a.flag('--no-mdns'),
     })
     // Signal handlers before the ready line: whoever waits for it may stop the node at once.
-    let stopping: Promise<void> | undefined
+    let stopping = false
     const stop = () => {
-      stopping ??= node.stop().then(
+      if (stopping) return
+      stopping = true
+      node.stop().then(
         () => process.exit(0),
         (e) => {
           console.error(`lakou node: stop failed: ${(e as Error).message}`)
