@@ -7,7 +7,8 @@
 // Args: [--tills 50] [--records 200000] [--seconds 60] [--seed 1] [--cards N] [--degree 4] [--rate 2]
 import { type Bench, type BenchRow, numberArg } from '../harness.ts'
 import { tillArgs } from './kept.ts'
-import { cutEdges, type Edge, partitions, topology } from './plan.ts'
+import { FestivalLinks } from './links.ts'
+import { partitions, topology } from './plan.ts'
 import { buildFestival } from './template.ts'
 import { pool, prepareBundle, spawnTill, type Till } from './tills.ts'
 
@@ -28,6 +29,8 @@ interface Stats {
   waitingFor?: string
   /** Connections re-opened to a peer this till had been connected to (libp2p keep-alive redials). */
   redials?: number
+  /** Of those, the ones the till's own reconnector dialled (sync/net/reconnect.ts). */
+  reconnects?: number
   /** CPU (user + system, all threads) this till process used so far, ms. */
   cpuMs: number
 }
@@ -84,34 +87,14 @@ export const run: Bench = async ({ args }) => {
       })
 
     const edges = topology(n, degree, seed)
-    // A dial can time out when the two cores are saturated (50 tills plus the other engineers' work): retry.
-    let dialRetries = 0
-    const dial = async ([a, b]: Edge) => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await tills[a]!.send(
-            { cmd: 'dial', addr: tills[b]!.addresses[0], peerId: tills[b]!.peerId },
-            30_000,
-          )
-          return
-        } catch (e) {
-          if (attempt >= 3) throw e
-          dialRetries++
-          // A hello that timed out puts the dialler in the peer's 30 s handshake cooldown: wait it out.
-          log(`dial ${a}-${b} failed (${(e as Error).message}); retrying in 31 s`)
-          for (const i of [a, b]) log(`  till ${i} log tail: ${lastLines(tills[i]!.stderr(), 4)}`)
-          await sleep(31_000)
-        }
-      }
-    }
-    let dialFailures = 0
-    await pool(edges, 4, (e) =>
-      dial(e).catch((err) => {
-        dialFailures++
-        log(`link ${e[0]}-${e[1]} not made: ${(err as Error).message}`)
-      }),
+    // A dial can time out when the two cores are saturated (50 tills plus the other engineers' work): retried.
+    const links = new FestivalLinks(tills, edges, log)
+    const tDial = performance.now()
+    await links.dialAll(pool)
+    const dialSeconds = (performance.now() - tDial) / 1000
+    log(
+      `${edges.length} links dialled in ${round(dialSeconds)} s (mean degree ${round((2 * edges.length) / n)})`,
     )
-    log(`${edges.length} links dialled (mean degree ${round((2 * edges.length) / n)})`)
 
     const stats = async (ts: Till[]) =>
       (await Promise.all(ts.map((t) => t.send({ cmd: 'stats' }, 120_000)))) as unknown as Stats[]
@@ -171,50 +154,17 @@ export const run: Bench = async ({ args }) => {
       `baseline: ${calmSeconds} s of sales without partition, converged ${round(propagationSeconds)} s after`,
     )
 
-    // Live sales with random partitions: a cut closes the links between the group and the rest (both ends
-    // refuse them); several cuts may overlap, so each link counts the cuts holding it.
+    // Live sales with random partitions: a cut blocks the links between the group and the rest at both ends
+    // (links.ts); a heal during the sales waits for its links in the background while the schedule goes on.
     const plan = partitions(n, seconds, seed)
     log(`partitions: ${plan.map((p) => `[${p.group.join(',')}] ${p.start}-${p.end}s`).join(' ')}`)
-    const cutCount = new Map<string, number>()
-    const key = ([a, b]: Edge) => `${a}-${b}`
-    const cut = async (group: number[]) => {
-      for (const e of cutEdges(edges, group)) {
-        const c = cutCount.get(key(e)) ?? 0
-        cutCount.set(key(e), c + 1)
-        if (c > 0) continue
-        const [a, b] = [tills[e[0]]!, tills[e[1]]!]
-        await Promise.all([
-          a.send({ cmd: 'block', peerIds: [b.peerId] }),
-          b.send({ cmd: 'block', peerIds: [a.peerId] }),
-        ])
-      }
-    }
-    let redialFailures = 0
-    const heal = async (group: number[]) => {
-      await Promise.all(
-        cutEdges(edges, group).map(async (e) => {
-          const c = (cutCount.get(key(e)) ?? 0) - 1
-          cutCount.set(key(e), c)
-          if (c > 0) return
-          const [a, b] = [tills[e[0]]!, tills[e[1]]!]
-          await Promise.all([
-            a.send({ cmd: 'unblock', peerIds: [b.peerId] }),
-            b.send({ cmd: 'unblock', peerIds: [a.peerId] }),
-          ])
-          await dial(e).catch((err) => {
-            redialFailures++
-            log(`redial ${e[0]}-${e[1]} failed: ${(err as Error).message}`)
-          })
-        }),
-      )
-    }
     const ackedBefore = acked.size
     const cpuBefore = (await stats(tills)).reduce((sum, s) => sum + s.cpuMs, 0)
     const liveStart = performance.now()
     await startSelling()
     const events = plan.flatMap((p) => [
-      { at: p.start, heal: false, run: () => cut(p.group) },
-      ...(p.end < seconds ? [{ at: p.end, heal: true, run: () => heal(p.group) }] : []),
+      { at: p.start, heal: false, run: () => links.cut(p.group) },
+      ...(p.end < seconds ? [{ at: p.end, heal: true, run: () => void links.heal(p.group) }] : []),
     ])
     events.sort((a, b) => a.at - b.at || Number(b.heal) - Number(a.heal))
     for (const ev of events) {
@@ -229,11 +179,20 @@ export const run: Bench = async ({ args }) => {
     const healStart = performance.now()
     await stopSelling()
     const liveRecords = acked.size - ackedBefore
+    const liveTxPerSecond = liveRecords / ((healStart - liveStart) / 1000)
+    const healsBefore = links.healLinkMs.length
     // All at once, as the network comes back (each heal decrements its cut counts before its first await).
-    await Promise.all(plan.filter((p) => p.end >= seconds).map((p) => heal(p.group)))
-    // The heal's redials (connection, noise, hello) are inside the convergence time: said apart here.
+    for (const p of plan.filter((p) => p.end >= seconds)) void links.heal(p.group)
+    await links.settled()
+    // The heal's redials (the tills' own: connection, noise, hello) are inside the convergence time.
     const healDialSeconds = (performance.now() - healStart) / 1000
-    log(`heal: cuts lifted and links redialled in ${round(healDialSeconds)} s`)
+    const finalHealMs = links.healLinkMs.slice(healsBefore).sort((a, b) => a - b)
+    const allHealMs = [...links.healLinkMs].sort((a, b) => a - b)
+    const q = (xs: number[], f: number) =>
+      round((xs[Math.min(xs.length - 1, Math.floor(f * xs.length))] ?? 0) / 1000)
+    log(
+      `heal: cuts lifted and links back in ${round(healDialSeconds)} s (${finalHealMs.length} links: median ${q(finalHealMs, 0.5)} s, max ${q(finalHealMs, 1)} s; every heal of the run: ${allHealMs.length} links, median ${q(allHealMs, 0.5)} s, max ${q(allHealMs, 1)} s; bench fallback dials ${links.healFallbackDials}, not healed ${links.healFailures})`,
+    )
     await converge(tills, 300_000)
     const convergenceSeconds = (performance.now() - healStart) / 1000
     // What the live phase cost: the tills' CPU from the first sale to convergence, per record each till
@@ -250,7 +209,7 @@ export const run: Bench = async ({ args }) => {
       `live CPU: ${round(liveCpuSeconds)} s over ${round(liveWallSeconds)} s (${round(liveCpuSeconds / liveWallSeconds)} cores busy), ${round(cpuMsPerRecordPerTill)} ms per record per till (${round(marginalMsPerRecordPerTill)} above idle): 50 tills at ${rate} tx/s would need ~${round(coresFor50Tills)} cores`,
     )
     log(
-      `live: ${liveRecords} sales acknowledged in ${seconds} s; converged ${round(convergenceSeconds)} s after heal`,
+      `live: ${liveRecords} sales acknowledged in ${seconds} s (${round(liveTxPerSecond)} tx/s, planned ${n * rate}); converged ${round(convergenceSeconds)} s after heal`,
     )
 
     // Lost: acknowledged records missing from any till.
@@ -268,6 +227,7 @@ export const run: Bench = async ({ args }) => {
     const before = await stats(tills)
     const rssBefore = before.map((s) => s.rssMb)
     const linkRedials = before.reduce((sum, s) => sum + (s.redials ?? 0), 0)
+    const tillReconnects = before.reduce((sum, s) => sum + (s.reconnects ?? 0), 0)
 
     // Catch-up: a till enrolled before the history joins now, fetches and validates everything.
     const tCatch = performance.now()
@@ -412,16 +372,23 @@ export const run: Bench = async ({ args }) => {
         liveRecords,
         acknowledged: acked.size,
         saleErrors,
-        redialFailures,
+        redialFailures: links.healFailures,
+        healFallbackDials: links.healFallbackDials,
+        healLinksMedianSeconds: q(finalHealMs, 0.5),
+        healLinksMaxSeconds: q(finalHealMs, 1),
+        liveHealLinksMaxSeconds: q(allHealMs, 1),
+        liveTxPerSecond: round(liveTxPerSecond),
+        dialSeconds: round(dialSeconds),
         linkRedials,
+        tillReconnects,
         liveCpuSeconds: round(liveCpuSeconds),
         liveWallSeconds: round(liveWallSeconds),
         cpuMsPerRecordPerTill: round(cpuMsPerRecordPerTill),
         marginalCpuMsPerRecordPerTill: round(marginalMsPerRecordPerTill),
         idleCores: round(idleCores),
         coresFor50TillsEstimate: round(coresFor50Tills),
-        dialRetries,
-        dialFailures,
+        dialRetries: links.dialRetries,
+        dialFailures: links.dialFailures,
         partitions: plan,
         propagationSeconds: round(propagationSeconds),
         healDialSeconds: round(healDialSeconds),
@@ -443,9 +410,4 @@ export const run: Bench = async ({ args }) => {
     await Promise.all([...tills, ...extra].map((t) => t.stop().catch(() => t.child.kill('SIGKILL'))))
     fest.cleanup()
   }
-}
-
-/** The last `n` lines of a log, on one line (a till's stderr when a dial fails). */
-function lastLines(text: string, n: number): string {
-  return text.trim().split('\n').slice(-n).join(' | ') || '(empty)'
 }

@@ -2,7 +2,9 @@
 // the network plan (links, partitions) is what the bench claims it is.
 import { describe, expect, it } from 'vitest'
 import { createFixture, LedgerIndex, toHex } from '../../ledger/mod.ts'
-import { cutEdges, partitions, topology } from './plan.ts'
+import { FestivalLinks } from './links.ts'
+import { cutEdges, type Edge, partitions, topology } from './plan.ts'
+import type { Till } from './tills.ts'
 import { advance, type CardPosition, freshCard, nextCardRecord, prng } from './workload.ts'
 
 async function festival(seed: number, records: number, cards: number) {
@@ -97,5 +99,64 @@ describe('festival network plan', () => {
     const cut = cutEdges(edges, plan[0]!.group)
     expect(cut.length).toBeGreaterThan(0)
     for (const [a, b] of cut) expect(plan[0]!.group.includes(a)).not.toBe(plan[0]!.group.includes(b))
+  })
+})
+
+/** Tills that only record the bench's commands; `linked` fails for the peers listed in `slow`. */
+function fakeTills(count: number, slow = new Set<string>()) {
+  const sent: string[] = []
+  const tills = Array.from({ length: count }, (_, i) => {
+    const send = async (c: Record<string, unknown>) => {
+      const peers = (c.peerIds as string[] | undefined)?.join(',') ?? String(c.peerId ?? '')
+      sent.push(`${i} ${String(c.cmd)} ${peers}`)
+      if (c.cmd === 'linked' && slow.has(`${i}-${String(c.peerId)}`))
+        throw new Error('not authenticated in time')
+      return {}
+    }
+    return { peerId: `p${i}`, addresses: [`/addr/${i}`], send, stderr: () => '' } as unknown as Till
+  })
+  return { tills, sent }
+}
+
+describe('festival links (cuts and heals)', () => {
+  const edges: Edge[] = [
+    [0, 1],
+    [1, 2],
+    [0, 2],
+  ]
+
+  it('a link cut by two overlapping cuts stays blocked until both are healed, then comes back by itself', async () => {
+    const { tills, sent } = fakeTills(3)
+    const links = new FestivalLinks(tills, edges, () => {})
+    await links.cut([0]) // cuts 0-1 and 0-2
+    await links.cut([0, 1]) // cuts 0-2 (again) and 1-2
+    expect(sent.filter((x) => x.includes('block')).sort()).toEqual(
+      ['0 block p1', '1 block p0', '0 block p2', '2 block p0', '1 block p2', '2 block p1'].sort(),
+    )
+    sent.length = 0
+    await links.heal([0]) // 0-1 lifted; 0-2 still held by the second cut
+    expect(sent.filter((x) => x.includes('unblock')).sort()).toEqual(['0 unblock p1', '1 unblock p0'])
+    // The bench waited for both ends to pass the handshake again, and did not dial (the tills redial).
+    expect(sent.filter((x) => x.includes('linked')).sort()).toEqual(['0 linked p1', '1 linked p0'])
+    expect(sent.some((x) => x.includes(' dial '))).toBe(false)
+    sent.length = 0
+    await links.heal([0, 1])
+    expect(sent.filter((x) => x.includes('unblock')).sort()).toEqual(
+      ['0 unblock p2', '2 unblock p0', '1 unblock p2', '2 unblock p1'].sort(),
+    )
+    expect(links.healLinkMs.length).toBe(3)
+    expect(links.healFallbackDials).toBe(0)
+  })
+
+  it('a link not back by itself is dialled by the bench and counted apart', async () => {
+    const { tills, sent } = fakeTills(3, new Set(['0-p1']))
+    const links = new FestivalLinks(tills, edges, () => {})
+    await links.cut([0])
+    sent.length = 0
+    await links.heal([0])
+    expect(sent).toContain('0 dial p1')
+    expect(links.healFallbackDials).toBe(1)
+    // Still not back after the bench's dial: given up and counted, not waited on forever.
+    expect(links.healFailures).toBe(1)
   })
 })

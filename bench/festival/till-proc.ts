@@ -2,15 +2,13 @@
 // on disk, index feed) with the ledger's LedgerIndex behind it, driven by the festival bench over stdin/stdout
 // (one JSON object per line). Run: node sync/node/run-bundled.mjs bench/festival/till-proc.ts
 //   --data DIR --till I --tills N --cards C --seed S
-// Commands {id, cmd}: dial, block, unblock, sell (start/stop selling at a rate), sellOne, stats, ledgerReady,
-// has, final, stop.
+// Commands {id, cmd}: dial, linked, block, unblock, sell (start/stop selling at a rate), sellOne, stats,
+// ledgerReady, has, final, stop.
 // Events: ready (with readyMs since process start), sold (acknowledged = on disk), error.
 import { createHash } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import v8 from 'node:v8'
-import { KEEP_ALIVE } from '@libp2p/interface'
-import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { fromHex, sha256, toHex } from '../../ledger/mod.ts'
 import { createVenueNode } from '../../sync/node/venue-node.ts'
@@ -66,11 +64,10 @@ const memoryReport = () => ({
 // sinceStartMs: when the views were back (not when the bench asked).
 const ledgerReady = node.ledgerReady.then((r) => ({ ...r, sinceStartMs: performance.now() }))
 
-// Partitions: connections to blocked peers are closed, and closed again as soon as they open.
+// Partitions: network.blockPeer is a cut at the transport (the connection gater refuses the peer, its
+// connections close); the tills keep trying to redial each other through it, as behind a real cut, and find
+// each other again by themselves once it is lifted (sync/net/reconnect.ts).
 const blocked = new Set<string>()
-node.network.host.addEventListener('connection:open', (e) => {
-  if (blocked.has(e.detail.remotePeer.toString())) void e.detail.close().catch(() => {})
-})
 
 // Links stay up by the node itself: a certified peer is tagged keep-alive (sync/net/access.ts), so libp2p's
 // reconnect queue redials it when the connection monitor aborts a connection whose ping timed out on a
@@ -178,21 +175,26 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
       await node.network.access.whenAuthenticated(String(c.peerId), 15_000)
       return {}
     }
+    case 'linked': {
+      // Waits until the peer has passed the handshake again (after a heal: the tills' own redials).
+      const t = performance.now()
+      await node.network.access.whenAuthenticated(String(c.peerId), Number(c.timeoutMs ?? 20_000))
+      return { waitedMs: performance.now() - t }
+    }
     case 'block': {
-      for (const p of c.peerIds as string[]) {
-        blocked.add(p)
-        // A network cut: the node must not redial through it (its keep-alive tag goes, the handshake puts
-        // it back after the heal's dial).
-        await node.network.host.peerStore
-          .merge(peerIdFromString(p), { tags: { [`${KEEP_ALIVE}-lakou`]: undefined } })
-          .catch(() => {})
-        for (const conn of node.network.host.getConnections())
-          if (conn.remotePeer.toString() === p) await conn.close().catch(() => {})
-      }
+      await Promise.all(
+        (c.peerIds as string[]).map((p) => {
+          blocked.add(p)
+          return node.network.blockPeer(p)
+        }),
+      )
       return {}
     }
     case 'unblock':
-      for (const p of c.peerIds as string[]) blocked.delete(p)
+      for (const p of c.peerIds as string[]) {
+        blocked.delete(p)
+        node.network.unblockPeer(p)
+      }
       return {}
     case 'sell': {
       if (c.perSecond) startSelling(Number(c.perSecond))
@@ -216,6 +218,8 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
         rejected: counts.rejected + node.sink.rejected,
         peers: node.network.host.getConnections().length,
         redials,
+        // dials by the node's reconnector that opened a connection (after cuts, dropped links)
+        reconnects: node.network.reconnector?.redials ?? 0,
         rssMb: peakRssMb(),
         // user + system CPU of this process so far (all its threads: the verify pool included)
         cpuMs: (() => {

@@ -1,52 +1,109 @@
-// The hello deadline: on time it expires; when this process's own event loop was blocked past it, the peer
-// gets more time (what it sent may be unread in the socket) instead of being dropped.
+// The hello deadline counts the peer's time: wall time minus the time this process's own event loop could
+// not run (its checks fired late). Fake clock: time moves only when the test says, and a "blocked loop" is
+// time that passes while no timer can fire.
 import { describe, expect, it } from 'vitest'
-import { deadline } from './access.ts'
+import { type DeadlineClock, deadline } from './access.ts'
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-function blockFor(ms: number): void {
-  const end = performance.now() + ms
-  while (performance.now() < end) {
-    // the event loop is stuck here, as a flooded till's is
+class FakeLoop implements DeadlineClock {
+  t = 0
+  private timers: Array<{ at: number; fn: () => void; id: number }> = []
+  private nextId = 0
+  now = () => this.t
+  setTimeout = (fn: () => void, ms: number) => {
+    const id = this.nextId++
+    this.timers.push({ at: this.t + ms, fn, id })
+    return id
+  }
+  clearTimeout = (id: unknown) => {
+    this.timers = this.timers.filter((x) => x.id !== id)
+  }
+  /** The loop runs freely for `ms`: every timer fires on time. */
+  run(ms: number): void {
+    const end = this.t + ms
+    for (;;) {
+      const next = this.timers.sort((a, b) => a.at - b.at)[0]
+      if (!next || next.at > end) break
+      this.timers.shift()
+      this.t = next.at
+      next.fn()
+    }
+    this.t = end
+  }
+  /** The loop is blocked for `ms` (nothing fires), then the timers that came due fire, late. */
+  block(ms: number): void {
+    this.t += ms
+    const due = this.timers.filter((x) => x.at <= this.t)
+    this.timers = this.timers.filter((x) => x.at > this.t)
+    for (const x of due) x.fn()
+  }
+  get pending(): number {
+    return this.timers.length
   }
 }
 
-describe('hello deadline', () => {
-  it('expires once when the event loop was free', async () => {
+describe('hello deadline (peer time)', () => {
+  it('expires once, after the full time, when the loop was free', () => {
+    const loop = new FakeLoop()
     let expired = 0
-    deadline(40, () => expired++)
-    await sleep(20)
+    deadline(10_000, () => expired++, loop)
+    loop.run(9_999)
     expect(expired).toBe(0)
-    await sleep(500)
+    loop.run(1)
+    expect(expired).toBe(1)
+    loop.run(60_000)
+    expect(expired).toBe(1)
+    expect(loop.pending).toBe(0)
+  })
+
+  it('time the loop was blocked is not charged to the peer', () => {
+    const loop = new FakeLoop()
+    let expired = 0
+    deadline(10_000, () => expired++, loop)
+    loop.run(2_000)
+    loop.block(30_000) // 30 s of wall time with this process stuck: the peer's hello may sit unread
+    expect(expired).toBe(0)
+    loop.run(7_000) // 2 s + at most one check's worth before the block + 7 s: not yet 10 s of the peer's
+    expect(expired).toBe(0)
+    loop.run(1_250)
     expect(expired).toBe(1)
   })
 
-  it('a timer that fires late (the loop was blocked) grants more time before expiring', async () => {
+  it('a loop starved at every check still ends the deadline after a bounded number of checks', () => {
+    const loop = new FakeLoop()
     let expired = 0
-    deadline(40, () => expired++)
-    blockFor(200) // the deadline passes while nothing can run
-    const atFirstFiring = await new Promise<number>((r) => setTimeout(() => r(expired), 0))
-    expect(atFirstFiring).toBe(0) // the late timer did not expire: a grace of 20 ms began
-    await sleep(300)
-    expect(expired).toBe(1)
-  })
-
-  it('graces are bounded: a loop blocked at every deadline still expires', async () => {
-    let expired = 0
-    deadline(40, () => expired++)
-    for (let i = 0; i < 6 && expired === 0; i++) {
-      blockFor(200)
-      await sleep(0)
+    deadline(10_000, () => expired++, loop)
+    let checks = 0
+    while (expired === 0 && checks < 100) {
+      loop.block(60_000) // every check fires a minute late (two cores shared by fifty tills, say)
+      loop.run(1_250) // then one check's worth of the peer's time passes with the loop free
+      checks++
     }
-    await sleep(100)
     expect(expired).toBe(1)
+    expect(checks).toBeLessThanOrEqual(8)
   })
 
-  it('cancelled, it never expires', async () => {
+  it('cancelled, it never expires', () => {
+    const loop = new FakeLoop()
     let expired = 0
-    const cancel = deadline(30, () => expired++)
+    const cancel = deadline(10_000, () => expired++, loop)
+    loop.run(5_000)
     cancel()
-    await sleep(100)
+    loop.run(60_000)
     expect(expired).toBe(0)
+    expect(loop.pending).toBe(0)
+  })
+})
+
+describe('hello deadline on the real event loop', () => {
+  it('a loop blocked past the deadline does not expire it at the first turn after', async () => {
+    let expired = 0
+    deadline(40, () => expired++)
+    const end = performance.now() + 200
+    while (performance.now() < end) {
+      // the event loop is stuck here, as a flooded till's is
+    }
+    const atFirstTurn = await new Promise<number>((r) => setTimeout(() => r(expired), 0))
+    expect(atFirstTurn).toBe(0)
+    await expect.poll(() => expired, { timeout: 5_000 }).toBe(1)
   })
 })

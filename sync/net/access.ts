@@ -2,11 +2,20 @@
 // each side shows its certificate, its device public key and a device-key signature over its own libp2p peer
 // id. Noise already proves who holds the peer id, so the binding signature stops a copied certificate from
 // being replayed by any other peer. The certificate itself is judged by an injected PeerAuthenticator.
-// A peer that fails is hung up, reported with a typed error, and refused for a cooldown.
+// A peer that fails is hung up, reported with a typed error, and refused for a cooldown, except a peer that
+// passed the handshake before and was only slow this time (a timeout, not a refusal): it is hung up and
+// redialled (reconnect.ts), not refused.
 import { cbor } from '@automerge/automerge-repo/slim'
 import { type Connection, KEEP_ALIVE, type Libp2p, type PeerId, type Stream } from '@libp2p/interface'
 import { verifyEd25519 } from './ed25519.ts'
-import { type DropError, FrameTooLargeError, HandshakeRejectedError, MalformedFrameError } from './errors.ts'
+import {
+  type DropError,
+  FrameTooLargeError,
+  HandshakeRejectedError,
+  HandshakeTimeoutError,
+  MalformedFrameError,
+  PeerNotAuthenticatedError,
+} from './errors.ts'
 import { TypedEvents } from './events.ts'
 import { FrameWriter, readFrames } from './frames.ts'
 
@@ -65,11 +74,37 @@ export interface PeerAccessEvents extends Record<string, unknown> {
 export interface PeerAccessOptions {
   credentials: LocalCredentials
   authenticator: PeerAuthenticator
-  /** How long a connected peer has to complete the handshake. */
+  /** How long a connected peer has to complete the handshake (its own time: see deadline()). */
   helloTimeoutMs?: number
+  /** The same for a peer that passed the handshake before in this process (default 3 x helloTimeoutMs). */
+  certifiedHelloTimeoutMs?: number
   /** How long a dropped or rejected peer is refused. */
   cooldownMs?: number
+  /** Wall clock for cooldowns (ms); tests inject one. */
+  now?: () => number
   log?: (line: string) => void
+}
+
+/** Peers remembered as certified before (a bound on memory; the oldest are forgotten first). */
+const MAX_REMEMBERED_PEERS = 10_000
+
+/**
+ * Whether a drop refuses the peer for the cooldown. A refusal, a forged or revoked certificate, a malformed
+ * or oversized frame, a flood: yes. A peer that passed the handshake before and only timed out this time
+ * (or opened a stream before a handshake that then timed out): no, it was slow, not wrong; refusing it for
+ * 30 s kept festival heals waiting on a loaded machine. A stranger that stays silent still gets the cooldown.
+ */
+export function refusesForCooldown(error: DropError, certifiedBefore: boolean): boolean {
+  if (!certifiedBefore) return true
+  return !(error instanceof HandshakeTimeoutError || error instanceof PeerNotAuthenticatedError)
+}
+
+/** One shared wait per peer for its handshake's outcome, however many callers wait on it. */
+interface Waiter {
+  promise: Promise<PeerPrincipal>
+  resolve(principal: PeerPrincipal): void
+  reject(error: DropError): void
+  callers: number
 }
 
 interface Hello {
@@ -84,16 +119,23 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
   private readonly principals = new Map<string, PeerPrincipal>()
   private readonly pending = new Map<string, { connection: Connection; attempt: Promise<void> }>()
   private readonly deniedUntil = new Map<string, number>()
+  /** Peers that passed the handshake in this process (insertion order = age). */
+  private readonly certified = new Map<string, true>()
+  private readonly waiters = new Map<string, Waiter>()
   private readonly timers = new Set<() => void>()
   private readonly helloTimeoutMs: number
+  private readonly certifiedHelloTimeoutMs: number
   private readonly cooldownMs: number
+  private readonly now: () => number
   private readonly log: (line: string) => void
   private unsubscribe: Array<() => void> = []
 
   constructor(private readonly options: PeerAccessOptions) {
     super()
     this.helloTimeoutMs = options.helloTimeoutMs ?? 10_000
+    this.certifiedHelloTimeoutMs = options.certifiedHelloTimeoutMs ?? 3 * this.helloTimeoutMs
     this.cooldownMs = options.cooldownMs ?? 30_000
+    this.now = options.now ?? Date.now
     this.log = options.log ?? ((line) => console.warn(line))
   }
 
@@ -136,49 +178,102 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
     return [...this.principals.keys()]
   }
 
-  /** Resolves once the peer has passed the handshake (rejects if it fails or times out). */
-  async whenAuthenticated(peerId: string, timeoutMs = this.helloTimeoutMs): Promise<PeerPrincipal> {
-    const known = this.principals.get(peerId)
-    if (known) return known
-    return new Promise((resolve, reject) => {
-      const offs: Array<() => void> = []
-      const done = () => {
-        clearTimeout(timer)
-        for (const off of offs) off()
-      }
-      const timer = setTimeout(() => {
-        done()
-        reject(new HandshakeRejectedError(`peer ${peerId} not authenticated within ${timeoutMs} ms`))
-      }, timeoutMs)
-      offs.push(
-        this.on('peer:authenticated', (d) => {
-          if (d.peerId !== peerId) return
-          done()
-          resolve(d.principal)
-        }),
-        this.on('peer:rejected', (d) => {
-          if (d.peerId !== peerId) return
-          done()
-          reject(d.error)
-        }),
-      )
-    })
+  /** Whether the peer passed the handshake before in this process and was not dropped for misbehaving. */
+  isCertifiedBefore(peerId: string): boolean {
+    return this.certified.has(peerId)
   }
 
-  /** Hang up on a peer for a reason, refuse it for the cooldown, and report it. The node keeps running. */
+  /** ms left of the peer's cooldown (0: not refused). */
+  cooldownLeft(peerId: string): number {
+    const until = this.deniedUntil.get(peerId)
+    return until === undefined ? 0 : Math.max(0, until - this.now())
+  }
+
+  /**
+   * Resolves once the peer has passed the handshake; rejects if it fails, or with HandshakeTimeoutError after
+   * `timeoutMs` of the peer's time (deadline(): not counting this process's own blocked loop). Default: the
+   * hello deadline of that peer. Every caller waiting on one peer shares one wait (no listener per caller).
+   */
+  async whenAuthenticated(peerId: string, timeoutMs = this.helloDeadlineMs(peerId)): Promise<PeerPrincipal> {
+    const known = this.principals.get(peerId)
+    if (known) return known
+    let waiter = this.waiters.get(peerId)
+    if (!waiter) {
+      const { promise, resolve, reject } = Promise.withResolvers<PeerPrincipal>()
+      promise.catch(() => {}) // settled with nobody waiting any more: not an unhandled rejection
+      waiter = { promise, resolve, reject, callers: 0 }
+      this.waiters.set(peerId, waiter)
+    }
+    const shared = waiter
+    shared.callers++
+    let cancel = () => {}
+    const timeout = new Promise<never>((_, reject) => {
+      cancel = deadline(timeoutMs, () =>
+        reject(new HandshakeTimeoutError(`peer ${peerId} not authenticated within ${timeoutMs} ms`)),
+      )
+    })
+    try {
+      return await Promise.race([shared.promise, timeout])
+    } finally {
+      cancel()
+      if (--shared.callers === 0 && this.waiters.get(peerId) === shared) this.waiters.delete(peerId)
+    }
+  }
+
+  /**
+   * Hang up on a peer for a reason, report it, and refuse it for the cooldown unless it only was slow
+   * (refusesForCooldown). The node keeps running.
+   */
   drop(peerId: string, error: DropError): void {
-    this.log(`lakou/net: dropped peer ${peerId}: ${error.name}: ${error.message}`)
-    this.deniedUntil.set(peerId, Date.now() + this.cooldownMs)
+    const refuse = refusesForCooldown(error, this.certified.has(peerId))
+    this.log(
+      `lakou/net: dropped peer ${peerId}: ${error.name}: ${error.message}${refuse ? '' : ' (certified before: no cooldown, redialled)'}`,
+    )
+    if (refuse) {
+      this.deniedUntil.set(peerId, Math.max(this.deniedUntil.get(peerId) ?? 0, this.now() + this.cooldownMs))
+      this.certified.delete(peerId)
+    }
     this.principals.delete(peerId)
+    this.settle(peerId, { error })
     this.emit('peer:dropped', { peerId, error })
     const remote = this.peerIdOf(peerId)
     if (!remote || !this.libp2p) return
     const libp2p = this.libp2p
+    if (!refuse) {
+      // A handshake still running on an open connection decides for itself (its own deadline).
+      const inFlight = this.pending.get(peerId)
+      if (inFlight?.connection.status === 'open') return
+      void libp2p.hangUp(remote).catch(() => {})
+      return
+    }
     // Untag before hanging up: the reconnect queue looks at the tag when the connection closes.
     void libp2p.peerStore
       .merge(remote, { tags: { [KEEP_ALIVE_TAG]: undefined } })
       .catch(() => {})
       .finally(() => libp2p.hangUp(remote).catch(() => {}))
+  }
+
+  /** How long this peer has to complete the handshake: longer for one that passed it before. */
+  private helloDeadlineMs(peerId: string): number {
+    return this.certified.has(peerId) ? this.certifiedHelloTimeoutMs : this.helloTimeoutMs
+  }
+
+  /** Ends the shared wait on a peer's handshake. */
+  private settle(peerId: string, outcome: { principal: PeerPrincipal } | { error: DropError }): void {
+    const waiter = this.waiters.get(peerId)
+    if (!waiter) return
+    this.waiters.delete(peerId)
+    if ('principal' in outcome) waiter.resolve(outcome.principal)
+    else waiter.reject(outcome.error)
+  }
+
+  private remember(peerId: string): void {
+    this.certified.delete(peerId)
+    this.certified.set(peerId, true)
+    if (this.certified.size > MAX_REMEMBERED_PEERS) {
+      const oldest = this.certified.keys().next().value
+      if (oldest !== undefined) this.certified.delete(oldest)
+    }
   }
 
   private peerIdOf(peerId: string): PeerId | undefined {
@@ -188,7 +283,7 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
   private isDenied(peerId: string): boolean {
     const until = this.deniedUntil.get(peerId)
     if (until === undefined) return false
-    if (until > Date.now()) return true
+    if (until > this.now()) return true
     this.deniedUntil.delete(peerId)
     return false
   }
@@ -216,10 +311,10 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
       this.pending.set(peerId, { connection, attempt })
     }
     // Whatever the direction, a peer that has not passed the handshake in time is hung up.
-    const cancel = deadline(this.helloTimeoutMs, () => {
+    const cancel = deadline(this.helloDeadlineMs(peerId), () => {
       this.timers.delete(cancel)
       if (!this.principals.has(peerId) && connection.status === 'open') {
-        this.reject(peerId, new HandshakeRejectedError('handshake timeout'))
+        this.reject(peerId, new HandshakeTimeoutError('handshake timeout'))
       }
     })
     this.timers.add(cancel)
@@ -253,12 +348,13 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
   private async greet(connection: Connection): Promise<void> {
     const stream = await connection.newStream(HELLO_PROTOCOL, {
       runOnLimitedConnection: true,
-      signal: AbortSignal.timeout(this.helloTimeoutMs),
+      signal: AbortSignal.timeout(this.helloDeadlineMs(connection.remotePeer.toString())),
     })
     try {
       await new FrameWriter(stream, MAX_HELLO_BYTES).write(await this.ownHello())
-      const answer = await this.firstFrame(stream)
-      await this.accept(connection.remotePeer.toString(), answer)
+      const peerId = connection.remotePeer.toString()
+      const answer = await this.firstFrame(stream, peerId)
+      await this.accept(peerId, answer)
       await stream.close().catch(() => {})
     } catch (err) {
       stream.abort(err as Error)
@@ -272,7 +368,7 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
     const writer = new FrameWriter(stream, MAX_HELLO_BYTES)
     try {
       if (this.isDenied(peerId)) throw new HandshakeRejectedError('peer is in cooldown after being dropped')
-      const hello = await this.firstFrame(stream)
+      const hello = await this.firstFrame(stream, peerId)
       await this.accept(peerId, hello, async () => writer.write(await this.ownHello()))
       await stream.close().catch(() => {})
     } catch (err) {
@@ -287,12 +383,12 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
     }
   }
 
-  private async firstFrame(stream: Stream): Promise<Uint8Array> {
+  private async firstFrame(stream: Stream, peerId: string): Promise<Uint8Array> {
     const frames = readFrames(stream, MAX_HELLO_BYTES)
     let cancel: (() => void) | undefined
     const timeout = new Promise<never>((_, reject) => {
-      cancel = deadline(this.helloTimeoutMs, () =>
-        reject(new HandshakeRejectedError('no hello received in time')),
+      cancel = deadline(this.helloDeadlineMs(peerId), () =>
+        reject(new HandshakeTimeoutError('no hello received in time')),
       )
     })
     try {
@@ -329,6 +425,8 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
       this.principals.delete(peerId)
       throw err
     }
+    this.remember(peerId)
+    this.settle(peerId, { principal })
     this.emit('peer:authenticated', { peerId, principal })
     this.keepAlive(peerId, true)
   }
@@ -349,6 +447,7 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
   private reject(peerId: string, err: unknown): void {
     const error = isRejection(err) ? err : new HandshakeRejectedError((err as Error)?.message ?? String(err))
     if (!this.libp2p) return
+    this.settle(peerId, { error })
     this.emit('peer:rejected', { peerId, error })
     this.drop(peerId, error)
   }
@@ -394,30 +493,52 @@ function isBytes(x: unknown): x is Uint8Array {
   return x instanceof Uint8Array
 }
 
-/** Graces a late hello timer gets, at most (each one helloTimeoutMs / 2). */
-const MAX_GRACES = 3
+/** The clock a deadline reads and arms timers on; tests inject a fake one. */
+export interface DeadlineClock {
+  now(): number
+  setTimeout(fn: () => void, ms: number): unknown
+  clearTimeout(handle: unknown): void
+}
+
+const loopClock: DeadlineClock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+}
+
+/** Checks per deadline: at each one the lateness of the check itself is measured. */
+const DEADLINE_CHECKS = 8
 
 /**
- * Calls `expired` after `ms`, unless the timer itself fired late: then this node's own event loop was
- * blocked, and what the peer sent meanwhile may still sit unread in the socket (timers run before I/O in
- * each turn of the loop), so the peer gets half the time again, at most MAX_GRACES times. Festival tills
- * flooded at a heal (anti-entropy answers and page syncs over every new link) let their hello timers fire
- * ahead of hellos already received, dropped certified peers and refused them for the 30 s cooldown.
- * Late means more than a quarter of `ms` (at most 1 s) past the deadline. Returns a cancel function.
+ * Calls `expired` once the peer has had `ms` of its own time, i.e. wall time minus the time this process's
+ * own event loop could not run. The deadline checks itself every ms/8; a check that fires late means the
+ * loop was blocked (or starved of CPU) that long, and what the peer sent meanwhile may still sit unread in
+ * the socket (timers run before I/O in each turn of the loop), so that lateness is not charged to the peer.
+ * Each check charges at least the time since the previous one minus its lateness, so the deadline ends after
+ * a bounded number of turns however busy the loop is. Festival tills flooded at a heal, and 50 tills on two
+ * cores, let wall-clock hello timers fire ahead of hellos already received and dropped certified peers.
+ * Returns a cancel function.
  */
-export function deadline(ms: number, expired: () => void): () => void {
-  let timer: ReturnType<typeof setTimeout>
-  let graces = 0
+export function deadline(ms: number, expired: () => void, clock: DeadlineClock = loopClock): () => void {
+  const start = clock.now()
+  const step = ms / DEADLINE_CHECKS
+  let ownDelay = 0
+  let handle: unknown
+  let done = false
   const arm = (wait: number) => {
-    const due = performance.now() + wait
-    timer = setTimeout(() => {
-      const late = performance.now() - due
-      if (late > Math.min(1000, ms / 4) && graces < MAX_GRACES) {
-        graces++
-        arm(ms / 2)
-      } else expired()
+    const due = clock.now() + wait
+    handle = clock.setTimeout(() => {
+      const now = clock.now()
+      ownDelay += Math.max(0, now - due)
+      const peerTime = now - start - ownDelay
+      if (peerTime >= ms) {
+        done = true
+        expired()
+      } else arm(Math.min(step, ms - peerTime))
     }, wait)
   }
-  arm(ms)
-  return () => clearTimeout(timer)
+  arm(step)
+  return () => {
+    if (!done) clock.clearTimeout(handle)
+  }
 }

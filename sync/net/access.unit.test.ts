@@ -110,8 +110,39 @@ describe('PeerAccess handshake', () => {
     const server = await guarded(credentialsFor(await generateEd25519Signer()), [])
     const rogue = await host()
     const rejected = nextEvent<{ error: Error }>(server.access, 'peer:rejected')
+    // Callers already waiting on that peer's handshake all get its refusal.
+    const waits = [1, 2, 3].map(() =>
+      server.access.whenAuthenticated(rogue.peerId.toString(), 60_000).then(
+        () => 'passed',
+        (e: Error) => e.name,
+      ),
+    )
     const stream = await rogue.dialProtocol(server.host.getMultiaddrs(), HELLO_PROTOCOL)
     stream.send(lp.encode.single(new Uint8Array([0xa1, 0x61, 0x76, 0x02]))) // CBOR {v: 2}
     expect((await rejected).error.name).toBe('MalformedFrameError')
+    expect(await Promise.all(waits)).toEqual([
+      'MalformedFrameError',
+      'MalformedFrameError',
+      'MalformedFrameError',
+    ])
+  })
+
+  it('many callers waiting on one peer share one wait: no listener each (MaxListeners), all get the principal', async () => {
+    const warnings: string[] = []
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`)
+    process.on('warning', onWarning)
+    cleanup.push(() => process.off('warning', onWarning))
+    const [sa, sb] = [await generateEd25519Signer(), await generateEd25519Signer()]
+    const a = await guarded(credentialsFor(sa), [devicePrincipal(sb, 'venue-b')])
+    const b = await guarded(credentialsFor(sb), [devicePrincipal(sa, 'venue-a')])
+    // As push, page and sync streams of one peer each wait on its handshake (11 seen at once in a festival).
+    const waits = Array.from({ length: 30 }, () =>
+      a.access.whenAuthenticated(b.host.peerId.toString(), 60_000),
+    )
+    await a.host.dial(b.host.getMultiaddrs())
+    const principals = await Promise.all(waits)
+    expect(new Set(principals.map((p) => p.venueId))).toEqual(new Set(['venue-b']))
+    await new Promise((r) => setImmediate(r))
+    expect(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([])
   })
 })

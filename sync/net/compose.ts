@@ -1,9 +1,11 @@
 // Composes the network half around an existing libp2p host: handshake, status, adapter (portable: Node and
 // browsers). `startLakouNetwork` (Node) and `startBrowserNetwork` (browser) create the host and call this.
-import type { Libp2p } from '@libp2p/interface'
+import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { type LocalCredentials, PeerAccess, type PeerAuthenticator } from './access.ts'
 import { Libp2pNetworkAdapter } from './libp2p-network-adapter.ts'
 import type { RateLimit } from './rate-limit.ts'
+import { Reconnector, type RedialPolicy } from './reconnect.ts'
 import { createShareConfig, type DocumentAccess, type ShareConfig } from './share-policy.ts'
 import { PeerStatusTracker } from './status.ts'
 
@@ -18,6 +20,13 @@ export interface NetworkComposeOptions {
   onFrame?: (peerId: string) => void
   /** The repo's peer id is the host's libp2p peer id, and peers' joins must be too (default true). */
   bindRepoPeerId?: boolean
+  /** Redialling of certified peers that went away (reconnect.ts); false: off. */
+  reconnect?: Partial<RedialPolicy> | false
+  /**
+   * The set of blocked peers, when the host's connection gater reads it too (startLakouNetwork): then
+   * nothing is dialled to them at all. Without it blocked peers' connections are closed as they open.
+   */
+  blockedPeers?: Set<string>
 }
 
 export interface LakouNetwork {
@@ -26,6 +35,15 @@ export interface LakouNetwork {
   status: PeerStatusTracker
   adapter: Libp2pNetworkAdapter
   shareConfig(documentAccess: DocumentAccess): ShareConfig
+  /** Redials certified peers that went away (undefined when switched off). */
+  reconnector?: Reconnector
+  /**
+   * Cuts this node off from a peer at the transport (a network cut in tests and benches, or an admin's
+   * block): its connections close and none is made until `unblockPeer`. The peer stays certified, so once
+   * unblocked the node redials it by itself (reconnector).
+   */
+  blockPeer(peerId: string): Promise<void>
+  unblockPeer(peerId: string): void
   /** Multiaddrs others can dial (with /p2p/<id>). */
   addresses(): string[]
   stop(): Promise<void>
@@ -48,7 +66,15 @@ export async function composeLakouNetwork(
 ): Promise<LakouNetwork> {
   const status = new PeerStatusTracker()
   status.start(host, access)
+  const blocked = options.blockedPeers ?? new Set<string>()
+  const closeIfBlocked = (event: CustomEvent<Connection>) => {
+    if (blocked.has(event.detail.remotePeer.toString())) void event.detail.close().catch(() => {})
+  }
+  // Before the handshake's own listener: a blocked peer's connection never gets a hello.
+  host.addEventListener('connection:open', closeIfBlocked)
   await access.start(host)
+  const reconnector =
+    options.reconnect === false ? undefined : startReconnector(host, access, blocked, options.reconnect)
   const adapter = new Libp2pNetworkAdapter({
     libp2p: host,
     gate: access,
@@ -66,12 +92,58 @@ export async function composeLakouNetwork(
     status,
     adapter,
     shareConfig: (documentAccess) => createShareConfig(adapter, documentAccess),
+    ...(reconnector ? { reconnector } : {}),
+    async blockPeer(peerId) {
+      blocked.add(peerId)
+      await Promise.all(
+        host
+          .getConnections()
+          .filter((c) => c.remotePeer.toString() === peerId)
+          .map((c) => c.close().catch(() => {})),
+      )
+    },
+    unblockPeer(peerId) {
+      blocked.delete(peerId)
+    },
     addresses: () => host.getMultiaddrs().map((a) => a.toString()),
     async stop() {
+      reconnector?.stop()
+      host.removeEventListener('connection:open', closeIfBlocked)
       adapter.disconnect()
       status.stop()
       await access.stop()
       await host.stop()
     },
   }
+}
+
+/** Starts redialling `access`'s certified peers that go away (the node's; exported for test peers). */
+export function startReconnector(
+  host: Libp2p,
+  access: PeerAccess,
+  blocked: Set<string>,
+  policy: Partial<RedialPolicy> | undefined,
+): Reconnector {
+  const reconnector = new Reconnector(
+    {
+      localPeerId: host.peerId.toString(),
+      isConnected: (peerId) =>
+        host.getConnections().some((c) => c.remotePeer.toString() === peerId && c.status === 'open'),
+      // A blocked peer counts as unreachable (as behind a real cut): the backoff goes on, nothing is dialled.
+      dial: async (peerId) => {
+        if (blocked.has(peerId)) throw new Error('peer is blocked')
+        await host.dial(peerIdFromString(peerId))
+      },
+      isCertified: (peerId) => access.isCertifiedBefore(peerId),
+      onDisconnected: (fn) => {
+        const listener = (event: CustomEvent<PeerId>) => fn(event.detail.toString())
+        host.addEventListener('peer:disconnect', listener)
+        return () => host.removeEventListener('peer:disconnect', listener)
+      },
+      onAuthenticated: (fn) => access.on('peer:authenticated', ({ peerId }) => fn(peerId)),
+    },
+    policy ? { policy } : {},
+  )
+  reconnector.start()
+  return reconnector
 }

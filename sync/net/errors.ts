@@ -21,8 +21,17 @@ export class PeerFloodError extends Error {
 
 /** The access handshake failed: bad binding signature, refused certificate, timeout, or protocol error. */
 export class HandshakeRejectedError extends Error {
-  static readonly NAME = 'HandshakeRejectedError'
-  override readonly name = HandshakeRejectedError.NAME
+  static readonly NAME: string = 'HandshakeRejectedError'
+  override readonly name: string = HandshakeRejectedError.NAME
+}
+
+/**
+ * The handshake did not complete in time: no refusal, no bad certificate. A peer that passed the handshake
+ * before is then only slow (a loaded till), and is not refused for the cooldown (access.ts).
+ */
+export class HandshakeTimeoutError extends HandshakeRejectedError {
+  static override readonly NAME: string = 'HandshakeTimeoutError'
+  override readonly name = HandshakeTimeoutError.NAME
 }
 
 /** A peer tried to use a protected protocol before passing the handshake. */

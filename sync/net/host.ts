@@ -42,6 +42,11 @@ export interface LakouHostOptions {
    * Without it anyone who connects may use the relay's bandwidth until the handshake timeout drops them.
    */
   relayGate?: { whenAuthenticated(peerId: string): Promise<unknown> }
+  /**
+   * Peers refused at the transport: no dial to them, no inbound connection from them kept past encryption
+   * (a network cut in tests and benches, `LakouNetwork.blockPeer`). Read at every dial and connection.
+   */
+  refusePeer?: (peerId: string) => boolean
 }
 
 /** Loads the peer key from the data dir, creating it (mode 0600) on first start. */
@@ -104,13 +109,22 @@ export async function createLakouHost(options: LakouHostOptions = {}): Promise<L
           () => false,
         )
       : Promise.resolve(true)
-  const connectionGater: Libp2pOptions['connectionGater'] = gate
+  const relayGater: Libp2pOptions['connectionGater'] = gate
     ? {
         denyInboundRelayReservation: async (peer) => !(await passed(peer)),
         denyOutboundRelayedConnection: async (source, destination) =>
           !((await passed(source)) && (await passed(destination))),
       }
     : {}
+  const refuse = options.refusePeer
+  const connectionGater: Libp2pOptions['connectionGater'] = refuse
+    ? {
+        ...relayGater,
+        denyDialPeer: async (peer) => refuse(peer.toString()),
+        denyInboundEncryptedConnection: async (peer) => refuse(peer.toString()),
+        denyOutboundEncryptedConnection: async (peer) => refuse(peer.toString()),
+      }
+    : relayGater
 
   const host = await createLibp2p({
     connectionGater,
@@ -125,6 +139,10 @@ export async function createLakouHost(options: LakouHostOptions = {}): Promise<L
     // (1 s, then doubling, 8 tries) instead of leaving two tills apart.
     connectionManager: {
       maxConnections: 300,
+      // A noise handshake half done on a loaded till (two cores, 50 tills) is not thrown away at 10 s only to
+      // be started again from scratch by the redial: give the upgrade and the dial 20 s.
+      inboundUpgradeTimeout: 20_000,
+      dialTimeout: 20_000,
       reconnectRetries: 8,
       reconnectRetryInterval: 1000,
       reconnectBackoffFactor: 2,

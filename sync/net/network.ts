@@ -14,7 +14,13 @@ export interface LakouNetworkOptions extends LakouHostOptions, NetworkComposeOpt
 
 export async function startLakouNetwork(options: LakouNetworkOptions): Promise<LakouNetwork> {
   const access = createPeerAccess(options)
+  // Peers blocked by `network.blockPeer`: the host's connection gater refuses them (no dial at all).
+  const blockedPeers = new Set<string>()
   // The relay server (when this host is one) reserves and relays only for peers that pass the handshake.
-  const host = await createLakouHost({ ...options, relayGate: access })
-  return composeLakouNetwork(host, access, options)
+  const host = await createLakouHost({
+    ...options,
+    relayGate: access,
+    refusePeer: (peerId) => blockedPeers.has(peerId),
+  })
+  return composeLakouNetwork(host, access, { ...options, blockedPeers })
 }

@@ -29,6 +29,7 @@ export {
   type DropError,
   FrameTooLargeError,
   HandshakeRejectedError,
+  HandshakeTimeoutError,
   MalformedFrameError,
   PeerFloodError,
   PeerKeyFileError,
@@ -42,6 +43,12 @@ export {
   type PeerGate,
 } from './libp2p-network-adapter.ts'
 export { DEFAULT_RATE_LIMIT, PeerBudget, type RateLimit, TokenBucket } from './rate-limit.ts'
+export {
+  DEFAULT_REDIAL_POLICY,
+  Reconnector,
+  type RedialPolicy,
+  redialDelay,
+} from './reconnect.ts'
 export { flushReadyDocuments, shutdownRepo } from './repo-flush.ts'
 export {
   createShareConfig,

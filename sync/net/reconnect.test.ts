@@ -1,8 +1,10 @@
 // Certified peers stay connected: a connection that drops (a missed ping on a loaded till, a Wi-Fi blip)
-// is redialled by libp2p's reconnect queue because the handshake tagged the peer keep-alive; a peer the
-// node dropped for misbehaving is not redialled.
+// is redialled by libp2p's reconnect queue because the handshake tagged the peer keep-alive, and after a
+// cut by the node's own Reconnector (short capped backoff, never gives up); a peer the node dropped for
+// misbehaving is not redialled.
 import { afterEach, describe, expect, it } from 'vitest'
-import { MalformedFrameError } from './errors.ts'
+import { HandshakeRejectedError, HandshakeTimeoutError, MalformedFrameError } from './errors.ts'
+import { DEFAULT_REDIAL_POLICY, Reconnector, type RedialHost, redialDelay } from './reconnect.ts'
 import { startTestPeers, type TestPeer } from './testing.ts'
 
 let peers: TestPeer[] = []
@@ -46,3 +48,180 @@ describe('keep-alive of certified peers', () => {
     expect(connected(a, b) || connected(b, a)).toBe(false)
   })
 })
+
+describe('certified peers come back by themselves after a cut (real libp2p)', () => {
+  it('while blocked nothing is dialled; once unblocked each side finds the other again without a dial', async () => {
+    peers = await startTestPeers(2, { reconnect: true })
+    const [a, b] = peers as [TestPeer, TestPeer]
+    const [na, nb] = [blockable(a), blockable(b)]
+    await Promise.all([na.block(b), nb.block(a)])
+    await expect.poll(() => connected(a, b) || connected(b, a), { timeout: 30_000 }).toBe(false)
+    // Both sides keep trying (their backoff runs), but the cut holds: no connection at all.
+    await expect
+      .poll(() => reconnectorOf(a).awayPeers(), { timeout: 30_000 })
+      .toContain(b.host.peerId.toString())
+    expect(connected(a, b) || connected(b, a)).toBe(false)
+    const again = a.access.whenAuthenticated(b.host.peerId.toString(), 60_000)
+    na.unblock(b)
+    nb.unblock(a)
+    await again
+    await expect.poll(() => connected(a, b) && connected(b, a), { timeout: 30_000 }).toBe(true)
+    expect(reconnectorOf(a).redials + reconnectorOf(b).redials).toBeGreaterThan(0)
+  })
+
+  it('a certified peer dropped for a slow hello is not refused and comes back; a refused one is not', async () => {
+    peers = await startTestPeers(3, { reconnect: true })
+    const [a, b, c] = peers as [TestPeer, TestPeer, TestPeer]
+    const [bId, cId] = [b.host.peerId.toString(), c.host.peerId.toString()]
+    const back = a.access.whenAuthenticated(bId, 60_000)
+    a.access.drop(bId, new HandshakeTimeoutError('handshake timeout (test)'))
+    a.access.drop(cId, new HandshakeRejectedError('certificate refused (test)'))
+    expect(a.access.cooldownLeft(bId)).toBe(0)
+    expect(a.access.cooldownLeft(cId)).toBeGreaterThan(0)
+    expect(a.access.isCertifiedBefore(bId)).toBe(true)
+    expect(a.access.isCertifiedBefore(cId)).toBe(false)
+    await expect.poll(() => connected(a, c) || connected(c, a), { timeout: 30_000 }).toBe(false)
+    await back
+    await expect.poll(() => connected(a, b), { timeout: 30_000 }).toBe(true)
+  })
+})
+
+describe('Reconnector (fake host and timers)', () => {
+  function fakeHost(localPeerId: string) {
+    const state = {
+      connected: new Set<string>(),
+      certified: new Set<string>(),
+      dials: [] as string[],
+      reachable: true,
+      disconnect: (_: string) => {},
+      authenticate: (_: string) => {},
+    }
+    const host: RedialHost = {
+      localPeerId,
+      isConnected: (p) => state.connected.has(p),
+      dial: async (p) => {
+        state.dials.push(p)
+        if (!state.reachable) throw new Error('unreachable')
+        state.connected.add(p)
+      },
+      isCertified: (p) => state.certified.has(p),
+      onDisconnected: (fn) => {
+        state.disconnect = fn
+        return () => {}
+      },
+      onAuthenticated: (fn) => {
+        state.authenticate = fn
+        return () => {}
+      },
+    }
+    return { host, state }
+  }
+  function fakeTimers() {
+    const timers: Array<{ at: number; fn: () => void; id: number }> = []
+    let t = 0
+    let id = 0
+    return {
+      now: () => t,
+      setTimer: (fn: () => void, ms: number) => {
+        timers.push({ at: t + ms, fn, id: ++id })
+        return id
+      },
+      clearTimer: (h: unknown) => {
+        const i = timers.findIndex((x) => x.id === h)
+        if (i >= 0) timers.splice(i, 1)
+      },
+      /** Fires the next timer (time jumps to it); its async dial settles before this resolves. */
+      async next(): Promise<number> {
+        timers.sort((x, y) => x.at - y.at)
+        const timer = timers.shift()
+        if (!timer) throw new Error('no timer')
+        const waited = timer.at - t
+        t = timer.at
+        timer.fn()
+        for (let i = 0; i < 5; i++) await Promise.resolve()
+        return waited
+      },
+      get count() {
+        return timers.length
+      },
+    }
+  }
+
+  it('redials a lost certified peer on a short doubling backoff, capped, until it is back', async () => {
+    const { host, state } = fakeHost('a')
+    const timers = fakeTimers()
+    const r = new Reconnector(host, { ...timers, random: () => 1 })
+    r.start()
+    state.certified.add('b')
+    state.reachable = false
+    state.disconnect('b')
+    const waits: number[] = []
+    for (let i = 0; i < 6; i++) waits.push(await timers.next())
+    // 'a' < 'b': a leads, no follower delay; random() = 1: the full backoff.
+    expect(waits).toEqual([250, 500, 1000, 2000, 2000, 2000])
+    expect(state.dials).toEqual(['b', 'b', 'b', 'b', 'b', 'b'])
+    state.reachable = true
+    await timers.next()
+    expect(state.connected.has('b')).toBe(true)
+    expect(timers.count).toBe(0) // connected: the handshake decides, no more timers
+    state.authenticate('b')
+    expect(r.awayPeers()).toEqual([])
+    expect(r.redials).toBe(1)
+  })
+
+  it('the larger peer id waits longer; a failed handshake after a redial continues the backoff', async () => {
+    const { host, state } = fakeHost('z')
+    const timers = fakeTimers()
+    const r = new Reconnector(host, { ...timers, random: () => 0 })
+    r.start()
+    state.certified.add('b')
+    state.disconnect('b')
+    expect(await timers.next()).toBe(125 + 1000) // half the first backoff (random 0) + follower delay
+    expect(state.connected.has('b')).toBe(true)
+    // The handshake failed: the peer is hung up; the next wait follows on, not from the start.
+    state.connected.delete('b')
+    state.disconnect('b')
+    expect(await timers.next()).toBe(250 + 1000)
+  })
+
+  it('never redials a peer that is not certified, nor one dropped for misbehaving while away', async () => {
+    const { host, state } = fakeHost('a')
+    const timers = fakeTimers()
+    const r = new Reconnector(host, { ...timers, random: () => 1 })
+    r.start()
+    state.disconnect('stranger')
+    expect(timers.count).toBe(0)
+    state.certified.add('b')
+    state.reachable = false
+    state.disconnect('b')
+    await timers.next()
+    state.certified.delete('b') // dropped with a cooldown: no longer certified
+    await timers.next()
+    expect(state.dials).toEqual(['b'])
+    expect(r.awayPeers()).toEqual([])
+    expect(timers.count).toBe(0)
+  })
+
+  it('slows down to the slow delay after the patience runs out', () => {
+    const p = DEFAULT_REDIAL_POLICY
+    expect(redialDelay(20, p.patienceMs - 1, true, p, () => 1)).toBe(p.maxDelayMs)
+    expect(redialDelay(20, p.patienceMs, true, p, () => 1)).toBe(p.slowDelayMs)
+    expect(redialDelay(0, 0, true, p, () => 0)).toBe(p.firstDelayMs / 2)
+  })
+})
+
+/** A cut as LakouNetwork.blockPeer makes it: the gater refuses the peer, its connections close. */
+function blockable(p: TestPeer) {
+  return {
+    block: async (other: TestPeer) => {
+      p.blocked.add(other.host.peerId.toString())
+      await Promise.all(p.host.getConnections(other.host.peerId).map((c) => c.close().catch(() => {})))
+    },
+    unblock: (other: TestPeer) => p.blocked.delete(other.host.peerId.toString()),
+  }
+}
+
+function reconnectorOf(p: TestPeer): Reconnector {
+  if (!p.reconnector) throw new Error('test peer started without reconnect')
+  return p.reconnector
+}

@@ -2,8 +2,10 @@
 // real handshake). Used by this package's tests and available to other parts' tests.
 import type { Libp2p } from '@libp2p/interface'
 import { type LocalCredentials, PeerAccess, type PeerPrincipal } from './access.ts'
+import { startReconnector } from './compose.ts'
 import { type Ed25519Signer, generateEd25519Signer } from './ed25519.ts'
 import { createLakouHost } from './host.ts'
+import type { Reconnector } from './reconnect.ts'
 import { StaticPeerAuthenticator } from './static-authenticator.ts'
 
 export interface TestPeer {
@@ -11,6 +13,10 @@ export interface TestPeer {
   access: PeerAccess
   signer: Ed25519Signer
   principal: PeerPrincipal
+  /** Peers this host's connection gater refuses (a cut: add, then close the connections). */
+  blocked: Set<string>
+  /** With `reconnect: true`: the redialling of certified peers, as in a node. */
+  reconnector?: Reconnector
   stop(): Promise<void>
 }
 
@@ -25,7 +31,7 @@ export function devicePrincipal(signer: Ed25519Signer, venueId = 'venue-test'): 
 /** Starts `count` hosts that trust each other's device keys, connects them all pairwise, waits for the handshakes. */
 export async function startTestPeers(
   count: number,
-  options: { connect?: boolean } = {},
+  options: { connect?: boolean; reconnect?: boolean } = {},
 ): Promise<TestPeer[]> {
   const authenticator = new StaticPeerAuthenticator()
   const peers: TestPeer[] = []
@@ -33,15 +39,24 @@ export async function startTestPeers(
     const signer = await generateEd25519Signer()
     const principal = devicePrincipal(signer)
     authenticator.allow(principal)
-    const host = await createLakouHost({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false })
+    const blocked = new Set<string>()
+    const host = await createLakouHost({
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      mdns: false,
+      refusePeer: (peerId) => blocked.has(peerId),
+    })
     const access = new PeerAccess({ credentials: credentialsFor(signer), authenticator, log: () => {} })
     await access.start(host)
+    const reconnector = options.reconnect ? startReconnector(host, access, blocked, undefined) : undefined
     peers.push({
       host,
       access,
       signer,
       principal,
+      blocked,
+      ...(reconnector ? { reconnector } : {}),
       stop: async () => {
+        reconnector?.stop()
         await access.stop()
         await host.stop()
       },

@@ -37,11 +37,9 @@ node.sink.onRecord = (hash, bytes) => {
   if (reportValidated) out({ event: 'validated', hash, t: now(), stages: lastStamps() })
 }
 
-// Partitions: connections to blocked peers are closed as soon as they open.
+// Partitions: network.blockPeer cuts a peer off at the transport (no dial, connections closed); once
+// unblocked the nodes redial each other by themselves (sync/net/reconnect.ts).
 const blocked = new Set<string>()
-node.network.host.addEventListener('connection:open', (e) => {
-  if (blocked.has(e.detail.remotePeer.toString())) void e.detail.close().catch(() => {})
-})
 
 await node.network.host.handle(ECHO, async (stream) => {
   for await (const chunk of stream) stream.send(chunk.subarray())
@@ -130,13 +128,12 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
     case 'block': {
       for (const p of c.peerIds as string[]) {
         blocked.add(p)
-        for (const conn of node.network.host.getConnections()) {
-          if (conn.remotePeer.toString() === p) await conn.close().catch(() => {})
-        }
+        await node.network.blockPeer(p)
       }
       return {}
     }
     case 'unblock':
+      for (const p of blocked) node.network.unblockPeer(p)
       blocked.clear()
       return {}
     case 'echo': {

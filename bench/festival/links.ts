@@ -1,0 +1,142 @@
+// The festival's links between tills: the first dials (the bench introduces tills to each other, as mDNS
+// would on a venue LAN), and the partitions' cuts and heals. A cut blocks the link at both ends' transport
+// (sync/net LakouNetwork.blockPeer: nothing is dialled, nothing passes); a heal lifts it, and the tills find
+// each other again by themselves (sync/net/reconnect.ts): the bench only waits until both ends have passed
+// the handshake again, and dials itself only if a link is not back after LINK_WAIT_MS (counted apart).
+import { cutEdges, type Edge } from './plan.ts'
+import type { Till } from './tills.ts'
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/** How long (of each till's own time, sync/net deadline()) a healed link may take to come back by itself. */
+const LINK_WAIT_MS = 20_000
+
+export class FestivalLinks {
+  /** First dials retried after a failure (the bench's own dials). */
+  dialRetries = 0
+  dialFailures = 0
+  /** Healed links that did not come back by themselves in LINK_WAIT_MS, dialled by the bench. */
+  healFallbackDials = 0
+  /** Healed links that never came back. */
+  healFailures = 0
+  /** Per healed link: ms from lifting the cut to both ends past the handshake again. */
+  readonly healLinkMs: number[] = []
+  private readonly cutCount = new Map<string, number>()
+  private readonly running = new Set<Promise<void>>()
+
+  constructor(
+    private readonly tills: Till[],
+    private readonly edges: Edge[],
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** The bench's own dial of a link, retried twice after `retryWaitMs`. */
+  async dial([a, b]: Edge, retryWaitMs: number): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.tills[a]!.send(
+          { cmd: 'dial', addr: this.tills[b]!.addresses[0], peerId: this.tills[b]!.peerId },
+          30_000,
+        )
+        return
+      } catch (e) {
+        if (attempt >= 3) throw e
+        this.dialRetries++
+        this.log(`dial ${a}-${b} failed (${(e as Error).message}); retrying in ${retryWaitMs / 1000} s`)
+        for (const i of [a, b]) this.log(`  till ${i} log tail: ${lastLines(this.tills[i]!.stderr(), 4)}`)
+        await sleep(retryWaitMs)
+      }
+    }
+  }
+
+  /** The first links, 4 dials at a time. A first-contact hello that timed out puts the dialler in the
+   * peer's 30 s handshake cooldown (it was never certified there): the retry waits it out. */
+  async dialAll(pool: <T>(items: T[], n: number, fn: (item: T) => Promise<void>) => Promise<unknown>) {
+    await pool(this.edges, 4, (e) =>
+      this.dial(e, 31_000).catch((err) => {
+        this.dialFailures++
+        this.log(`link ${e[0]}-${e[1]} not made: ${(err as Error).message}`)
+      }),
+    )
+  }
+
+  /** Cuts the links between `group` and the others (several cuts may overlap: each link counts them). */
+  async cut(group: number[]): Promise<void> {
+    await Promise.all(
+      cutEdges(this.edges, group).map(async (e) => {
+        const c = this.cutCount.get(key(e)) ?? 0
+        this.cutCount.set(key(e), c + 1)
+        if (c > 0) return
+        const [a, b] = [this.tills[e[0]]!, this.tills[e[1]]!]
+        await Promise.all([
+          a.send({ cmd: 'block', peerIds: [b.peerId] }),
+          b.send({ cmd: 'block', peerIds: [a.peerId] }),
+        ])
+      }),
+    )
+  }
+
+  /**
+   * Lifts the cut of `group`; resolves when its links are back (or given up). The cut counts are updated
+   * before the first await, so heals started together see each other's counts.
+   */
+  heal(group: number[]): Promise<void> {
+    const done = Promise.all(
+      cutEdges(this.edges, group).map((e) => {
+        const c = (this.cutCount.get(key(e)) ?? 0) - 1
+        this.cutCount.set(key(e), c)
+        return c > 0 ? undefined : this.healLink(e)
+      }),
+    ).then(() => {})
+    this.running.add(done)
+    void done.finally(() => this.running.delete(done))
+    return done
+  }
+
+  /** Heals still waiting for their links (a heal during the sales runs while the schedule goes on). */
+  async settled(): Promise<void> {
+    while (this.running.size > 0) await Promise.all(this.running)
+  }
+
+  private async healLink(e: Edge): Promise<void> {
+    const [a, b] = [this.tills[e[0]]!, this.tills[e[1]]!]
+    const t0 = performance.now()
+    await Promise.all([
+      a.send({ cmd: 'unblock', peerIds: [b.peerId] }),
+      b.send({ cmd: 'unblock', peerIds: [a.peerId] }),
+    ])
+    const linked = () =>
+      Promise.all([
+        a.send({ cmd: 'linked', peerId: b.peerId, timeoutMs: LINK_WAIT_MS }, 600_000),
+        b.send({ cmd: 'linked', peerId: a.peerId, timeoutMs: LINK_WAIT_MS }, 600_000),
+      ])
+    try {
+      await linked()
+    } catch (err) {
+      if (this.isCut(e)) return // cut again meanwhile: nothing to wait for
+      this.healFallbackDials++
+      this.log(`link ${e[0]}-${e[1]} not back by itself (${(err as Error).message}); the bench dials it`)
+      try {
+        // No handshake cooldown between certified tills after a timeout: a short wait is enough.
+        await this.dial(e, 2_000)
+        await linked()
+      } catch (err2) {
+        if (this.isCut(e)) return
+        this.healFailures++
+        this.log(`link ${e[0]}-${e[1]} not healed: ${(err2 as Error).message}`)
+        return
+      }
+    }
+    if (!this.isCut(e)) this.healLinkMs.push(performance.now() - t0)
+  }
+
+  private isCut(e: Edge): boolean {
+    return (this.cutCount.get(key(e)) ?? 0) > 0
+  }
+}
+
+const key = ([a, b]: Edge) => `${a}-${b}`
+
+/** The last `n` lines of a log, on one line (a till's stderr when a dial fails). */
+function lastLines(text: string, n: number): string {
+  return text.trim().split('\n').slice(-n).join(' | ') || '(empty)'
+}
