@@ -6,6 +6,7 @@ import { ByteArena } from './arena.ts'
 import { type Balances, EMPTY_BALANCES, withDelta } from './balances.ts'
 import { hexOfKey, keyOf } from './bytes.ts'
 import { decodeRecordUnchecked } from './codec.ts'
+import { EntryTable } from './entry-table.ts'
 import { LedgerRuleError, type Rule } from './errors.ts'
 import { type Posting, recordPostings } from './postings.ts'
 import { chainPositions } from './sign.ts'
@@ -92,7 +93,7 @@ export abstract class IndexState {
 
   protected readonly concurrency: number
 
-  protected entries = new Map<string, RecordEntry>()
+  protected entries = new EntryTable()
 
   protected statements = new Map<string, { bytes: Uint8Array; statement: Statement }>()
 

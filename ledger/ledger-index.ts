@@ -294,7 +294,7 @@ export class LedgerIndex extends IndexViews {
       return false
     }
     if (known) this.malformed.push({ hash: hexOfKey(key), bytes: this.bytesOf(known), error: known.error! })
-    const entry: RecordEntry = {
+    const entry = this.entries.set(key, {
       key,
       ref: this.arena.add(bytes),
       len: bytes.length,
@@ -310,8 +310,7 @@ export class LedgerIndex extends IndexViews {
       seq1: 0,
       after1: null,
       pos2: null,
-    }
-    this.entries.set(key, entry)
+    })
     entryAt[i] = entry
     return this.startRecordVerification(d, entry, settle)
   }

@@ -29,6 +29,7 @@ import type { Balances } from './balances.ts'
 import { bytesEqual, keyOf, Reader, Writer } from './bytes.ts'
 import { decodeSigned, RECORD_KIND_CODES } from './codec.ts'
 import { sha256 } from './crypto.ts'
+import { EntryTable } from './entry-table.ts'
 import { LedgerDecodeError, LedgerRuleError, LedgerSnapshotError, RULES, type Rule } from './errors.ts'
 import type { CardState, DeviceState, RecordEntry, Status } from './index-state.ts'
 import { ValueReader, ValueWriter } from './snapshot-values.ts'
@@ -84,7 +85,7 @@ export interface IndexParts {
   anchorBytes: Uint8Array | null
   arena: ByteArena
   interned: Map<string, string>
-  entries: Map<string, RecordEntry>
+  entries: EntryTable
   derived: DerivedState
 }
 
@@ -385,9 +386,10 @@ function decodeState(r: Reader, records: Uint8Array | Uint8Array[], federation: 
     const closeOuts = vr.array<CloseOutView>()
     devices.set(dk, { bySeq: [], forkSeqs, drawer, closeOuts, voids: vr.map() })
   }
-  const entries = new Map<string, RecordEntry>()
+  const count = vr.count()
+  const entries = new EntryTable(count)
   const chains = { cards, devices, lastDevice: '', lastDeviceState: null as DeviceState | null }
-  for (let i = vr.count(); i > 0; i--) {
+  for (let i = count; i > 0; i--) {
     const e = readEntry(r, vr)
     entries.set(e.key, e)
     if (e.status === 'valid') placeOnChains(e, chains)
