@@ -134,7 +134,9 @@ export class EntryTable {
     let row = this.rowOf(key)
     if (row === NONE) {
       row = this.#count
-      if (row >= this.#capacity) this.#grow(Math.ceil(this.#capacity * 1.5))
+      // large tables grow by a quarter (each growth leaves the old columns to collect and the new ones
+      // partly empty: at 200k rows half again would be ~7 MB unused)
+      if (row >= this.#capacity) this.#grow(Math.ceil(this.#capacity * (this.#capacity < 65536 ? 1.5 : 1.25)))
       this.keys[row] = key
       this.#count++
       this.#place(row)

@@ -387,7 +387,8 @@ function decodeState(r: Reader, records: Uint8Array | Uint8Array[], federation: 
     devices.set(dk, { bySeq: [], forkSeqs, drawer, closeOuts, voids: vr.map() })
   }
   const count = vr.count()
-  const entries = new EntryTable(count)
+  // room for the records of the next hours without growing the columns (a growth copies them all)
+  const entries = new EntryTable(count + Math.max(1024, count >> 4))
   const chains = { cards, devices, lastDevice: '', lastDeviceState: null as DeviceState | null }
   for (let i = count; i > 0; i--) {
     const e = readEntry(r, vr)
