@@ -7,7 +7,7 @@
 // Args: [--tills 50] [--records 200000] [--seconds 60] [--seed 1] [--cards N] [--degree 4] [--rate 2]
 import { type Bench, type BenchRow, numberArg } from '../harness.ts'
 import { tillArgs } from './kept.ts'
-import { FestivalLinks } from './links.ts'
+import { FestivalLinks, summarizeHeals } from './links.ts'
 import { partitions, topology } from './plan.ts'
 import { buildFestival } from './template.ts'
 import { pool, prepareBundle, spawnTill, type Till } from './tills.ts'
@@ -181,6 +181,7 @@ export const run: Bench = async ({ args }) => {
     const liveRecords = acked.size - ackedBefore
     const liveTxPerSecond = liveRecords / ((healStart - liveStart) / 1000)
     const healsBefore = links.healLinkMs.length
+    const phasesBefore = links.healPhases.length
     // All at once, as the network comes back (each heal decrements its cut counts before its first await).
     for (const p of plan.filter((p) => p.end >= seconds)) void links.heal(p.group)
     await links.settled()
@@ -188,6 +189,8 @@ export const run: Bench = async ({ args }) => {
     const healDialSeconds = (performance.now() - healStart) / 1000
     const finalHealMs = links.healLinkMs.slice(healsBefore).sort((a, b) => a - b)
     const allHealMs = [...links.healLinkMs].sort((a, b) => a - b)
+    log(`heal phases, final heal: ${summarizeHeals(links.healPhases.slice(phasesBefore))}`)
+    log(`heal phases, every heal: ${summarizeHeals(links.healPhases)}`)
     const q = (xs: number[], f: number) =>
       round((xs[Math.min(xs.length - 1, Math.floor(f * xs.length))] ?? 0) / 1000)
     log(

@@ -20,6 +20,8 @@ export class FestivalLinks {
   healFailures = 0
   /** Per healed link: ms from lifting the cut to both ends past the handshake again. */
   readonly healLinkMs: number[] = []
+  /** Per healed link, where its time went (ms after the unblock, the tills' own clocks). */
+  readonly healPhases: HealPhases[] = []
   private readonly cutCount = new Map<string, number>()
   private readonly running = new Set<Promise<void>>()
 
@@ -48,10 +50,10 @@ export class FestivalLinks {
     }
   }
 
-  /** The first links, 4 dials at a time. A first-contact hello that timed out puts the dialler in the
+  /** The first links, 8 dials at a time. A first-contact hello that timed out puts the dialler in the
    * peer's 30 s handshake cooldown (it was never certified there): the retry waits it out. */
   async dialAll(pool: <T>(items: T[], n: number, fn: (item: T) => Promise<void>) => Promise<unknown>) {
-    await pool(this.edges, 4, (e) =>
+    await pool(this.edges, 8, (e) =>
       this.dial(e, 31_000).catch((err) => {
         this.dialFailures++
         this.log(`link ${e[0]}-${e[1]} not made: ${(err as Error).message}`)
@@ -104,13 +106,14 @@ export class FestivalLinks {
       a.send({ cmd: 'unblock', peerIds: [b.peerId] }),
       b.send({ cmd: 'unblock', peerIds: [a.peerId] }),
     ])
-    const linked = () =>
-      Promise.all([
+    const linked = async () =>
+      await Promise.all([
         a.send({ cmd: 'linked', peerId: b.peerId, timeoutMs: LINK_WAIT_MS }, 600_000),
         b.send({ cmd: 'linked', peerId: a.peerId, timeoutMs: LINK_WAIT_MS }, 600_000),
       ])
     try {
-      await linked()
+      const ends = await linked()
+      this.healPhases.push(phasesOf(ends))
     } catch (err) {
       if (this.isCut(e)) return // cut again meanwhile: nothing to wait for
       this.healFallbackDials++
@@ -135,6 +138,46 @@ export class FestivalLinks {
 }
 
 const key = ([a, b]: Edge) => `${a}-${b}`
+
+/** A healed link's time: redial wait (unblock to the dial that made it), dial (TCP, noise, yamux), hello. */
+export interface HealPhases {
+  waitMs: number
+  dialMs: number
+  helloMs: number
+  totalMs: number
+  /** Redials of this absence by the end that dialled (1 = the first after the cut). */
+  attempt: number
+}
+
+function phasesOf(ends: Array<Record<string, unknown>>): HealPhases {
+  const totalMs = Math.max(...ends.map((e) => Number(e.authenticatedMs ?? 0)))
+  // The end whose redial succeeded (no error) and started first made the link.
+  const dials = ends
+    .filter((e) => e.redialStartMs !== undefined && e.redialError === undefined)
+    .sort((x, y) => Number(x.redialStartMs) - Number(y.redialStartMs))
+  const d = dials[0]
+  if (!d) return { waitMs: totalMs, dialMs: 0, helloMs: 0, totalMs, attempt: 0 }
+  const start = Number(d.redialStartMs)
+  const end = Number(d.redialEndMs)
+  return {
+    waitMs: start,
+    dialMs: end - start,
+    helloMs: totalMs - end,
+    totalMs,
+    attempt: Number(d.redialAttempt),
+  }
+}
+
+/** Median and max of each phase, one line. */
+export function summarizeHeals(phases: HealPhases[]): string {
+  if (phases.length === 0) return 'no healed link'
+  const stat = (f: (p: HealPhases) => number) => {
+    const xs = phases.map(f).sort((a, b) => a - b)
+    return `${(xs[Math.floor(xs.length / 2)]! / 1000).toFixed(2)}/${(xs[xs.length - 1]! / 1000).toFixed(2)} s`
+  }
+  const byPeer = phases.filter((p) => p.attempt === 0).length
+  return `median/max: total ${stat((p) => p.totalMs)}, redial wait ${stat((p) => p.waitMs)}, dial ${stat((p) => p.dialMs)}, hello ${stat((p) => p.helloMs)}; ${byPeer} of ${phases.length} links made by no reconnector dial (libp2p keep-alive queue)`
+}
 
 /** The last `n` lines of a log, on one line (a till's stderr when a dial fails). */
 function lastLines(text: string, n: number): string {

@@ -68,6 +68,8 @@ const ledgerReady = node.ledgerReady.then((r) => ({ ...r, sinceStartMs: performa
 // connections close); the tills keep trying to redial each other through it, as behind a real cut, and find
 // each other again by themselves once it is lifted (sync/net/reconnect.ts).
 const blocked = new Set<string>()
+/** When each peer was last unblocked (performance.now()), to say where a heal's time went. */
+const unblockedAt = new Map<string, number>()
 
 // Links stay up by the node itself: a certified peer is tagged keep-alive (sync/net/access.ts), so libp2p's
 // reconnect queue redials it when the connection monitor aborts a connection whose ping timed out on a
@@ -176,10 +178,26 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
       return {}
     }
     case 'linked': {
-      // Waits until the peer has passed the handshake again (after a heal: the tills' own redials).
-      const t = performance.now()
-      await node.network.access.whenAuthenticated(String(c.peerId), Number(c.timeoutMs ?? 20_000))
-      return { waitedMs: performance.now() - t }
+      // Waits until the peer has passed the handshake again (after a heal: the tills' own redials), and
+      // says where the time went: ms after the unblock of this till's last redial (start, end: TCP + noise
+      // + yamux) and of the handshake's end. No redial after the unblock: the peer dialled.
+      const peerId = String(c.peerId)
+      await node.network.access.whenAuthenticated(peerId, Number(c.timeoutMs ?? 20_000))
+      const base = unblockedAt.get(peerId) ?? performance.now()
+      const at = (t: number) => Math.round(t - performance.timeOrigin - base)
+      const redial = node.network.reconnector?.lastRedial(peerId)
+      const ours = redial && at(redial.startedAt) >= 0 ? redial : undefined
+      return {
+        authenticatedMs: Math.round(performance.now() - base),
+        ...(ours
+          ? {
+              redialStartMs: at(ours.startedAt),
+              redialEndMs: at(ours.endedAt ?? ours.startedAt),
+              redialError: ours.error,
+              redialAttempt: ours.attempt,
+            }
+          : {}),
+      }
     }
     case 'block': {
       await Promise.all(
@@ -193,6 +211,7 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
     case 'unblock':
       for (const p of c.peerIds as string[]) {
         blocked.delete(p)
+        unblockedAt.set(p, performance.now())
         node.network.unblockPeer(p)
       }
       return {}

@@ -59,6 +59,16 @@ export interface ReconnectorOptions {
   log?: (line: string) => void
 }
 
+/** The last redial of a peer (for benches and diagnostics): when it started and ended (the `now` clock). */
+export interface RedialRecord {
+  startedAt: number
+  endedAt?: number
+  /** Why it failed ('blocked', 'unreachable: ...'); absent when it opened a connection. */
+  error?: string
+  /** Redials of this absence so far (1 = the first). */
+  attempt: number
+}
+
 interface Away {
   since: number
   attempts: number
@@ -68,6 +78,7 @@ interface Away {
 
 export class Reconnector {
   private readonly away = new Map<string, Away>()
+  private readonly last = new Map<string, RedialRecord>()
   private readonly policy: RedialPolicy
   private readonly random: () => number
   private readonly now: () => number
@@ -100,6 +111,11 @@ export class Reconnector {
     this.offs = []
     for (const a of this.away.values()) if (a.timer !== undefined) this.clearTimer(a.timer)
     this.away.clear()
+  }
+
+  /** The last redial of this peer, if any. */
+  lastRedial(peerId: string): RedialRecord | undefined {
+    return this.last.get(peerId)
   }
 
   /** Peers being redialled now. */
@@ -145,13 +161,17 @@ export class Reconnector {
     if (this.host.isConnected(peerId)) return
     a.attempts++
     a.dialing = true
+    const record: RedialRecord = { startedAt: this.now(), attempt: a.attempts }
+    this.last.set(peerId, record)
     try {
       await this.host.dial(peerId)
       this.redials++
-    } catch {
+    } catch (err) {
       // refused by a cut, unreachable, timed out: try again later
+      record.error = String((err as Error)?.message ?? err)
     } finally {
       a.dialing = false
+      record.endedAt = this.now()
     }
     if (this.away.get(peerId) !== a) return
     // Connected: the handshake decides (back() once it passes; a failed one disconnects: lost()).
