@@ -3,7 +3,7 @@
 // The data dir is a relay enrolled by the federation (`node.json` with the relay certificate bundle and
 // `device.key`, see sync/node/setup.ts). The relay follows the federation directory so it holds, stores and
 // forwards every document it may hold; personal-data documents only reach devices of their own venue.
-import type { AutomergeUrl } from '@automerge/automerge-repo'
+import type { AutomergeUrl, DocumentId } from '@automerge/automerge-repo'
 import { fromHex } from '../ledger/mod.ts'
 import type { Command } from '../scripts/cli.ts'
 import { DurableFsStorageAdapter } from '../sync/docs/durable-storage.ts'
@@ -16,6 +16,7 @@ import {
   localCredentials,
   readNodeConfig,
 } from '../sync/node/mod.ts'
+import { relayCompletePage } from './full-pages.ts'
 import { type RelayServer, startRelay } from './relay-server.ts'
 
 export class RelayUsageError extends Error {
@@ -75,6 +76,7 @@ export async function runRelay(
   }
   const device = await loadKey(dataPaths(args.data).deviceKey)
   let layout: DocumentLayout | undefined
+  let completePage: ((id: DocumentId) => boolean) | undefined
   const followed = Promise.withResolvers<void>()
   const relay = await startRelay({
     dataDir: args.data,
@@ -88,8 +90,12 @@ export async function runRelay(
     authenticator: new CertificateAuthenticator({ federationKey: fromHex(config.federationKey) }),
     storage: new DurableFsStorageAdapter(dataPaths(args.data).automerge),
     documentAccess: documentAccess((id) => layout?.classify(id), followed.promise),
+    // Assigned in onRepo, before the page protocol is handled.
+    completePage: (id: DocumentId) => completePage?.(id) === true,
     onRepo: async (repo) => {
       layout = new DocumentLayout(repo)
+      const known = layout
+      completePage = relayCompletePage(repo, config.federationUrl, (id) => known.classify(id))
       layout.on('malformed', (url, reason) => log(`lakou relay: ${url}: ${reason}`))
       await layout.follow(config.federationUrl as AutomergeUrl).finally(() => followed.resolve())
     },

@@ -5,6 +5,8 @@ export interface RelaySnapshot {
   relayedPeers: number
   reservations: number
   documents: number
+  /** Full ledger pages sent whole to tills catching up (relay/full-pages.ts). */
+  pagesServedWhole?: number
 }
 
 export class RelayMetrics {
@@ -39,6 +41,9 @@ export class RelayMetrics {
     metric('lakou_relay_reservations', 'gauge', 'Circuit relay v2 reservations held.', [['', s.reservations]])
     metric('lakou_relay_documents', 'gauge', 'Documents held and loaded in the relay repo.', [
       ['', s.documents],
+    ])
+    metric('lakou_relay_pages_served_whole_total', 'counter', 'Full ledger pages sent whole to tills.', [
+      ['', s.pagesServedWhole ?? 0],
     ])
     metric('lakou_relay_sync_frames_received_total', 'counter', 'Sync frames received from peers.', [
       ['', this.framesReceived],

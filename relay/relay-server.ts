@@ -5,7 +5,7 @@
 // no record; personal data reaches it encrypted.
 
 import { join } from 'node:path'
-import type { PeerId as RepoPeerId, StorageAdapterInterface } from '@automerge/automerge-repo'
+import type { DocumentId, PeerId as RepoPeerId, StorageAdapterInterface } from '@automerge/automerge-repo'
 import { Repo } from '@automerge/automerge-repo'
 import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
 import {
@@ -16,6 +16,7 @@ import {
   type PeerAuthenticator,
   startLakouNetwork,
 } from '../sync/net/mod.ts'
+import { PageTransfer } from '../sync/node/page-transfer.ts'
 import { type HttpEndpoint, startHttpEndpoint } from './http.ts'
 import { RelayMetrics } from './metrics.ts'
 
@@ -41,6 +42,11 @@ export interface RelayOptions {
   storage?: StorageAdapterInterface
   /** Called once the repo exists (e.g. to follow the federation directory so every document is held). */
   onRepo?: (repo: Repo) => Promise<void> | void
+  /**
+   * Full ledger pages this relay sends whole to a till catching up (`/lakou/ledger-page/1.0.0`, as stored on
+   * its disk; see relay/full-pages.ts). Without it, pages reach tills only through the sync protocol.
+   */
+  completePage?: (documentId: DocumentId) => boolean
   /** How long a connected peer has to pass the handshake (default 10 s). */
   helloTimeoutMs?: number
   log?: (line: string) => void
@@ -79,21 +85,47 @@ export async function startRelay(options: RelayOptions): Promise<RelayServer> {
   network.access.on('peer:dropped', ({ error }) => metrics.dropped(error.name))
 
   const documentAccess: DocumentAccess = options.documentAccess ?? (() => true)
+  const storage = options.storage ?? new NodeFSStorageAdapter(join(options.dataDir, 'automerge'))
+  const share = network.shareConfig(documentAccess)
+  const completePage = options.completePage
   const repo = new Repo({
     network: [network.adapter],
-    storage: options.storage ?? new NodeFSStorageAdapter(join(options.dataDir, 'automerge')),
+    storage,
     peerId: network.host.peerId.toString() as RepoPeerId,
-    shareConfig: network.shareConfig(documentAccess),
+    // A full page is not announced, as on tills (sync/node/page-fetch-policy.ts): a till lacking it asks for
+    // it whole first. Announced, every page reached every till connecting here through the sync protocol
+    // (the relay loading and syncing each) before the till could ask for it whole.
+    shareConfig: completePage
+      ? {
+          access: share.access,
+          announce: async (peer, id) =>
+            id !== undefined && completePage(id) ? false : share.announce(peer, id),
+        }
+      : share,
   })
+  // A fresh till catching up through the relay gets full pages as their stored bytes: no Automerge load and
+  // sync message per page here (the relay holds every page of the federation), one check per page there.
+  const pages = completePage
+    ? new PageTransfer({
+        host: network.host,
+        access: network.access,
+        storage,
+        mayHold: (peer, id) => share.access(peer as RepoPeerId, id),
+        isCompletePage: completePage,
+        ...(options.log ? { log: options.log } : {}),
+      })
+    : undefined
   // A relay that fails to start (its directory unreadable, the HTTP port taken) must not leave libp2p
   // listening: the process would neither serve nor exit, and a restart would find its ports taken.
   const abandon = async (err: unknown): Promise<never> => {
     network.adapter.disconnect()
+    await pages?.stop()
     await flushReadyDocuments(repo).catch(() => {})
     await network.stop().catch(() => {})
     throw err
   }
   await Promise.resolve(options.onRepo?.(repo)).catch(abandon)
+  await pages?.start().catch(abandon)
 
   const relayService = (network.host.services as { relay?: { reservations?: { size: number } } }).relay
   const snapshot = () => ({
@@ -103,6 +135,7 @@ export async function startRelay(options: RelayOptions): Promise<RelayServer> {
     relayedPeers: network.status.all().filter((s) => s.connected && s.via === 'relay').length,
     reservations: relayService?.reservations?.size ?? 0,
     documents: Object.values(repo.handles).filter((h) => h.isReady()).length,
+    pagesServedWhole: pages?.stats.served ?? 0,
   })
 
   let http: HttpEndpoint | undefined
@@ -131,6 +164,7 @@ export async function startRelay(options: RelayOptions): Promise<RelayServer> {
       // still being looked for (named in the directory, not yet received), which has nothing to save.
       try {
         network.adapter.disconnect()
+        await pages?.stop()
         await flushReadyDocuments(repo)
       } finally {
         await network.stop()

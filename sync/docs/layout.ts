@@ -71,6 +71,8 @@ interface WaitingPage {
 export const PAGE_WINDOW = 4
 /** How long after an unload a page's automerge doc is freed (above automerge-repo's save throttle). */
 export const FREE_DELAY_MS = 5000
+/** How long a full page stays loaded at most for a connected peer that has not synced it to our heads. */
+export const UNLOAD_WAIT_MS = 30_000
 
 export class DocumentLayout extends EventEmitter<LayoutEvents> {
   readonly repo: Repo
@@ -100,6 +102,8 @@ export class DocumentLayout extends EventEmitter<LayoutEvents> {
   // Unloaded docs whose WASM memory is freed after #freeDelayMs (see unload).
   readonly #toFree = new Set<object>()
   readonly #freeDelayMs: number
+  // Full pages whose unload waits for a peer still behind on them (see unload), since when.
+  readonly #unloadWaitSince = new Map<DocumentId, number>()
   readonly #fullPages: FullPageSource | undefined
   #cameWhole = 0
 
@@ -409,6 +413,20 @@ export class DocumentLayout extends EventEmitter<LayoutEvents> {
   async unload(documentId: DocumentId): Promise<void> {
     const handle = this.repo.handles[documentId]
     const doc = handle?.isReady() ? handle.doc() : undefined
+    // Not while a connected peer is still behind on it: the doc's synchronizer goes with the handle, and
+    // changes not yet sent to that peer would never be (it asks for a doc once, it holds it already). Seen:
+    // a relay kept a writer's full page with no record, so every till catching up through it stalled. The
+    // sweep tries again; a peer that never answers holds the page at most UNLOAD_WAIT_MS.
+    if (handle && doc && this.#peerBehind(handle)) {
+      const since = this.#unloadWaitSince.get(documentId) ?? Date.now()
+      this.#unloadWaitSince.set(documentId, since)
+      if (Date.now() - since < UNLOAD_WAIT_MS) {
+        this.release(documentId)
+        this.#markComplete(documentId)
+        return
+      }
+    }
+    this.#unloadWaitSince.delete(documentId)
     await this.repo.flush([documentId])
     // automerge-repo 2.5: removeFromCache() unloads the handle, which swaps its doc for an empty one and
     // emits heads-changed; the repo's throttled save then stored that empty doc ~100 ms later, often as a
@@ -419,6 +437,18 @@ export class DocumentLayout extends EventEmitter<LayoutEvents> {
     if (doc) this.#freeLater(doc)
     this.release(documentId)
     this.#markComplete(documentId)
+  }
+
+  // Does a connected peer's last sync (automerge-repo's sync info, kept per peer storage id) show other heads
+  // than ours? A peer that never synced this doc is not waited for.
+  #peerBehind(handle: DocHandle<unknown>): boolean {
+    const ours = handle.heads()
+    for (const peer of this.repo.peers) {
+      const storageId = this.repo.peerMetadataByPeerId[peer]?.storageId
+      const theirs = storageId ? handle.getSyncInfo(storageId)?.lastHeads : undefined
+      if (theirs && (theirs.length !== ours.length || theirs.some((h) => !ours.includes(h)))) return true
+    }
+    return false
   }
 
   // An unloaded doc's WASM memory goes back to automerge's allocator only when V8 collects its small JS
