@@ -1,10 +1,8 @@
 // `lakou relay` end to end: a relay enrolled by a real federation runs as its own process through the CLI;
 // a certified venue till (real certificates) bootstraps to it and passes the handshake; SIGTERM stops it.
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it, vi } from 'vitest'
 import {
   admitVenue,
@@ -14,18 +12,18 @@ import {
   type VenueNode,
 } from '../sync/node/mod.ts'
 import { parseRelayArgs, RelayUsageError } from './command.ts'
+import { type RelayCli, startRelayCli } from './fixtures/relay-cli.ts'
 
 // A separate process on two shared cores: a generous budget.
 vi.setConfig({ testTimeout: 90_000 })
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-let relay: ChildProcess | undefined
+let relay: RelayCli | undefined
 let node: VenueNode | undefined
 let root: string | undefined
 
 afterAll(async () => {
   await node?.stop().catch(() => {})
-  if (relay && relay.exitCode === null) relay.kill('SIGKILL')
+  if (relay && relay.child.exitCode === null) relay.child.kill('SIGKILL')
   if (root) await rm(root, { recursive: true, force: true })
 })
 
@@ -63,41 +61,8 @@ describe('lakou relay (CLI, separate process)', () => {
     await enrollDevice(fed, join(root, 'relay'), { roles: ['relay'] })
     await enrollDevice(venue, join(root, 'till'), { roles: ['cashier'] })
 
-    relay = spawn(
-      process.execPath,
-      [
-        'scripts/lakou.mjs',
-        'relay',
-        ...[
-          '--data',
-          join(root, 'relay'),
-          '--listen',
-          '/ip4/127.0.0.1/tcp/0',
-          '--ws-port',
-          '0',
-          '--http-port',
-          '0',
-        ],
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    )
-    const lines: string[] = []
-    let stderr = ''
-    relay.stderr!.on('data', (d) => {
-      stderr += d
-    })
-    const health = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`relay did not start: ${stderr}`)), 30_000)
-      relay!.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-        lines.push(...chunk.split('\n').filter(Boolean))
-        const http = lines.find((l) => l.startsWith('http '))
-        if (http) {
-          clearTimeout(timer)
-          resolve(http.slice(5))
-        }
-      })
-    })
-    const tcp = lines.find((l) => l.startsWith('listening ') && !l.includes('/ws'))!.slice(10)
+    relay = await startRelayCli(join(root, 'relay'))
+    const { tcp, health, lines } = relay
     expect(lines.some((l) => l.startsWith('listening ') && l.includes('/ws/p2p/'))).toBe(true)
 
     // Before any till: the relay holds only what enrollment gave it (the federation doc).
@@ -129,8 +94,6 @@ describe('lakou relay (CLI, separate process)', () => {
     await node.stop()
     node = undefined
 
-    const exited = new Promise<number | null>((resolve) => relay!.once('exit', (code) => resolve(code)))
-    relay.kill('SIGTERM')
-    expect(await exited, stderr).toBe(0)
+    expect(await relay.stop(), relay.stderr()).toBe(0)
   })
 })
