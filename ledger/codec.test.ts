@@ -3,7 +3,13 @@
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { Reader, Writer } from './bytes.ts'
-import { decodeSigned, encodeRecordUnsigned, encodeStatementUnsigned, LedgerDecodeError } from './mod.ts'
+import {
+  decodeSigned,
+  decodeSignedHeader,
+  encodeRecordUnsigned,
+  encodeStatementUnsigned,
+  LedgerDecodeError,
+} from './mod.ts'
 import type { SignedRecord } from './sign.ts'
 import { type Kit, makeKit } from './test-kit.ts'
 
@@ -69,6 +75,41 @@ describe(`codec (seed ${SEED})`, () => {
         },
       ),
       { seed: SEED, numRuns: 3000 },
+    )
+  })
+
+  it('the header read (sync) agrees with the full decode wherever that succeeds, and fails where the envelope does', () => {
+    fc.assert(
+      fc.property(
+        fc.nat(),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 3 }),
+        (which, edits) => {
+          const bytes = samples[which % samples.length]!.slice()
+          for (const [at, v] of edits) bytes[at % bytes.length] = v
+          let d: ReturnType<typeof decodeSigned> | undefined
+          try {
+            d = decodeSigned(bytes)
+          } catch (err) {
+            expect(err).toBeInstanceOf(LedgerDecodeError)
+          }
+          let h: ReturnType<typeof decodeSignedHeader> | undefined
+          try {
+            h = decodeSignedHeader(bytes)
+          } catch (err) {
+            expect(err).toBeInstanceOf(LedgerDecodeError)
+            // what the header read refuses, the full decode refuses too
+            expect(d).toBeUndefined()
+          }
+          if (!d || !h) return
+          expect(h.type).toBe(d.type)
+          expect(h.hash).toEqual(d.hash)
+          if (h.type === 'record' && d.type === 'record') {
+            expect(h.device).toEqual(d.record.device)
+            expect(h.deviceSeq).toBe(d.record.deviceSeq)
+          }
+        },
+      ),
+      { seed: SEED, numRuns: 2000 },
     )
   })
 })

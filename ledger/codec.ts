@@ -548,6 +548,31 @@ function decodeWithHash<H>(
   throw new LedgerDecodeError('unknown-kind', String(code))
 }
 
+/** What sync keeps of signed bytes: the kind of item, its content hash, and a record's device chain place. */
+export type SignedHeader =
+  | { type: 'record'; hash: Hash; device: Uint8Array; deviceSeq: number }
+  | { type: 'statement'; hash: Hash }
+
+/**
+ * The envelope checked (signature count, format), the content hash, and for a record its device and
+ * deviceSeq (views of `bytes`), without decoding the rest: for a caller that gets a verdict on the whole
+ * bytes elsewhere (the index's ingest, verifySignatures), which refuses a body that does not decode.
+ * Throws LedgerDecodeError on a bad envelope or an unknown kind.
+ */
+export function decodeSignedHeader(bytes: Uint8Array): SignedHeader {
+  const { unsigned } = splitEnvelope(bytes)
+  const hash = sha256(unsigned)
+  const r = new Reader(unsigned)
+  r.u8() // format, checked above
+  const code = r.u8()
+  if (recordKindByCode.has(code)) {
+    const device = r.fixed(32)
+    return { type: 'record', hash, device, deviceSeq: r.uint() }
+  }
+  if (statementKindByCode.has(code)) return { type: 'statement', hash }
+  throw new LedgerDecodeError('unknown-kind', String(code))
+}
+
 export function hashOfUnsigned(unsigned: Uint8Array): Hash {
   return sha256(unsigned)
 }

@@ -86,6 +86,70 @@ describe('ChainSink fed into the ledger', () => {
   })
 })
 
+// The same signatures around an unsigned part with one byte appended: the envelope, kind, device and
+// deviceSeq still read (the sink's header read), the body does not decode (trailing byte).
+function trailingByte(bytes: Uint8Array): Uint8Array {
+  let length = 0
+  let at = 0
+  for (let shift = 0; ; shift += 7) {
+    const b = bytes[at++]!
+    length += (b & 0x7f) * 2 ** shift
+    if (b < 0x80) break
+  }
+  const unsigned = [...bytes.subarray(at, at + length), 0]
+  const varint: number[] = []
+  for (let n = unsigned.length; ; n >>>= 7) {
+    varint.push(n >= 0x80 ? (n & 0x7f) | 0x80 : n)
+    if (n < 0x80) break
+  }
+  return Uint8Array.from([...varint, ...unsigned, ...bytes.subarray(at + length)])
+}
+
+describe('ChainSink reads only the header, and still refuses a body that does not decode', () => {
+  it('with the ledger (its verdict), one by one and in a batch; the genuine record applies after', async () => {
+    const { sink, ledger, topUp } = await setup()
+    const bad = trailingByte(topUp.bytes)
+    const before = sink.size
+    expect(await sink.ingest(bad)).toBe('rejected')
+    expect(await sink.ingestMany([bad])).toEqual(['rejected'])
+    expect(sink.size).toBe(before)
+    expect(sink.rejected).toBe(2)
+    expect(ledger.counts().valid).toBe(0)
+    expect(await sink.ingestMany([topUp.bytes])).toEqual(['applied'])
+    expect(sink.has(toHex(topUp.hash))).toBe(true)
+  })
+
+  it('without a ledger (verifySignatures decodes the whole bytes), and no chain place is taken', async () => {
+    const { fx, topUp } = await setup()
+    const sink = new ChainSink()
+    const bad = trailingByte(topUp.bytes)
+    expect(await sink.ingest(bad)).toBe('rejected')
+    expect(await sink.ingestMany([bad])).toEqual(['rejected'])
+    expect(sink.size).toBe(0)
+    const device = toHex(fx.venues[0]!.cashier.key.publicKey)
+    expect(sink.chainOf(device)).toEqual({ max: 0, complete: true, forks: [] })
+    expect(await sink.ingest(topUp.bytes)).toBe('applied')
+    expect(sink.chainOf(device)).toEqual({ max: 1, complete: true, forks: [] })
+  })
+
+  it('records of two devices in one batch land on their own chains', async () => {
+    const { fx, sink, topUp } = await setup()
+    const other = new DeviceChainWriter(fx.venues[0]!.admin.key)
+    const second = await other.append({
+      kind: 'top-up',
+      chain: { card: fx.tagCards[1]!, cardSeq: 1, cardPrev: ZERO_HASH },
+      asset: 'EUR',
+      amount: 100,
+      method: 'cash',
+    })
+    expect(await sink.ingestMany([topUp.bytes, second.bytes])).toEqual(['applied', 'applied'])
+    const a = toHex(fx.venues[0]!.cashier.key.publicKey)
+    const b = toHex(fx.venues[0]!.admin.key.publicKey)
+    expect(sink.devices.get(a)!.seqs.get(1)).toBe(toHex(topUp.hash))
+    expect(sink.devices.get(b)!.seqs.get(1)).toBe(toHex(second.hash))
+  })
+})
+
 describe('ChainSink snapshot', () => {
   async function forkedSink() {
     const { fx, sink, topUp } = await setup()

@@ -6,7 +6,14 @@ import { createHash } from 'node:crypto'
 import type { IngestOutcome, RecordSink } from '../docs/mod.ts'
 import { stamp } from '../docs/stage-trace.ts'
 import { HashStore, SeqColumn } from './hash-store.ts'
-import { decodeSigned, fromHex, toHex, verifySignatures } from './ledger.ts'
+import {
+  bytesEqual,
+  decodeSignedHeader,
+  fromHex,
+  type SignedHeader,
+  toHex,
+  verifySignatures,
+} from './ledger.ts'
 import { decodeSinkSnapshot, encodeSinkSnapshot } from './sink-snapshot.ts'
 
 /** deviceSeq -> record hash (hex) of one device chain, read-only (kept as raw bytes in the sink's store). */
@@ -67,6 +74,12 @@ function signaturesFailed(v: LedgerVerdict): boolean {
   return v.type === 'malformed' || (v.status === 'rejected' && SIGNATURE_RULES.has(v.error?.rule ?? ''))
 }
 
+// Without a ledger the sink's own verdict: the sink reads only the header, so bytes whose body does not
+// decode are refused here (verifySignatures decodes them whole and throws).
+function signaturesHold(bytes: Uint8Array): Promise<boolean> {
+  return verifySignatures(bytes).catch(() => false)
+}
+
 export class ChainSink implements RecordSink {
   // every applied hash (records, forked records, statements), 32 raw bytes each
   readonly #hashes = new HashStore()
@@ -96,9 +109,9 @@ export class ChainSink implements RecordSink {
 
   async ingest(bytes: Uint8Array): Promise<IngestOutcome> {
     stamp('dequeued')
-    let d: ReturnType<typeof decodeSigned>
+    let d: SignedHeader
     try {
-      d = decodeSigned(bytes)
+      d = decodeSignedHeader(bytes)
     } catch {
       this.rejected++
       return 'rejected'
@@ -111,7 +124,7 @@ export class ChainSink implements RecordSink {
     }
     const ok = this.#ledger
       ? await this.#ledgerSaysValid(bytes, await this.#ledger.ingest(bytes))
-      : await verifySignatures(bytes)
+      : await signaturesHold(bytes)
     stamp('ledger')
     if (this.#hashes.has(d.hash)) return 'duplicate' // the same record came in meanwhile (rebuild, page)
     if (!ok) {
@@ -127,26 +140,26 @@ export class ChainSink implements RecordSink {
   // verifying, during a rebuild) another copy of the same content: these bytes' own signatures are then
   // checked here, so a forged copy is never counted on the strength of the genuine one.
   async #ledgerSaysValid(bytes: Uint8Array, verdict: LedgerVerdict): Promise<boolean> {
-    if (verdict.status === 'duplicate') return verifySignatures(bytes)
+    if (verdict.status === 'duplicate') return signaturesHold(bytes)
     return !signaturesFailed(verdict)
   }
 
   /** Same as ingest() for a batch (a page on catch-up): signatures verified concurrently, one ledger batch. */
   async ingestMany(batch: Uint8Array[]): Promise<IngestOutcome[]> {
     const outcomes: IngestOutcome[] = new Array(batch.length)
-    const fresh: Array<{ i: number; d: ReturnType<typeof decodeSigned> }> = []
+    const fresh: Array<{ i: number; d: SignedHeader }> = []
     const inBatch = new Set<string>()
     const statementDups: Uint8Array[] = []
     batch.forEach((bytes, i) => {
-      let d: ReturnType<typeof decodeSigned>
+      let d: SignedHeader
       try {
-        d = decodeSigned(bytes)
+        d = decodeSignedHeader(bytes)
       } catch {
         this.rejected++
         outcomes[i] = 'rejected'
         return
       }
-      const hash = toHex(d.hash)
+      const hash = Buffer.from(d.hash.buffer, d.hash.byteOffset, d.hash.length).toString('latin1')
       if (inBatch.has(hash) || this.#hashes.has(d.hash)) {
         if (d.type === 'statement') statementDups.push(bytes)
         outcomes[i] = 'duplicate'
@@ -165,7 +178,7 @@ export class ChainSink implements RecordSink {
       ok = await Promise.all(
         fresh.map(({ i }, k) => this.#ledgerSaysValid(batch[i]!, verdicts[statementDups.length + k]!)),
       )
-    } else ok = await Promise.all(fresh.map(({ i }) => verifySignatures(batch[i]!)))
+    } else ok = await Promise.all(fresh.map(({ i }) => signaturesHold(batch[i]!)))
     fresh.forEach(({ i, d }, k) => {
       if (this.#hashes.has(d.hash)) {
         outcomes[i] = 'duplicate'
@@ -185,17 +198,28 @@ export class ChainSink implements RecordSink {
     return outcomes
   }
 
-  #apply(d: ReturnType<typeof decodeSigned>, bytes: Uint8Array): void {
+  #apply(d: SignedHeader, bytes: Uint8Array): void {
     const index = this.#hashes.add(d.hash)
     if (d.type === 'record') {
-      const chain = this.#chain(toHex(d.record.device))
-      const seen = chain.seqs.column.get(d.record.deviceSeq)
-      if (seen !== undefined && seen !== index) chain.forks.push(d.record.deviceSeq)
-      else chain.seqs.column.set(d.record.deviceSeq, index)
+      const chain = this.#deviceChain(d.device)
+      const seen = chain.seqs.column.get(d.deviceSeq)
+      if (seen !== undefined && seen !== index) chain.forks.push(d.deviceSeq)
+      else chain.seqs.column.set(d.deviceSeq, index)
     } else {
       this.statements.add(toHex(d.hash))
       this.onStatement?.(bytes)
     }
+  }
+
+  // a page's records share their device: its chain without a hex key per record
+  #lastDevice: Uint8Array | undefined
+  #lastChain: DeviceChainState | undefined
+
+  #deviceChain(device: Uint8Array): DeviceChainState {
+    if (this.#lastChain && this.#lastDevice && bytesEqual(device, this.#lastDevice)) return this.#lastChain
+    this.#lastChain = this.#chain(toHex(device))
+    this.#lastDevice = device.slice()
+    return this.#lastChain
   }
 
   #chain(deviceHex: string): DeviceChainState {
