@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { promises as fsp, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { runStorageAdapterTests } from '@automerge/automerge-repo/helpers/tests/storage-adapter-tests.js'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { DurableFsStorageAdapter } from './durable-storage.ts'
 
 runStorageAdapterTests(async () => {
@@ -30,5 +30,24 @@ describe('DurableFsStorageAdapter on disk', () => {
       new Uint8Array([1, 2, 3]),
     )
     rmSync(dir, { recursive: true, force: true })
+  })
+  it('makes a directory once, and again after a removal by itself or by another adapter', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'lakou-storage-'))
+    const a = new DurableFsStorageAdapter(dir)
+    const mkdir = vi.spyOn(fsp, 'mkdir')
+    try {
+      await a.save(['abcdef', 'sync-state', 'p1'], new Uint8Array([1]))
+      await a.save(['abcdef', 'sync-state', 'p2'], new Uint8Array([2]))
+      expect(mkdir).toHaveBeenCalledTimes(1)
+      await a.removeRange(['abcdef'])
+      await a.save(['abcdef', 'sync-state', 'p1'], new Uint8Array([3]))
+      expect(await a.load(['abcdef', 'sync-state', 'p1'])).toEqual(new Uint8Array([3]))
+      await new DurableFsStorageAdapter(dir).removeRange(['abcdef'])
+      await a.save(['abcdef', 'sync-state', 'p2'], new Uint8Array([4]))
+      expect(await a.load(['abcdef', 'sync-state', 'p2'])).toEqual(new Uint8Array([4]))
+    } finally {
+      mkdir.mockRestore()
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

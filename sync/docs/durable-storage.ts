@@ -14,6 +14,9 @@ export class DurableFsStorageAdapter implements StorageAdapterInterface {
   // (automerge-repo does not depend on the order; its conformance suite checks it).
   readonly #saveOrder = new Map<string, number>()
   #saves = 0
+  // Directories made (or found) by an earlier save: a recursive mkdir per save was a thread-pool round trip
+  // for every page and sync-state save (most of a festival till's storage syscalls). Forgotten on removal.
+  readonly #dirs = new Set<string>()
 
   constructor(baseDirectory: string) {
     this.#dir = baseDirectory
@@ -36,12 +39,20 @@ export class DurableFsStorageAdapter implements StorageAdapterInterface {
   async save(key: StorageKey, data: Uint8Array): Promise<void> {
     const target = this.#filePath(key)
     const dir = path.dirname(target)
-    await fs.mkdir(dir, { recursive: true })
+    if (!this.#dirs.has(dir)) {
+      await fs.mkdir(dir, { recursive: true })
+      this.#dirs.add(dir)
+    }
     const tmp = `${target}.${randomBytes(6).toString('hex')}.tmp`
     // Sync states (key [doc, 'sync-state', peer]) only spare a re-sync: atomic but not fsync'ed, so they
     // do not hold up the thread pool that signature checks (WebCrypto) also run on.
     const durable = key[1] !== 'sync-state'
-    const fh = await fs.open(tmp, 'w')
+    const fh = await fs.open(tmp, 'w').catch(async (e: NodeJS.ErrnoException) => {
+      // removed behind this adapter's back (another adapter on the same directory): make it again
+      if (e.code !== 'ENOENT') throw e
+      await fs.mkdir(dir, { recursive: true })
+      return fs.open(tmp, 'w')
+    })
     try {
       await fh.writeFile(data)
       if (durable) await fh.sync()
@@ -73,6 +84,7 @@ export class DurableFsStorageAdapter implements StorageAdapterInterface {
   }
 
   async removeRange(prefix: StorageKey): Promise<void> {
+    this.#dirs.clear()
     await fs.rm(this.#filePath(prefix), { recursive: true, force: true })
   }
 

@@ -19,10 +19,14 @@ export interface RecordLocation {
   index: number
 }
 
-/** Devices a venue may have before the page batch interval stretches (see PageWriter #interval). */
-export const DEVICES_PER_INTERVAL = 10
-/** The batch interval stretches at most this many times (10 s -> 60 s). */
-const MAX_STRETCH = 6
+/**
+ * Devices a venue may have before the page batch interval stretches (see PageWriter #interval). 5, not 10
+ * (session 5): at 20 festival tills the page sync was still a quarter of a till's main thread (its CRDT work
+ * per replica is per page change, and every change reaches every replica over every link).
+ */
+export const DEVICES_PER_INTERVAL = 5
+/** The batch interval stretches at most this many times (10 s -> 120 s, reached at 60 devices). */
+const MAX_STRETCH = 12
 
 /** The page batch interval of a venue with `devices` devices (see PageWriter #interval). */
 export function pageBatchInterval(flushMs: number, devices: number): number {

@@ -1,5 +1,5 @@
 import { Repo } from '@automerge/automerge-repo'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { IndexFeed, type IngestOutcome } from './index-feed.ts'
 import { DocumentLayout } from './layout.ts'
 import { type ChainEntry, type ChainSource, RecordPush } from './push.ts'
@@ -61,6 +61,40 @@ describe('record push: copies, batches', () => {
     expect(recordsTo(transport, 'p3')).toEqual([1, 2])
     expect(transport.sentTo.filter((s) => s.peer === 'p3')).toHaveLength(1) // one frame for both
     expect(push.suppressed).toBe(1)
+  })
+
+  it('by default, forwards within 200 ms of each other share one frame per peer', async () => {
+    vi.useFakeTimers()
+    try {
+      const { transport, push } = setup(['p1', 'p2'])
+      transport.deliver('p1', { t: 'rec', page: 'pg', index: 0, bytes: record(1) })
+      await vi.advanceTimersByTimeAsync(150)
+      transport.deliver('p1', { t: 'rec', page: 'pg', index: 1, bytes: record(2) })
+      await vi.advanceTimersByTimeAsync(10)
+      expect(push.stats.forwarded).toBe(2)
+      expect(transport.sentTo).toHaveLength(0) // still waiting (a 100 ms batch had left with record 1 alone)
+      await vi.advanceTimersByTimeAsync(100)
+      expect(transport.sentTo.map((s) => s.peer)).toEqual(['p2'])
+      expect(recordsTo(transport, 'p2')).toEqual([1, 2])
+      push.stop()
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('a record to validate reaches the sink as its own bytes, not a view into the frame', async () => {
+    const seen: Uint8Array[] = []
+    const { sink, feed, transport } = setup(['p1', 'p2'])
+    const ingest = sink.ingest.bind(sink)
+    sink.ingest = (bytes) => {
+      seen.push(bytes)
+      return ingest(bytes)
+    }
+    transport.deliver('p1', { t: 'recs', recs: [[record(1)], [record(2)]] })
+    await feed.idle()
+    expect(seen).toHaveLength(2)
+    for (const b of seen) expect(b.byteLength).toBe(b.buffer.byteLength) // the frame is not kept alive
+    expect(seen.map(numberOf)).toEqual([1, 2])
   })
 
   it("a till's own record leaves at once, taking the forwards waiting for each peer in its frame", async () => {

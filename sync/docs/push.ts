@@ -65,7 +65,7 @@ export interface RecordPushOptions {
   chains?: ChainSource
   /** Summaries to every peer this often (default 15 s; 0: only on connect). */
   summaryEveryMs?: number
-  /** Forwarded records wait this long to share a frame (default 100 ms; 0: each leaves at once). */
+  /** Forwarded records wait this long to share a frame (default 200 ms; 0: each leaves at once). */
   batchMs?: number
 }
 
@@ -111,8 +111,11 @@ export class RecordPush {
     this.#board = board
     this.#transport = transport
     this.#chains = options.chains
-    // 100 ms: at 20 tills a 50 ms batch held 1-2 records per frame, and each frame is a socket write.
-    const batchMs = options.batchMs ?? 100
+    // 200 ms (100 in session 4, 50 before): each frame costs a CBOR encode, a yamux frame, a noise
+    // encryption and a socket write here, and the same to read there, whatever it holds. A till sends a
+    // forward frame per peer per interval while sales flow, so the frames per second stay the same at any
+    // rate and halve with the interval. Own records still leave at once; each hop adds up to this delay.
+    const batchMs = options.batchMs ?? 200
     if (batchMs > 0 && transport.peers)
       this.#outbox = new Outbox(batchMs, (peer, items) => this.#sendItems(peer, items))
     const every = options.summaryEveryMs ?? 15_000
@@ -229,9 +232,10 @@ export class RecordPush {
   // forwarded to the other peers if it is new here.
   #record(peer: string, item: PushItem): void {
     this.stats.received++
-    const bytes = new Uint8Array(item[0])
-    const [, page, index] = item
-    const key = bytesKey(bytes)
+    const [view, page, index] = item
+    // Keyed on the decoder's view of the frame: a copy held already (about every other receipt) is dropped
+    // with no allocation but its key; only a record to validate is copied out of the frame.
+    const key = bytesKey(view)
     this.#outbox?.heldBy(peer, key)
     const located = (outcome: IngestOutcome) => {
       // Only a record that validated says anything about the page's length.
@@ -245,6 +249,7 @@ export class RecordPush {
       located('duplicate')
       return
     }
+    const bytes = new Uint8Array(view)
     const earlier = this.#inFlight.get(key)
     // A failed ingest is reported by the feed ('error'); here it must not become an unhandled rejection.
     const verdict = (earlier ?? Promise.resolve('rejected' as IngestOutcome)).then((first) => {

@@ -18,6 +18,7 @@ import { yamux } from '@libp2p/yamux'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import WebSocket from 'ws'
 import { PeerKeyFileError } from './errors.ts'
+import { quietLengthPrefixDecoders } from './length-prefix-decoder.ts'
 import { halfWindowUpdates } from './yamux-window.ts'
 
 export const PEER_KEY_FILE = 'peer.key'
@@ -86,6 +87,8 @@ export async function createLakouHost(options: LakouHostOptions = {}): Promise<L
   ensureGlobalWebSocket()
   // One yamux window update per half window, not per data frame (yamux-window.ts).
   halfWindowUpdates()
+  // No RangeError thrown and caught per chunk read through noise (length-prefix-decoder.ts).
+  quietLengthPrefixDecoders()
   const privateKey = options.dataDir ? await loadOrCreatePeerKey(options.dataDir) : undefined
   const relays = options.relays ?? []
   const listen = [...(options.listen ?? ['/ip4/0.0.0.0/tcp/0', '/ip4/0.0.0.0/tcp/0/ws'])]
