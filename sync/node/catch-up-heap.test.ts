@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { BulkIngestHeap } from './catch-up-heap.ts'
+import { BulkIngestHeap, collectGarbage } from './catch-up-heap.ts'
 
 describe('BulkIngestHeap', () => {
   it('caps V8 heap growth while records arrive in bulk and gives V8 its own factor back once quiet', () => {
@@ -35,5 +35,27 @@ describe('BulkIngestHeap', () => {
     h.stop() // stopping in bulk resets the flag
     expect(set.at(-1)).toBe('--heap-growing-percent=0')
     expect(set).toHaveLength(4)
+  })
+})
+
+describe('collectGarbage', () => {
+  it('gives back a large buffer nothing references any more (a restore or export transient)', () => {
+    // a full GC first, so the only difference below is the buffer
+    expect(collectGarbage()).toBe(true)
+    let buffer: Uint8Array | undefined = new Uint8Array(64 << 20).fill(1)
+    const held = process.memoryUsage().arrayBuffers
+    expect(buffer[12345]).toBe(1)
+    buffer = undefined
+    expect(collectGarbage()).toBe(true)
+    expect(held - process.memoryUsage().arrayBuffers).toBeGreaterThan(60 << 20)
+  })
+
+  it('does nothing when switched off (LAKOU_RELEASE_GC=0, for A/B runs)', () => {
+    process.env.LAKOU_RELEASE_GC = '0'
+    try {
+      expect(collectGarbage()).toBe(false)
+    } finally {
+      delete process.env.LAKOU_RELEASE_GC
+    }
   })
 })

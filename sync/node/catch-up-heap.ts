@@ -5,6 +5,7 @@
 // factor (50: 1.5x); as a start flag it cost ~12% more CPU per live record (festival 10 x 20k, 1.80 ->
 // 1.99 ms), so it is set only while records arrive in bulk and reset (0: V8's own factor) once they stop.
 import v8 from 'node:v8'
+import { runInNewContext } from 'node:vm'
 
 export interface BulkIngestHeapOptions {
   /** Records applied per second above which the node counts as ingesting in bulk (default 1,000). */
@@ -70,5 +71,36 @@ export class BulkIngestHeap {
     this.#inBulk = bulk
     this.#quiet = 0
     this.#setFlags(`--heap-growing-percent=${bulk ? this.#percent : 0}`)
+  }
+}
+
+// Large buffers (a restore's snapshot head and checkpoint bytes, ~20 MB at 200k records; a checkpoint
+// export's, the same again every 60 s) are given back only when a GC collects their objects, and a till
+// that sells a few records a minute may go minutes without a full GC: they stayed resident and counted
+// in its peak. A full GC of a till's ~60 MB heap takes some tens of ms.
+type FullGc = () => void
+let fullGc: FullGc | null | undefined
+
+/**
+ * A full garbage collection now, where the runtime allows one (node's `gc`, exposed at run time if needed);
+ * false when it does not, or when LAKOU_RELEASE_GC=0 (A/B runs).
+ */
+export function collectGarbage(): boolean {
+  if (process.env.LAKOU_RELEASE_GC === '0') return false
+  if (fullGc === undefined) fullGc = findGc()
+  if (!fullGc) return false
+  fullGc()
+  return true
+}
+
+function findGc(): FullGc | null {
+  const exposed = (globalThis as { gc?: unknown }).gc
+  if (typeof exposed === 'function') return exposed as FullGc
+  try {
+    v8.setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as unknown
+    return typeof gc === 'function' ? (gc as FullGc) : null
+  } catch {
+    return null
   }
 }
