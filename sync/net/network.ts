@@ -22,5 +22,11 @@ export async function startLakouNetwork(options: LakouNetworkOptions): Promise<L
     relayGate: access,
     refusePeer: (peerId) => blockedPeers.has(peerId),
   })
-  return composeLakouNetwork(host, access, { ...options, blockedPeers })
+  // A relay waits for tills to dial it (they bootstrap to it): it does not redial the tills that leave.
+  const reconnect = options.reconnect ?? (options.relayServer ? false : undefined)
+  return composeLakouNetwork(host, access, {
+    ...options,
+    blockedPeers,
+    ...(reconnect !== undefined ? { reconnect } : {}),
+  })
 }
