@@ -129,6 +129,7 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
   private readonly now: () => number
   private readonly log: (line: string) => void
   private unsubscribe: Array<() => void> = []
+  private signedHello?: { self: string; bytes: Promise<Uint8Array> }
 
   constructor(private readonly options: PeerAccessOptions) {
     super()
@@ -141,6 +142,7 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
 
   async start(libp2p: Libp2p): Promise<void> {
     this.libp2p = libp2p
+    void this.ownHello().catch(() => {}) // signed before the first peer arrives
     await libp2p.handle(HELLO_PROTOCOL, (stream, connection) => this.answer(stream, connection), {
       runOnLimitedConnection: true,
       maxInboundStreams: 2,
@@ -402,21 +404,26 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
 
   private async accept(peerId: string, bytes: Uint8Array, answerWith?: () => Promise<void>): Promise<void> {
     const hello = decodeHello(bytes)
-    const bound = await verifyEd25519(hello.key, hello.sig, peerBindingMessage(peerId))
+    // The binding and the certificate are checked side by side: each await is a turn of an event loop that a
+    // loaded till shares with bulk work, and a heal's hellos queue behind it. The binding's verdict comes first.
+    const [bound, judged] = await Promise.all([
+      verifyEd25519(hello.key, hello.sig, peerBindingMessage(peerId)),
+      this.options.authenticator
+        .authenticate({ certificate: hello.cert, devicePublicKey: hello.key, remotePeerId: peerId })
+        .then(
+          (principal) => ({ principal }),
+          (error: unknown) => ({ error }),
+        ),
+    ])
     if (!bound) throw new HandshakeRejectedError('device key did not sign this peer id')
-    let principal: PeerPrincipal
-    try {
-      principal = await this.options.authenticator.authenticate({
-        certificate: hello.cert,
-        devicePublicKey: hello.key,
-        remotePeerId: peerId,
-      })
-    } catch (err) {
+    if ('error' in judged) {
       // Whatever the authenticator throws is a refusal of this certificate.
+      const err = judged.error
       throw err instanceof HandshakeRejectedError
         ? err
         : new HandshakeRejectedError(String((err as Error)?.message ?? err))
     }
+    const principal = judged.principal
     // Record before answering: the dialer opens sync streams as soon as it reads our answer.
     this.principals.set(peerId, principal)
     try {
@@ -452,16 +459,22 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
     this.drop(peerId, error)
   }
 
-  private async ownHello(): Promise<Uint8Array> {
-    const { credentials } = this.options
+  /** Our hello, signed once per host (the peer id it binds does not change), not once per handshake. */
+  private ownHello(): Promise<Uint8Array> {
     const self = this.libp2p?.peerId.toString() ?? ''
-    const hello: Hello = {
-      v: 1,
-      cert: credentials.certificate,
-      key: credentials.devicePublicKey,
-      sig: await credentials.sign(peerBindingMessage(self)),
-    }
-    return cbor.encode(hello)
+    if (this.signedHello?.self === self) return this.signedHello.bytes
+    const { credentials } = this.options
+    const bytes = credentials.sign(peerBindingMessage(self)).then((sig) => {
+      const hello: Hello = { v: 1, cert: credentials.certificate, key: credentials.devicePublicKey, sig }
+      return cbor.encode(hello)
+    })
+    const entry = { self, bytes }
+    this.signedHello = entry
+    // A signer that failed once may work the next time: do not keep the failure.
+    bytes.catch(() => {
+      if (this.signedHello === entry) this.signedHello = undefined
+    })
+    return bytes
   }
 }
 

@@ -127,6 +127,34 @@ describe('PeerAccess handshake', () => {
     ])
   })
 
+  it('signs its own hello once per host, not once per handshake', async () => {
+    const [sa, sb, sc] = [
+      await generateEd25519Signer(),
+      await generateEd25519Signer(),
+      await generateEd25519Signer(),
+    ]
+    let signatures = 0
+    const counting: LocalCredentials = {
+      ...credentialsFor(sa),
+      sign: (m) => {
+        signatures++
+        return sa.sign(m)
+      },
+    }
+    const a = await guarded(counting, [devicePrincipal(sb), devicePrincipal(sc)])
+    const b = await guarded(credentialsFor(sb), [devicePrincipal(sa)])
+    const c = await guarded(credentialsFor(sc), [devicePrincipal(sa)])
+    await a.host.dial(b.host.getMultiaddrs()) // a says hello first
+    await c.host.dial(a.host.getMultiaddrs()) // a answers
+    await Promise.all([
+      a.access.whenAuthenticated(b.host.peerId.toString()),
+      a.access.whenAuthenticated(c.host.peerId.toString()),
+      b.access.whenAuthenticated(a.host.peerId.toString()),
+      c.access.whenAuthenticated(a.host.peerId.toString()),
+    ])
+    expect(signatures).toBe(1)
+  })
+
   it('many callers waiting on one peer share one wait: no listener each (MaxListeners), all get the principal', async () => {
     const warnings: string[] = []
     const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`)
