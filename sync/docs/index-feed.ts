@@ -21,6 +21,8 @@ export interface RecordSink {
   ingestMany?(batch: Uint8Array[]): Promise<IngestOutcome[]>
   /** The whole index state, to be restored by the sink's owner before the feed starts. */
   snapshot(): Uint8Array
+  /** The same bytes as parts to write in order (views of the sink's storage: no copy of it all). */
+  snapshotParts?(): Uint8Array[]
 }
 
 /** Where the feed stands on one ledger page. */
@@ -280,9 +282,18 @@ export class IndexFeed extends EventEmitter<FeedEvents> {
 
   /** The sink snapshot and page progress, taken together between two records. */
   async checkpoint(): Promise<{ state: FeedState; snapshot: Uint8Array }> {
+    return this.#checkpoint(() => this.#sink.snapshot())
+  }
+
+  /** checkpoint() with the sink's snapshot as parts to write in order (snapshotParts, when the sink has it). */
+  async checkpointParts(): Promise<{ state: FeedState; snapshot: Uint8Array[] }> {
+    return this.#checkpoint(() => this.#sink.snapshotParts?.() ?? [this.#sink.snapshot()])
+  }
+
+  async #checkpoint<T>(snapshot: () => T): Promise<{ state: FeedState; snapshot: T }> {
     const taken = this.#queue.then(() => ({
       state: { pages: structuredClone(this.#pages) },
-      snapshot: this.#sink.snapshot(),
+      snapshot: snapshot(),
     }))
     this.#openBatch = undefined
     this.#queue = taken.catch(() => {})

@@ -14,7 +14,7 @@ import {
   toHex,
   verifySignatures,
 } from './ledger.ts'
-import { decodeSinkSnapshot, encodeSinkSnapshot } from './sink-snapshot.ts'
+import { decodeSinkSnapshot, encodeSinkSnapshot, encodeSinkSnapshotParts } from './sink-snapshot.ts'
 
 /** deviceSeq -> record hash (hex) of one device chain, read-only (kept as raw bytes in the sink's store). */
 export class ChainSeqs {
@@ -251,6 +251,16 @@ export class ChainSink implements RecordSink {
   /** The sink's state as compact bytes (sink-snapshot.ts), for the index checkpoint. */
   snapshot(): Uint8Array {
     return encodeSinkSnapshot({
+      hashes: this.#hashes,
+      statements: [...this.statements],
+      devices: this.devices,
+      rejected: this.rejected,
+    })
+  }
+
+  /** snapshot()'s bytes as parts to write in order; the hashes are views of the store's pages. */
+  snapshotParts(): Uint8Array[] {
+    return encodeSinkSnapshotParts({
       hashes: this.#hashes,
       statements: [...this.statements],
       devices: this.devices,

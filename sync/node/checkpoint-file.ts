@@ -31,8 +31,10 @@ export interface Checkpoint {
   ledger?: string
 }
 
-/** The file's bytes as two parts to write in order (the sink bytes are not copied). */
-export function encodeCheckpoint(cp: Checkpoint): Uint8Array[] {
+/** The file's bytes as parts to write in order (the sink bytes, or the sink's parts, are not copied). */
+export function encodeCheckpoint(
+  cp: Omit<Checkpoint, 'sink'> & { sink: Uint8Array | Uint8Array[] },
+): Uint8Array[] {
   const { sink, ...named } = cp
   const header = new TextEncoder().encode(JSON.stringify(named))
   const prefix = new Uint8Array(MAGIC.length + 1 + 4 + header.length)
@@ -40,7 +42,7 @@ export function encodeCheckpoint(cp: Checkpoint): Uint8Array[] {
   prefix[MAGIC.length] = VERSION
   new DataView(prefix.buffer).setUint32(MAGIC.length + 1, header.length, true)
   prefix.set(header, MAGIC.length + 1 + 4)
-  return [prefix, sink]
+  return [prefix, ...(Array.isArray(sink) ? sink : [sink])]
 }
 
 export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {

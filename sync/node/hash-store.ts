@@ -66,6 +66,13 @@ export class HashStore {
     return this.#pages[index >> PAGE_SHIFT]!.subarray(o, o + HASH)
   }
 
+  /** Every hash in index order, as views of the store's pages (append-only: later hashes do not change them). */
+  pages(): Uint8Array[] {
+    return this.#pages.map((page, i) =>
+      page.subarray(0, Math.min(PAGE_HASHES, this.#count - i * PAGE_HASHES) * HASH),
+    )
+  }
+
   /** Byte order of the hashes at two indices (the order of their hex strings): <0, 0 or >0. */
   compare(a: number, b: number): number {
     const pa = this.#pages[a >> PAGE_SHIFT]!

@@ -37,13 +37,30 @@ export interface DecodedSinkState {
 }
 
 export function encodeSinkSnapshot(s: SinkState): Uint8Array {
-  let size = MAGIC.length + 1 + 4 + s.hashes.size * HASH + 4 + s.statements.length * 4 + 4 + 8
+  const parts = encodeSinkSnapshotParts(s)
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let o = 0
+  for (const p of parts) {
+    out.set(p, o)
+    o += p.length
+  }
+  return out
+}
+
+/**
+ * The same bytes as parts to write one after the other: the hashes are the store's own pages (views of
+ * append-only storage, not a copy: ~6.4 MB less to allocate at every checkpoint at 200k records).
+ */
+export function encodeSinkSnapshotParts(s: SinkState): Uint8Array[] {
+  const head = new Uint8Array(MAGIC.length + 1 + 4)
+  head.set(MAGIC)
+  head[MAGIC.length] = VERSION
+  new DataView(head.buffer).setUint32(MAGIC.length + 1, s.hashes.size, true)
+  let size = 4 + s.statements.length * 4 + 4 + 8
   for (const d of s.devices.values()) size += HASH + 4 + d.seqs.column.size * 12 + 4 + d.forks.length * 8
   const out = new Uint8Array(size)
   const view = new DataView(out.buffer)
-  out.set(MAGIC)
-  let o = MAGIC.length
-  out[o++] = VERSION
+  let o = 0
   const u32 = (n: number) => {
     view.setUint32(o, n, true)
     o += 4
@@ -51,11 +68,6 @@ export function encodeSinkSnapshot(s: SinkState): Uint8Array {
   const f64 = (n: number) => {
     view.setFloat64(o, n, true)
     o += 8
-  }
-  u32(s.hashes.size)
-  for (let i = 0; i < s.hashes.size; i++) {
-    out.set(s.hashes.at(i), o)
-    o += HASH
   }
   u32(s.statements.length)
   for (const h of s.statements) {
@@ -77,7 +89,7 @@ export function encodeSinkSnapshot(s: SinkState): Uint8Array {
   }
   f64(s.rejected)
   if (o !== size) throw new SinkSnapshotError(`encoded ${o} bytes, expected ${size}`)
-  return out
+  return [head, ...s.hashes.pages(), out]
 }
 
 export function decodeSinkSnapshot(bytes: Uint8Array): DecodedSinkState {
@@ -109,7 +121,8 @@ export function decodeSinkSnapshot(bytes: Uint8Array): DecodedSinkState {
     return n
   }
   const nHashes = count(HASH)
-  const hashes = bytes.slice(o, o + nHashes * HASH)
+  // a view: the restore copies the hashes into the sink's store anyway
+  const hashes = bytes.subarray(o, o + nHashes * HASH)
   o += nHashes * HASH
   const index = () => {
     const i = u32()

@@ -538,10 +538,10 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
   const checkpoint = async () => {
     if (checkpointing) return checkpointing
     checkpointing = (async () => {
-      const { state, snapshot } = await feed.checkpoint()
+      const { state, snapshot } = await feed.checkpointParts()
       // Received pages are saved lazily (repoSaveMs): what the state counts must be on disk before it.
       await flushReadyHandles(repo)
-      const file: Checkpoint = { state, sink: snapshot }
+      const file: Parameters<typeof encodeCheckpoint>[0] = { state, sink: snapshot }
       // Taken after the feed state (so it holds all the state counts) and written before the checkpoint
       // that names it.
       if (ownsLedger && ledgerComplete) {
