@@ -538,6 +538,8 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
   const checkpoint = async () => {
     if (checkpointing) return checkpointing
     checkpointing = (async () => {
+      // the export's buffers land on a collected heap, not on top of a minute of sales' garbage
+      collectGarbage()
       const { state, snapshot } = await feed.checkpointParts()
       // Received pages are saved lazily (repoSaveMs): what the state counts must be on disk before it.
       await flushReadyHandles(repo)
