@@ -31,6 +31,8 @@ interface Stats {
   redials?: number
   /** Of those, the ones the till's own reconnector dialled (sync/net/reconnect.ts). */
   reconnects?: number
+  /** Peers the till dropped, by reason (sync/net error name). */
+  drops?: Record<string, number>
   /** CPU (user + system, all threads) this till process used so far, ms. */
   cpuMs: number
 }
@@ -231,6 +233,13 @@ export const run: Bench = async ({ args }) => {
     const rssBefore = before.map((s) => s.rssMb)
     const linkRedials = before.reduce((sum, s) => sum + (s.redials ?? 0), 0)
     const tillReconnects = before.reduce((sum, s) => sum + (s.reconnects ?? 0), 0)
+    const dropsByReason: Record<string, number> = {}
+    for (const s of before)
+      for (const [name, count] of Object.entries(s.drops ?? {}))
+        dropsByReason[name] = (dropsByReason[name] ?? 0) + count
+    log(
+      `links: ${linkRedials} re-opened, ${tillReconnects} by the tills' reconnectors; drops ${JSON.stringify(dropsByReason)}`,
+    )
 
     // Catch-up: a till enrolled before the history joins now, fetches and validates everything.
     const tCatch = performance.now()
@@ -384,6 +393,7 @@ export const run: Bench = async ({ args }) => {
         dialSeconds: round(dialSeconds),
         linkRedials,
         tillReconnects,
+        dropsByReason,
         liveCpuSeconds: round(liveCpuSeconds),
         liveWallSeconds: round(liveWallSeconds),
         cpuMsPerRecordPerTill: round(cpuMsPerRecordPerTill),

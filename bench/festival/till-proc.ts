@@ -68,6 +68,11 @@ const ledgerReady = node.ledgerReady.then((r) => ({ ...r, sinceStartMs: performa
 // connections close); the tills keep trying to redial each other through it, as behind a real cut, and find
 // each other again by themselves once it is lifted (sync/net/reconnect.ts).
 const blocked = new Set<string>()
+/** Peers this till dropped, by reason (error name): what makes links churn under load. */
+const drops: Record<string, number> = {}
+node.network.access.on('peer:dropped', ({ error }) => {
+  drops[error.name] = (drops[error.name] ?? 0) + 1
+})
 /** When each peer was last unblocked (performance.now()), to say where a heal's time went. */
 const unblockedAt = new Map<string, number>()
 
@@ -239,6 +244,7 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
         redials,
         // dials by the node's reconnector that opened a connection (after cuts, dropped links)
         reconnects: node.network.reconnector?.redials ?? 0,
+        drops,
         rssMb: peakRssMb(),
         // user + system CPU of this process so far (all its threads: the verify pool included)
         cpuMs: (() => {

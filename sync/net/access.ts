@@ -76,7 +76,7 @@ export interface PeerAccessOptions {
   authenticator: PeerAuthenticator
   /** How long a connected peer has to complete the handshake (its own time: see deadline()). */
   helloTimeoutMs?: number
-  /** The same for a peer that passed the handshake before in this process (default 3 x helloTimeoutMs). */
+  /** The same for a peer that passed the handshake before in this process (default 6 x helloTimeoutMs). */
   certifiedHelloTimeoutMs?: number
   /** How long a dropped or rejected peer is refused. */
   cooldownMs?: number
@@ -134,7 +134,7 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
   constructor(private readonly options: PeerAccessOptions) {
     super()
     this.helloTimeoutMs = options.helloTimeoutMs ?? 10_000
-    this.certifiedHelloTimeoutMs = options.certifiedHelloTimeoutMs ?? 3 * this.helloTimeoutMs
+    this.certifiedHelloTimeoutMs = options.certifiedHelloTimeoutMs ?? 6 * this.helloTimeoutMs
     this.cooldownMs = options.cooldownMs ?? 30_000
     this.now = options.now ?? Date.now
     this.log = options.log ?? ((line) => console.warn(line))
@@ -324,12 +324,13 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
 
   /**
    * A refused or malformed hello drops the peer. A transport failure (the connection closed mid-handshake,
-   * e.g. a duplicate connection pruned after both sides dialled) does not: the hello is retried once on
-   * another open connection, and the hello timeout remains the backstop.
+   * e.g. a duplicate connection pruned after both sides dialled, or a stream negotiation that timed out on a
+   * starved till) does not: the hello is retried, up to 3 times, on an open connection to the peer, and the
+   * hello timeout remains the backstop.
    */
   private async greetWithRetry(peerId: string, first: Connection): Promise<void> {
     let connection: Connection | undefined = first
-    for (let attempt = 0; connection && attempt < 2; attempt++) {
+    for (let attempt = 0; connection && attempt < 3 && !this.principals.has(peerId); attempt++) {
       try {
         await this.greet(connection)
         return
@@ -348,10 +349,20 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
 
   /** Dialing side: send our hello, then judge the answer. */
   private async greet(connection: Connection): Promise<void> {
-    const stream = await connection.newStream(HELLO_PROTOCOL, {
-      runOnLimitedConnection: true,
-      signal: AbortSignal.timeout(this.helloDeadlineMs(connection.remotePeer.toString())),
-    })
+    // The stream's protocol negotiation is given the peer's time too (deadline()), not wall time.
+    const negotiation = new AbortController()
+    const cancel = deadline(this.helloDeadlineMs(connection.remotePeer.toString()), () =>
+      negotiation.abort(new HandshakeTimeoutError('hello stream not negotiated in time')),
+    )
+    let stream: Stream
+    try {
+      stream = await connection.newStream(HELLO_PROTOCOL, {
+        runOnLimitedConnection: true,
+        signal: negotiation.signal,
+      })
+    } finally {
+      cancel()
+    }
     try {
       await new FrameWriter(stream, MAX_HELLO_BYTES).write(await this.ownHello())
       const peerId = connection.remotePeer.toString()

@@ -146,6 +146,10 @@ export async function createLakouHost(options: LakouHostOptions = {}): Promise<L
       // be started again from scratch by the redial: give the upgrade and the dial 20 s.
       inboundUpgradeTimeout: 20_000,
       dialTimeout: 20_000,
+      // The same for a stream's protocol negotiation (10 s by default): the hello stream's negotiation timed
+      // out at 50 tills on two cores (load ~86), and the link waited for the next redial.
+      inboundStreamProtocolNegotiationTimeout: 30_000,
+      outboundStreamProtocolNegotiationTimeout: 30_000,
       reconnectRetries: 8,
       reconnectRetryInterval: 1000,
       reconnectBackoffFactor: 2,
