@@ -82,6 +82,8 @@ export class EntryTable {
   // row + 1 of the key in each slot, 0 = empty; kept at most half full
   #slots: Int32Array
   #capacity: number
+  #lastName: string | undefined
+  #lastNumber = 0
   #count = 0
 
   constructor(capacity = 1024) {
@@ -102,6 +104,7 @@ export class EntryTable {
     let slots = 64
     while (slots < c * 2) slots *= 2
     this.#slots = new Int32Array(slots)
+    this.nameNumber('') // name 0: the device of an entry not yet verified (new rows start there)
   }
 
   get size(): number {
@@ -141,19 +144,20 @@ export class EntryTable {
       this.#count++
       this.#place(row)
     }
-    const view = new EntryRow(this, row)
-    view.ref = e.ref
-    view.len = e.len
+    // columns written directly (every ingested record comes through here)
+    this.ref[row] = e.ref
+    this.len[row] = e.len
     this.bits[row] = statusCode(e.status) | (e.sigOk ? SIG_OK : 0)
-    view.kind = e.kind
-    view.device = e.device
-    view.deviceSeq = e.deviceSeq
-    view.card1 = e.card1
-    view.seq1 = e.seq1
-    view.rec = e.rec
+    this.kind[row] = kindCode(e.kind)
+    this.device[row] = e.device === '' ? 0 : this.nameNumber(e.device)
+    this.deviceSeq[row] = e.deviceSeq
+    this.card1[row] = e.card1 === null ? NONE : this.nameNumber(e.card1)
+    this.seq1[row] = e.seq1
+    this.rec[row] = e.rec
+    this.waitingFor[row] = e.waitingFor
+    this.after1[row] = e.after1
+    const view = new EntryRow(this, row)
     view.error = e.error
-    view.waitingFor = e.waitingFor
-    view.after1 = e.after1
     view.pos2 = e.pos2
     return view
   }
@@ -165,12 +169,16 @@ export class EntryTable {
 
   /** The number of a device or card key (each stored once). */
   nameNumber(name: string): number {
+    // consecutive records mostly name one device (a page): no map lookup then
+    if (name === this.#lastName) return this.#lastNumber
     let n = this.#nameOf.get(name)
     if (n === undefined) {
       n = this.names.length
       this.names.push(name)
       this.#nameOf.set(name, n)
     }
+    this.#lastName = name
+    this.#lastNumber = n
     return n
   }
 
