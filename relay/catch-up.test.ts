@@ -54,6 +54,16 @@ describe('catch-up through a relay', () => {
     const b = await start(dirB)
     await converged([a, b], RECORDS, 90_000)
     const sb = await b.send({ cmd: 'stats' })
+    // The relay lets its full pages leave memory once they are saved (they are served from disk): it keeps
+    // the federation and venue docs and the two open pages (A's last, B's first), not the 12 full ones.
+    const documents = async () =>
+      Number(((await (await fetch(relay!.health)).json()) as { documents: number }).documents)
+    let held = await documents()
+    for (let t = 0; t < 300 && held > 4; t++) {
+      await new Promise((r) => setTimeout(r, 100))
+      held = await documents()
+    }
+    expect(held).toBe(4)
     await stopAll([a, b])
     const before = await served(relay.health)
 

@@ -41,3 +41,31 @@ export function relayCompletePage(
     return fullByDirectory(documentId, cls, ready<VenueDoc>(idOf(str(venueUrl))))
   }
 }
+
+/**
+ * Lets full pages leave the relay's memory, as a till lets its indexed full pages go: a relay following the
+ * directory loaded every page of the federation and kept it (a 200k-record history: 209 documents, RSS
+ * 497 MB, and growing with every page). A full page is saved before it goes (`DocumentLayout.unload`, which
+ * also waits while a connected peer is behind on it) and is loaded back from disk when a peer asks for it
+ * by sync; sent whole, it is read from disk without loading. Returns the function that stops the sweep.
+ */
+export function unloadFullPages(
+  repo: Repo,
+  unload: (documentId: DocumentId) => Promise<void>,
+  completePage: (documentId: DocumentId) => boolean,
+  everyMs = 5_000,
+): () => void {
+  const busy = new Set<DocumentId>()
+  const timer = setInterval(() => {
+    for (const h of Object.values(repo.handles)) {
+      const id = h.documentId
+      if (busy.has(id) || !h.isReady() || !completePage(id)) continue
+      busy.add(id)
+      void unload(id)
+        .catch(() => {})
+        .finally(() => busy.delete(id))
+    }
+  }, everyMs)
+  timer.unref?.()
+  return () => clearInterval(timer)
+}
