@@ -192,7 +192,9 @@ describe('ChainSink snapshot', () => {
     const records: Uint8Array[] = []
     // past one 2,048-hash page of the store, so the parts hold a full page and a partial one
     for (let i = 0; i < 2060; i++)
-      records.push((await till.append({ kind: 'till-close-out', counted: [{ asset: 'EUR', amount: i }] })).bytes)
+      records.push(
+        (await till.append({ kind: 'till-close-out', counted: [{ asset: 'EUR', amount: i }] })).bytes,
+      )
     const sink = new ChainSink()
     expect(new Set(await sink.ingestMany(records.slice(0, 2040)))).toEqual(new Set(['applied']))
     const before = sink.snapshot()
