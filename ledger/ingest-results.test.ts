@@ -61,3 +61,21 @@ describe('ingest results', () => {
     expect(JSON.parse(JSON.stringify(r))).toMatchObject({ hash: toHex(sale.hash), status: 'rejected' })
   })
 })
+
+describe('IngestOptions.keepMalformed', () => {
+  it('false: bytes that do not decode are reported in the results, not kept in rejected(); default: kept', async () => {
+    const kit = await makeKit('keep-malformed')
+    const garbage = [new Uint8Array([1, 2, 3]), new Uint8Array([0x45, 1, 0x41, 9])]
+    const [a, b] = await kit.index.ingestMany(garbage, { keepMalformed: false })
+    expect([a!.type, b!.type]).toEqual(['malformed', 'malformed'])
+    expect(a!.status).toBe('rejected')
+    expect(kit.index.rejected()).toEqual([])
+    // a batch without the option, in flight at the same time, still keeps its own
+    const [kept, dropped] = await Promise.all([
+      kit.index.ingest(garbage[0]!),
+      kit.index.ingest(garbage[1]!, { keepMalformed: false }),
+    ])
+    expect([kept.type, dropped.type]).toEqual(['malformed', 'malformed'])
+    expect(kit.index.rejected().map((r) => r.bytes)).toEqual([garbage[0]])
+  })
+})

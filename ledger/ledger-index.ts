@@ -102,17 +102,31 @@ type Settle = (entry: RecordEntry, verdict: boolean | Rule) => void
 // ~4 ms of work 64 verifications give two cores).
 const APPLY_SLICE = 32
 
+/** How a batch is ingested. */
+export interface IngestOptions {
+  /**
+   * Keep bytes that do not decode in the `rejected()` view (default true). false: reported in the results
+   * only, for a caller that keeps its own count of them (sync's ChainSink: garbage a peer sends again and
+   * again must not pile up here).
+   */
+  keepMalformed?: boolean
+}
+
 export class LedgerIndex extends IndexViews {
-  ingest(bytes: Uint8Array): Promise<IngestResult> {
-    return this.ingestMany([bytes]).then((r) => r[0]!)
+  // result arrays of the batches whose malformed items are not kept (IngestOptions.keepMalformed)
+  readonly #dropMalformed = new WeakSet<IngestResult[]>()
+
+  ingest(bytes: Uint8Array, options?: IngestOptions): Promise<IngestResult> {
+    return this.ingestMany([bytes], options).then((r) => r[0]!)
   }
 
   /**
    * Ingest a batch: statements first, then records. Records are decoded, verified (many signatures in
    * flight) and applied as a stream, so only the records in flight are held decoded.
    */
-  async ingestMany(batch: Uint8Array[]): Promise<IngestResult[]> {
+  async ingestMany(batch: Uint8Array[], options?: IngestOptions): Promise<IngestResult[]> {
     const results: IngestResult[] = new Array(batch.length)
+    if (options?.keepMalformed === false) this.#dropMalformed.add(results)
     const statementItems: number[] = []
     const recordItems: number[] = []
     for (let i = 0; i < batch.length; i++) {
@@ -194,7 +208,7 @@ export class LedgerIndex extends IndexViews {
 
   private reportMalformed(bytes: Uint8Array, err: unknown, results: IngestResult[], i: number): void {
     const error = err instanceof LedgerDecodeError ? err : new LedgerDecodeError('malformed', String(err))
-    this.malformed.push({ hash: '', bytes, error })
+    if (!this.#dropMalformed.has(results)) this.malformed.push({ hash: '', bytes, error })
     results[i] = { hash: '', type: 'malformed', status: 'rejected', error }
   }
 

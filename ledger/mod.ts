@@ -50,6 +50,7 @@ export {
   type CloseOutView,
   type DeviceGap,
   type ForkEvidence,
+  type IngestOptions,
   type IngestResult,
   type IngestStatus,
   type InvariantReport,

@@ -62,9 +62,18 @@ export interface LedgerVerdict {
 
 /** What the ledger index must offer to be fed by sync (the ledger's LedgerIndex does). */
 export interface LedgerIngest {
-  ingest(bytes: Uint8Array): Promise<LedgerVerdict>
-  ingestMany?(batch: Uint8Array[]): Promise<LedgerVerdict[]>
+  ingest(bytes: Uint8Array, options?: LedgerIngestOptions): Promise<LedgerVerdict>
+  ingestMany?(batch: Uint8Array[], options?: LedgerIngestOptions): Promise<LedgerVerdict[]>
 }
+
+/**
+ * keepMalformed: false, the sink's own: bytes whose body does not decode are counted by the sink (the
+ * ledger's IngestOptions), not kept by the ledger each time a peer or a page replay sends them again.
+ */
+export interface LedgerIngestOptions {
+  keepMalformed?: boolean
+}
+const SINK_INGEST: LedgerIngestOptions = { keepMalformed: false }
 
 // The ledger verifies every signature it ingests; checking them here as well cost a second WebCrypto
 // round trip through the thread pool per record (half of a push's latency on a loaded machine). So with a
@@ -119,11 +128,11 @@ export class ChainSink implements RecordSink {
     if (this.#hashes.has(d.hash)) {
       // Statements are few and the ledger index may be rebuilding after a restart: it gets them again
       // (it deduplicates), so records waiting for a certificate are not left pending.
-      if (d.type === 'statement') await this.#ledger?.ingest(bytes)
+      if (d.type === 'statement') await this.#ledger?.ingest(bytes, SINK_INGEST)
       return 'duplicate'
     }
     const ok = this.#ledger
-      ? await this.#ledgerSaysValid(bytes, await this.#ledger.ingest(bytes))
+      ? await this.#ledgerSaysValid(bytes, await this.#ledger.ingest(bytes, SINK_INGEST))
       : await signaturesHold(bytes)
     stamp('ledger')
     if (this.#hashes.has(d.hash)) return 'duplicate' // the same record came in meanwhile (rebuild, page)
@@ -173,8 +182,8 @@ export class ChainSink implements RecordSink {
     if (ledger) {
       const items = [...statementDups, ...fresh.map(({ i }) => batch[i]!)]
       const verdicts = ledger.ingestMany
-        ? await ledger.ingestMany(items)
-        : await Promise.all(items.map((b) => ledger.ingest(b)))
+        ? await ledger.ingestMany(items, SINK_INGEST)
+        : await Promise.all(items.map((b) => ledger.ingest(b, SINK_INGEST)))
       ok = await Promise.all(
         fresh.map(({ i }, k) => this.#ledgerSaysValid(batch[i]!, verdicts[statementDups.length + k]!)),
       )
