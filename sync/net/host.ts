@@ -156,7 +156,10 @@ export async function createLakouHost(options: LakouHostOptions = {}): Promise<L
     },
     // A ping answered late by a busy till is not a dead peer: libp2p's adaptive ping timeout may fall to
     // a few hundred ms and abort a healthy connection on a loaded event loop (seen at 20 festival tills).
-    connectionMonitor: { pingTimeout: { minTimeout: 10_000, maxTimeout: 30_000 } },
+    // One ping that times out aborts the connection (wall clock): at 50 tills on two cores (load ~80) links
+    // were re-opened ~1,500 times in a run with 14 handshake drops, so the floor is 30 s (a dead link is
+    // still noticed within ~40-70 s; the tills sell offline meanwhile and anti-entropy catches up).
+    connectionMonitor: { pingTimeout: { minTimeout: 30_000, maxTimeout: 60_000 } },
   })
   // libp2p does not dial discovered peers by itself: venue devices found on the LAN are dialled here.
   host.addEventListener('peer:discovery', (event) => {
