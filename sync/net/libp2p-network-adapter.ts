@@ -164,7 +164,10 @@ export class Libp2pNetworkAdapter extends NetworkAdapter {
     const bytes = cbor.encode(message)
     void this.outboundFor(link)
       .then((out) => out?.writer.write(bytes))
-      .catch(() => this.closeLink(link.libp2pPeerId))
+      .catch(() => {
+        // only this link: a newer one to the same peer may be up by the time an old write fails
+        if (this.links.get(link.libp2pPeerId) === link) this.closeLink(link.libp2pPeerId)
+      })
   }
 
   disconnect(): void {
@@ -280,13 +283,25 @@ export class Libp2pNetworkAdapter extends NetworkAdapter {
             : `more than ${burstBytes} bytes at once or ${bytesPerSecond} bytes/s sustained`,
         )
       }
+      let first = true
       for await (const frame of readFrames(stream, this.maxFrameBytes, charge)) {
         if (!this.connected) break
         this.options.onFrame?.(libp2pPeerId)
         const decoded = decodeFrame(frame)
         if (link.repoPeerId === undefined) {
+          first = false
           this.onJoin(link, decoded)
           continue
+        }
+        // Every stream opens with a join. A peer whose side of the link closed and opened again while ours
+        // stayed up (link churn at a heal) joins again on the link we hold: read as a message, that join was
+        // "not addressed to this peer" and the peer was dropped (50-till festival, session 5).
+        if (first) {
+          first = false
+          if ((decoded as Partial<Join> | undefined)?.type === 'join') {
+            this.onRejoin(link, decoded as Partial<Join>)
+            continue
+          }
         }
         const message = asMessage(decoded, link.repoPeerId, this.peerId!)
         this.emit('message', message)
@@ -322,6 +337,14 @@ export class Libp2pNetworkAdapter extends NetworkAdapter {
     this.byRepoPeer.set(join.senderId, link.libp2pPeerId)
     void this.openOutbound(link.libp2pPeerId)
     this.emit('peer-candidate', { peerId: join.senderId, peerMetadata })
+  }
+
+  // A join on a new stream of a link already joined: the same repo peer id, or the peer is misbehaving.
+  private onRejoin(link: Link, join: Partial<Join>): void {
+    if (join.senderId !== link.repoPeerId) {
+      throw new MalformedFrameError(`a new stream joins as ${String(join.senderId)}, not as its link's peer`)
+    }
+    void this.openOutbound(link.libp2pPeerId)
   }
 
   private closeLink(libp2pPeerId: string): void {
