@@ -150,7 +150,7 @@ export const run: Bench = async ({ args }) => {
     await sleep(calmSeconds * 1000)
     const calmEnd = performance.now()
     await stopSelling()
-    await converge(tills, 300_000)
+    await converge(tills, Math.max(300_000, Number(process.env.FESTIVAL_CONVERGE_MS ?? 0)))
     const propagationSeconds = (performance.now() - calmEnd) / 1000
     log(
       `baseline: ${calmSeconds} s of sales without partition, converged ${round(propagationSeconds)} s after`,
@@ -198,7 +198,7 @@ export const run: Bench = async ({ args }) => {
     log(
       `heal: cuts lifted and links back in ${round(healDialSeconds)} s (${finalHealMs.length} links: median ${q(finalHealMs, 0.5)} s, max ${q(finalHealMs, 1)} s; every heal of the run: ${allHealMs.length} links, median ${q(allHealMs, 0.5)} s, max ${q(allHealMs, 1)} s; bench fallback dials ${links.healFallbackDials}, not healed ${links.healFailures})`,
     )
-    await converge(tills, 300_000)
+    await converge(tills, Math.max(300_000, Number(process.env.FESTIVAL_CONVERGE_MS ?? 0)))
     const convergenceSeconds = (performance.now() - healStart) / 1000
     // What the live phase cost: the tills' CPU from the first sale to convergence, per record each till
     // applied (every till applies every live record). Scaled to N tills at the same rate, a festival needs
