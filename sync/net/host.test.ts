@@ -33,3 +33,35 @@ describe('peer key persistence', () => {
     await expect(loadOrCreatePeerKey(data)).rejects.toBeInstanceOf(PeerKeyFileError)
   })
 })
+
+describe('connection monitor', () => {
+  it('keeps a connection whose pings answer slower than the ping interval (pings overlap)', async () => {
+    const PING = '/ipfs/ping/1.0.0'
+    const slow = await createLakouHost({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false })
+    const pinger = await createLakouHost({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, pingIntervalMs: 200 })
+    try {
+      // A loaded peer: every ping is echoed 1 s late, so ~5 of the pinger's pings are in flight at once.
+      await slow.unhandle(PING)
+      await slow.handle(
+        PING,
+        async (stream) => {
+          for await (const chunk of stream) {
+            await new Promise((r) => setTimeout(r, 1000))
+            stream.send(chunk)
+          }
+          await stream.close()
+        },
+        { maxInboundStreams: 16 },
+      )
+      const closed: string[] = []
+      pinger.addEventListener('connection:close', (e) => closed.push(e.detail.remotePeer.toString()))
+      await pinger.dial(slow.getMultiaddrs()[0]!)
+      await new Promise((r) => setTimeout(r, 3000))
+      expect(closed).toEqual([])
+      expect(pinger.getConnections(slow.peerId)).toHaveLength(1)
+    } finally {
+      await pinger.stop()
+      await slow.stop()
+    }
+  }, 20_000)
+})

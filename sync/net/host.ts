@@ -48,7 +48,18 @@ export interface LakouHostOptions {
    * (a network cut in tests and benches, `LakouNetwork.blockPeer`). Read at every dial and connection.
    */
   refusePeer?: (peerId: string) => boolean
+  /** How often every connection is pinged (libp2p's connection monitor; default 10 s). For tests. */
+  pingIntervalMs?: number
 }
+
+/**
+ * Pings in flight at once per connection, each way. libp2p's connection monitor pings every connection every
+ * 10 s and waits up to 30-60 s (below); the ping service allows one outbound stream (two inbound) by default,
+ * so on a loaded till a ping slower than 10 s made the next heartbeat's stream fail ("Too many outbound
+ * protocol streams") and the monitor aborted a healthy connection. At 50 festival tills on two cores that
+ * was most of the ~1,600 links re-opened in a run, each re-open a new hello and a re-sync of every document.
+ */
+export const PINGS_IN_FLIGHT = 8
 
 /** Loads the peer key from the data dir, creating it (mode 0600) on first start. */
 export async function loadOrCreatePeerKey(dataDir: string): Promise<PrivateKey> {
@@ -97,7 +108,10 @@ export async function createLakouHost(options: LakouHostOptions = {}): Promise<L
   if (options.mdns ?? true) peerDiscovery.push(mdns())
   if (relays.length > 0) peerDiscovery.push(bootstrap({ list: relays, timeout: 100 }))
 
-  const services: Record<string, unknown> = { identify: identify(), ping: ping() }
+  const services: Record<string, unknown> = {
+    identify: identify(),
+    ping: ping({ maxInboundStreams: PINGS_IN_FLIGHT, maxOutboundStreams: PINGS_IN_FLIGHT }),
+  }
   if (options.relayServer) {
     services.relay = circuitRelayServer({
       reservations: { maxReservations: 1024, applyDefaultLimit: !(options.relayUnlimited ?? true) },
@@ -159,7 +173,10 @@ export async function createLakouHost(options: LakouHostOptions = {}): Promise<L
     // One ping that times out aborts the connection (wall clock): at 50 tills on two cores (load ~80) links
     // were re-opened ~1,500 times in a run with 14 handshake drops, so the floor is 30 s (a dead link is
     // still noticed within ~40-70 s; the tills sell offline meanwhile and anti-entropy catches up).
-    connectionMonitor: { pingTimeout: { minTimeout: 30_000, maxTimeout: 60_000 } },
+    connectionMonitor: {
+      pingTimeout: { minTimeout: 30_000, maxTimeout: 60_000 },
+      ...(options.pingIntervalMs ? { pingInterval: options.pingIntervalMs } : {}),
+    },
   })
   // libp2p does not dial discovered peers by itself: venue devices found on the LAN are dialled here.
   host.addEventListener('peer:discovery', (event) => {
