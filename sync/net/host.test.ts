@@ -38,7 +38,11 @@ describe('connection monitor', () => {
   it('keeps a connection whose pings answer slower than the ping interval (pings overlap)', async () => {
     const PING = '/ipfs/ping/1.0.0'
     const slow = await createLakouHost({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false })
-    const pinger = await createLakouHost({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, pingIntervalMs: 200 })
+    const pinger = await createLakouHost({
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      mdns: false,
+      pingIntervalMs: 200,
+    })
     try {
       // A loaded peer: every ping is echoed 1 s late, so ~5 of the pinger's pings are in flight at once.
       await slow.unhandle(PING)
