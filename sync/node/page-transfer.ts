@@ -25,10 +25,20 @@ import {
   PeerNotAuthenticatedError,
   preferredConnection,
 } from '../net/mod.ts'
+import { bytesEqual, decodeSigned, fromHex, verifySignatures } from './ledger.ts'
 import { loadStoredDoc } from './stored-page.ts'
 
 export const PAGE_TRANSFER_PROTOCOL = '/lakou/ledger-page/1.0.0'
 const MAX_REQUEST_BYTES = 1024
+
+/**
+ * A page sent whole is not the full page the directory names: it does not load, names another venue,
+ * device or page, does not hold exactly a full page of that device's chain, or its chain is not signed by
+ * the device. It is not stored, and the page is asked of another peer.
+ */
+export class WholePageRefusedError extends Error {
+  override name = 'WholePageRefusedError'
+}
 
 export interface PageTransferOptions {
   host: Libp2p
@@ -53,8 +63,13 @@ export class PageTransfer {
   // Requests made of each peer (the least asked goes first), and peers that do not speak the protocol.
   readonly #asked = new Map<string, number>()
   readonly #mute = new Set<string>()
-  /** Pages served whole / fetched whole / asked of a peer that did not send them. */
-  readonly stats = { served: 0, refused: 0, fetched: 0, missed: 0 }
+  // Peers that sent a page that is not the one asked for: asked after every other peer from then on.
+  readonly #distrusted = new Set<string>()
+  /**
+   * Pages served whole / not served / fetched whole / asked of a peer that did not send them / sent but
+   * refused here (WholePageRefusedError).
+   */
+  readonly stats = { served: 0, refused: 0, fetched: 0, missed: 0, badPages: 0 }
 
   constructor(options: PageTransferOptions) {
     this.#o = options
@@ -123,14 +138,26 @@ export class PageTransfer {
     const peers = this.#o.access
       .authenticatedPeers()
       .filter((p) => !this.#mute.has(p))
-      .sort((a, b) => (this.#asked.get(a) ?? 0) - (this.#asked.get(b) ?? 0))
+      .sort(
+        (a, b) =>
+          Number(this.#distrusted.has(a)) - Number(this.#distrusted.has(b)) ||
+          (this.#asked.get(a) ?? 0) - (this.#asked.get(b) ?? 0),
+      )
     for (const peer of peers) {
       this.#asked.set(peer, (this.#asked.get(peer) ?? 0) + 1)
       const bytes = await this.#ask(peer, want.documentId).catch((e: Error) => {
         if (e.name === 'UnsupportedProtocolError') this.#mute.add(peer)
         return undefined
       })
-      const records = bytes && (await this.#keep(want, bytes))
+      const records =
+        bytes &&
+        (await this.#keep(want, bytes).catch((e: Error) => {
+          if (e.name !== 'WholePageRefusedError') throw e
+          this.stats.badPages++
+          this.#distrusted.add(peer)
+          this.#o.log?.(`lakou/node: page ${want.documentId} from ${peer} refused: ${e.message}`)
+          return undefined
+        }))
       if (records) {
         this.stats.fetched++
         return records
@@ -165,18 +192,61 @@ export class PageTransfer {
     }
   }
 
-  // The page as sent must be the full page the directory names (readWholePage). The same bytes are then
-  // stored as its snapshot, before the feed may count the page as indexed: a restart skips loading full
-  // indexed pages, so they must be on disk.
-  async #keep(want: FullPageRequest, bytes: Uint8Array): Promise<Uint8Array[] | undefined> {
+  // The page as sent must be the full page the directory names (readWholePage), its records that page of
+  // the device's chain (checkPageChain). The same bytes are then stored as its snapshot, before the feed
+  // may count the page as indexed: a restart skips loading full indexed pages, so they must be on disk.
+  async #keep(want: FullPageRequest, bytes: Uint8Array): Promise<Uint8Array[]> {
     const page = readWholePage(bytes, want, this.#capacity)
-    if (!page) {
-      this.#o.log?.(`lakou/node: page ${want.documentId} sent whole is not the full page the directory names`)
-      return undefined
-    }
+    if (!page) throw new WholePageRefusedError('not the full page the directory names')
+    await checkPageChain(page.records, want, this.#capacity)
     await this.#o.storage.save(snapshotKey(want.documentId, page.heads), bytes)
     return page.records
   }
+}
+
+/**
+ * Throws WholePageRefusedError unless `records` are exactly page `want.page` of device `want.deviceId`'s
+ * chain: its records at deviceSeq page x capacity + 1 .. (page + 1) x capacity in order, each naming the
+ * previous one's hash as devicePrev, and the last one's signatures valid. The device's signature on the
+ * last record covers its devicePrev, which is the hash of the record before, and so on: one verification
+ * (not a thousand) ties every record of the page to the device's key. Why: a page counted as full and
+ * indexed is never fetched again, so a forged or shuffled page (records of another page, records dropped)
+ * would leave the fresh till without the genuine records for good. Every record is still validated by the
+ * ledger; this only decides whether these bytes may stand for the page.
+ */
+export async function checkPageChain(
+  records: Uint8Array[],
+  want: Pick<FullPageRequest, 'deviceId' | 'page'>,
+  capacity: number = PAGE_CAPACITY,
+): Promise<void> {
+  let device: Uint8Array
+  try {
+    device = fromHex(want.deviceId)
+  } catch {
+    throw new WholePageRefusedError(`device id ${want.deviceId.slice(0, 16)} is not a key`)
+  }
+  if (records.length !== capacity)
+    throw new WholePageRefusedError(`${records.length} records, a full page holds ${capacity}`)
+  const firstSeq = want.page * capacity + 1
+  let prev: Uint8Array | undefined
+  for (let i = 0; i < records.length; i++) {
+    let d: ReturnType<typeof decodeSigned>
+    try {
+      d = decodeSigned(records[i]!)
+    } catch (e) {
+      throw new WholePageRefusedError(`record ${i} does not decode: ${(e as Error).message}`)
+    }
+    if (d.type !== 'record') throw new WholePageRefusedError(`item ${i} is not a record`)
+    const r = d.record
+    if (!bytesEqual(r.device, device)) throw new WholePageRefusedError(`record ${i} is another device's`)
+    if (r.deviceSeq !== firstSeq + i)
+      throw new WholePageRefusedError(`record ${i} has deviceSeq ${r.deviceSeq}, not ${firstSeq + i}`)
+    if (prev && !bytesEqual(r.devicePrev, prev))
+      throw new WholePageRefusedError(`record ${i} does not follow record ${i - 1}`)
+    prev = d.hash
+  }
+  if (!(await verifySignatures(records[records.length - 1]!)))
+    throw new WholePageRefusedError('the last record is not signed by its device')
 }
 
 /**
