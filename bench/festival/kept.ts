@@ -44,16 +44,34 @@ export type KeptFestival = Omit<Festival, 'cleanup'> & { cleanup?: () => void }
  */
 export async function keptFestival(
   keep: string | undefined,
-  o: { tills: number; records: number; cards: number; seed: number; log: (line: string) => void },
+  o: {
+    tills: number
+    records: number
+    cards: number
+    seed: number
+    /** Earlier tills that wrote the history (default 10); each leaves its last page partial. */
+    historyDevices?: number
+    log: (line: string) => void
+  },
 ): Promise<KeptFestival> {
   const saved = keep ? path.join(keep, 'festival.json') : undefined
+  const historyDevices = o.historyDevices ?? 10
   if (saved && existsSync(saved)) {
-    const f = JSON.parse(readFileSync(saved, 'utf8')) as KeptFestival & { records: number }
-    if (f.records === o.records && f.tills.length >= o.tills && existsSync(f.tills[0]!)) return f
+    const f = JSON.parse(readFileSync(saved, 'utf8')) as KeptFestival & {
+      records: number
+      historyDevices?: number
+    }
+    if (
+      f.records === o.records &&
+      (f.historyDevices ?? 10) === historyDevices &&
+      f.tills.length >= o.tills &&
+      existsSync(f.tills[0]!)
+    )
+      return f
   }
-  const f = await buildFestival(o)
+  const f = await buildFestival({ ...o, historyDevices })
   if (!saved || !keep) return f
   mkdirSync(keep, { recursive: true })
-  writeFileSync(saved, JSON.stringify({ ...f, records: o.records }))
+  writeFileSync(saved, JSON.stringify({ ...f, records: o.records, historyDevices }))
   return f
 }

@@ -3,7 +3,7 @@
 // (one JSON object per line). Run: node sync/node/run-bundled.mjs bench/festival/till-proc.ts
 //   --data DIR --till I --tills N --cards C --seed S
 // Commands {id, cmd}: dial, linked, block, unblock, sell (start/stop selling at a rate), sellOne, stats,
-// ledgerReady, has, final, stop.
+// ledgerReady, has, final, clock, bare, bareDial, stop.
 // Events: ready (with readyMs since process start), sold (acknowledged = on disk), error.
 import { createHash } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -11,6 +11,7 @@ import path from 'node:path'
 import v8 from 'node:v8'
 import { multiaddr } from '@multiformats/multiaddr'
 import { fromHex, sha256, toHex } from '../../ledger/mod.ts'
+import { createLakouHost } from '../../sync/net/host.ts'
 import { createVenueNode } from '../../sync/node/venue-node.ts'
 import { emit, serveCommands } from '../../sync/test/json-lines-child.ts'
 import { MemorySampler, memoryBreakdown } from './memory-probe.ts'
@@ -170,13 +171,60 @@ function balancesDigest(): { digest: string; cards: number } {
   return { digest: h.digest('hex').slice(0, 32), cards }
 }
 
+const trafficEpoch = () => {
+  const at = node.network.adapter.traffic.lastFrameAt
+  return at === 0 ? 0 : Math.round(performance.timeOrigin + at)
+}
+
 const peakRssMb = () => {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))
   return m ? Math.round(Number(m[1]) / 1024) : Math.round(process.memoryUsage().rss / 1048576)
 }
 
+// A second libp2p host in this process with no Lakou protocol (no hello, no sync, no push): the baseline of
+// bench/reconnect.ts, a bare connection (TCP, noise, yamux, identify) between the same two processes.
+let bareHost: Awaited<ReturnType<typeof createLakouHost>> | undefined
+
 async function handle(c: Record<string, unknown>): Promise<Record<string, unknown>> {
   switch (c.cmd) {
+    case 'clock':
+      // the CPU profile's clock (V8 ticks = CLOCK_MONOTONIC, in us) and the wall clock, read together
+      return { monotonicUs: Number(process.hrtime.bigint() / 1000n), epochMs: Date.now(), pid: process.pid }
+    case 'settle': {
+      // Resolves once no repo frame has gone in or out for quietMs (at most maxMs): the document sync of a
+      // new link is over. Waits here rather than being polled (each poll a reply line: bench CPU in the till).
+      const quietMs = Number(c.quietMs ?? 1500)
+      const until = performance.now() + Number(c.maxMs ?? 120_000)
+      const traffic = node.network.adapter.traffic
+      for (;;) {
+        const quietFor = performance.now() - traffic.lastFrameAt
+        if (quietFor >= quietMs || performance.now() >= until) break
+        await new Promise((r) => setTimeout(r, quietMs - quietFor + 5))
+      }
+      return { lastFrameEpochMs: trafficEpoch() }
+    }
+    case 'bare': {
+      bareHost ??= await createLakouHost({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false })
+      return { addresses: bareHost.getMultiaddrs().map((a) => a.toString()) }
+    }
+    case 'bareDial': {
+      // Connect to the other till's bare host, wait for identify (both sides' first protocol), hang up.
+      if (!bareHost) throw new Error('bare host not started')
+      const host = bareHost
+      const t = performance.now()
+      const identified = new Promise<void>((resolve) => {
+        const on = () => {
+          host.removeEventListener('peer:identify', on)
+          resolve()
+        }
+        host.addEventListener('peer:identify', on)
+      })
+      const connection = await host.dial(multiaddr(String(c.addr)))
+      await identified
+      const ms = performance.now() - t
+      await connection.close()
+      return { ms }
+    }
     case 'dial': {
       await node.network.host.dial(multiaddr(String(c.addr)))
       await node.network.access.whenAuthenticated(String(c.peerId), 15_000)
@@ -246,6 +294,8 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
         reconnects: node.network.reconnector?.redials ?? 0,
         drops,
         rssMb: peakRssMb(),
+        // automerge-repo messages through the sync adapter so far (frames, bytes, last frame)
+        traffic: { ...node.network.adapter.traffic, lastFrameEpochMs: trafficEpoch() },
         // user + system CPU of this process so far (all its threads: the verify pool included)
         cpuMs: (() => {
           const u = process.cpuUsage()
@@ -268,6 +318,7 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
       return { digest: node.sink.digest(), balances: balancesDigest(), forks: index.forks().length }
     }
     case 'stop':
+      await bareHost?.stop()
       if (selling) selling.stop = true
       writeMemoryReport()
       await node.stop()

@@ -61,6 +61,16 @@ interface Link {
   budget: PeerBudget
 }
 
+/** Repo messages through the adapter (benches: what a (re)connection costs in document sync). */
+export interface AdapterTraffic {
+  framesIn: number
+  framesOut: number
+  bytesIn: number
+  bytesOut: number
+  /** performance.now() of the last frame in or out (0: none yet). */
+  lastFrameAt: number
+}
+
 interface Join {
   type: 'join'
   senderId: RepoPeerId
@@ -82,6 +92,8 @@ export class Libp2pNetworkAdapter extends NetworkAdapter {
   private offs: Array<() => void> = []
   private readonly timers = new Set<ReturnType<typeof setTimeout>>()
   private readonly reopenDelayMs: number
+  /** Counted as frames are written and read; never reset (read two snapshots and subtract). */
+  readonly traffic: AdapterTraffic = { framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, lastFrameAt: 0 }
 
   constructor(private readonly options: Libp2pNetworkAdapterOptions) {
     super()
@@ -162,6 +174,9 @@ export class Libp2pNetworkAdapter extends NetworkAdapter {
     const link = libp2pPeerId === undefined ? undefined : this.links.get(libp2pPeerId)
     if (!link) return
     const bytes = cbor.encode(message)
+    this.traffic.framesOut++
+    this.traffic.bytesOut += bytes.byteLength
+    this.traffic.lastFrameAt = performance.now()
     void this.outboundFor(link)
       .then((out) => out?.writer.write(bytes))
       .catch(() => {
@@ -286,6 +301,9 @@ export class Libp2pNetworkAdapter extends NetworkAdapter {
       let first = true
       for await (const frame of readFrames(stream, this.maxFrameBytes, charge)) {
         if (!this.connected) break
+        this.traffic.framesIn++
+        this.traffic.bytesIn += frame.byteLength
+        this.traffic.lastFrameAt = performance.now()
         this.options.onFrame?.(libp2pPeerId)
         const decoded = decodeFrame(frame)
         if (link.repoPeerId === undefined) {
