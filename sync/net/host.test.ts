@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PeerKeyFileError } from './errors.ts'
-import { createLakouHost, loadOrCreatePeerKey, PEER_KEY_FILE } from './host.ts'
+import { connectionCloseReasons, createLakouHost, loadOrCreatePeerKey, PEER_KEY_FILE } from './host.ts'
 
 let dir: string
 beforeAll(async () => {
@@ -68,4 +68,28 @@ describe('connection monitor', () => {
       await slow.stop()
     }
   }, 20_000)
+})
+
+describe('connection close reasons', () => {
+  it('counts why connections closed, on both sides, with peer ids and numbers stripped', async () => {
+    const a = await createLakouHost({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false })
+    const b = await createLakouHost({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false })
+    try {
+      const conn = await a.dial(b.getMultiaddrs()[0]!)
+      const gone = new Promise((r) => b.addEventListener('connection:close', r, { once: true }))
+      conn.abort(new Error(`ping to ${b.peerId} failed after 31000 ms`))
+      await gone
+      expect([...connectionCloseReasons(a)]).toEqual([['local Error: ping to PEER failed after N ms', 1]])
+      expect([...connectionCloseReasons(b).values()].reduce((x, y) => x + y, 0)).toBe(1)
+      // b sees the reset of its socket (libp2p reports it as a local close with the socket's error)
+      expect([...connectionCloseReasons(b).keys()][0]).toMatch(/^(local|remote) \w+/)
+      await a.dial(b.getMultiaddrs()[0]!)
+      await a.hangUp(b.peerId)
+      // a clean close has no error (libp2p's own `local` flag says which side's socket ended first)
+      expect([...connectionCloseReasons(a).keys()].filter((k) => / closed$/.test(k))).toHaveLength(1)
+    } finally {
+      await a.stop()
+      await b.stop()
+    }
+  })
 })

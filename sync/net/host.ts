@@ -183,5 +183,40 @@ export async function createLakouHost(options: LakouHostOptions = {}): Promise<L
     const id = event.detail.id
     if (host.getConnections(id).length === 0) void host.dial(id).catch(() => {})
   })
+  tallyConnectionCloses(host)
   return host
+}
+
+const closeReasons = new WeakMap<Libp2p, Map<string, number>>()
+
+/**
+ * Why this host's connections closed, counted by reason: "local|remote <error name>: <message>" (peer ids
+ * and numbers stripped), "local|remote closed" for a clean close (local|remote: libp2p's `local` flag of the
+ * close event). A diagnostic for links that churn on a
+ * loaded node (the festival's tills report it); empty for a host not made by `createLakouHost`.
+ */
+export function connectionCloseReasons(host: Libp2p): ReadonlyMap<string, number> {
+  return closeReasons.get(host) ?? new Map()
+}
+
+function tallyConnectionCloses(host: Libp2p): void {
+  const tally = new Map<string, number>()
+  closeReasons.set(host, tally)
+  host.addEventListener('connection:open', (event) => {
+    event.detail.addEventListener(
+      'close',
+      (closed) => {
+        const side = closed.local ? 'local' : 'remote'
+        const err = closed.error
+        const reason = err
+          ? `${side} ${err.name}: ${String(err.message)
+              .replace(/12D3Koo\w+|Qm\w{44}/g, 'PEER')
+              .replace(/\d+/g, 'N')
+              .slice(0, 100)}`
+          : `${side} closed`
+        tally.set(reason, (tally.get(reason) ?? 0) + 1)
+      },
+      { once: true },
+    )
+  })
 }
