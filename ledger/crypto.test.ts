@@ -10,6 +10,7 @@ import {
   verificationPath,
   verifySignature,
   verifySignatureCallback,
+  verifySignatureNow,
   verifyWithNodeCrypto,
   verifyWithWebCrypto,
   verifyWithWebCryptoCallback,
@@ -41,11 +42,14 @@ type Verify = typeof verifyWithWebCrypto
 const paths: Array<[string, Verify]> = [
   ['node:crypto', verifyWithNodeCrypto!],
   ['webcrypto', verifyWithWebCrypto],
+  // the same checks on the calling thread (the ingest's path for a record or two at a time)
+  ['node:crypto inline', async (key, message, signature) => verifySignatureNow!(key, message, signature)],
 ]
 
 describe('verifySignature', () => {
   it('takes node:crypto in Node', () => {
     expect(verifyWithNodeCrypto).toBeTypeOf('function')
+    expect(verifySignatureNow).toBeTypeOf('function')
     expect(verificationPath).toBe('node:crypto')
     expect(verifySignature).toBe(verifyWithNodeCrypto)
   })

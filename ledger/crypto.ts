@@ -15,13 +15,17 @@ type NodeHash = (algorithm: string, data: Uint8Array, encoding: 'latin1') => str
 // node:crypto's callback verify and key objects: the same OpenSSL verify on libuv's pool as WebCrypto,
 // with less main-thread work per call (no WebIDL conversion, no copies; ~10-15 us against 16-21 us, Node 20)
 type NodeKeyObject = object
-type NodeVerify = (
-  algorithm: null,
-  data: Uint8Array,
-  key: NodeKeyObject,
-  signature: Uint8Array,
-  callback: (err: Error | null, ok: boolean) => void,
-) => void
+type NodeVerify = {
+  (
+    algorithm: null,
+    data: Uint8Array,
+    key: NodeKeyObject,
+    signature: Uint8Array,
+    callback: (err: Error | null, ok: boolean) => void,
+  ): void
+  // without a callback: on the calling thread
+  (algorithm: null, data: Uint8Array, key: NodeKeyObject, signature: Uint8Array): boolean
+}
 type NodeCrypto = {
   hash?: NodeHash
   verify?: NodeVerify
@@ -216,23 +220,32 @@ export type CallbackVerifier = <T>(
   tag: T,
 ) => boolean
 
-function nodeCryptoCallbackVerifier(
-  verify: NodeVerify,
+// The key object of a raw public key for node:crypto, or null when OpenSSL refuses it. The last key is
+// compared byte for byte first: a ledger page's records all name one device (no key string and map lookup
+// per verify).
+function nodeKeyLookup(
   createPublicKey: NonNullable<NodeCrypto['createPublicKey']>,
-): CallbackVerifier {
-  // the last key, compared byte for byte: a ledger page's records all name one device (no key string
-  // and map lookup per verify)
+): (publicKey: Uint8Array) => NodeKeyObject | null {
   const lastBytes = new Uint8Array(32)
   let lastKey: NodeKeyObject | null = null
+  return (publicKey) => {
+    if (lastKey !== null && bytesEqual(publicKey, lastBytes)) return lastKey
+    const key = nodeKeyOf(createPublicKey, keyOf(publicKey), publicKey)
+    if (key === null) return null
+    lastBytes.set(publicKey)
+    lastKey = key
+    return key
+  }
+}
+
+function nodeCryptoCallbackVerifier(
+  verify: NodeVerify,
+  keyFor: (publicKey: Uint8Array) => NodeKeyObject | null,
+): CallbackVerifier {
   return (publicKey, message, signature, done, tag) => {
     if (publicKey.length !== 32 || signature.length !== 64) return false
-    let key = lastKey
-    if (key === null || !bytesEqual(publicKey, lastBytes)) {
-      key = nodeKeyOf(createPublicKey, keyOf(publicKey), publicKey)
-      if (key === null) return false
-      lastBytes.set(publicKey)
-      lastKey = key
-    }
+    const key = keyFor(publicKey)
+    if (key === null) return false
     try {
       verify(null, message, key, signature, (err, ok) => done(tag, err === null && ok === true))
     } catch {
@@ -250,9 +263,32 @@ export const verifyWithWebCryptoCallback: CallbackVerifier = (publicKey, message
   return true
 }
 
+const nodeKeyFor = nodeCrypto?.createPublicKey ? nodeKeyLookup(nodeCrypto.createPublicKey) : undefined
 const nodeCallbackVerifier =
-  nodeCrypto?.verify && nodeCrypto.createPublicKey
-    ? nodeCryptoCallbackVerifier(nodeCrypto.verify, nodeCrypto.createPublicKey)
+  nodeCrypto?.verify && nodeKeyFor ? nodeCryptoCallbackVerifier(nodeCrypto.verify, nodeKeyFor) : undefined
+
+/**
+ * Verifies on the calling thread (node:crypto's synchronous verify); undefined where the runtime has no
+ * such verify (browsers: WebCrypto is asynchronous only). false, never a throw, for bad keys, lengths or
+ * signatures. For a record or two at a time: the thread pool's round trip (a job, a thread woken, a
+ * callback) cost more CPU than the verify saves the main thread when records arrive one by one, and on a
+ * saturated machine there is no idle core for the pool to use (sync/README "Live CPU").
+ */
+export const verifySignatureNow:
+  | ((publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean)
+  | undefined =
+  nodeCrypto?.verify && nodeKeyFor
+    ? ((verify, keyFor) => (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => {
+        if (publicKey.length !== 32 || signature.length !== 64) return false
+        const key = keyFor(publicKey)
+        if (key === null) return false
+        verifications++
+        try {
+          return verify(null, message, key, signature) === true
+        } catch {
+          return false
+        }
+      })(nodeCrypto.verify, nodeKeyFor)
     : undefined
 
 /**

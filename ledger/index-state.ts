@@ -88,10 +88,17 @@ export function reject(rule: Rule, detail: string): never {
   throw new LedgerRuleError(rule, detail)
 }
 
+// A pushed record comes alone: its verify on the calling thread cost less CPU than the thread pool's
+// round trip (measured with the festival, ledger/README "Speed and memory"); a page or a catch-up batch
+// still spreads over the pool.
+const DEFAULT_VERIFY_INLINE_MAX = 8
+
 export abstract class IndexState {
   protected readonly federationKeys: PublicKey[]
 
   protected readonly concurrency: number
+
+  protected readonly verifyInlineMax: number
 
   protected entries = new EntryTable()
 
@@ -137,6 +144,7 @@ export abstract class IndexState {
     // 64 in flight keeps the thread pool busy; more only holds more decoded records (measured: same
     // speed, +50 % peak RSS at 512)
     this.concurrency = options.concurrency ?? 64
+    this.verifyInlineMax = options.verifyInlineMax ?? DEFAULT_VERIFY_INLINE_MAX
     this.trust = buildTrust(this.federationKeys, [])
   }
 

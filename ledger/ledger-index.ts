@@ -6,7 +6,7 @@
 import { toAmounts } from './balances.ts'
 import { bytesEqual, bytesOfKey, hexOfKey, keyOf, toHex } from './bytes.ts'
 import { type Decoded, type DecodedKeyed, decodeSigned, decodeSignedKeyed } from './codec.ts'
-import { verifySignature, verifySignatureCallback } from './crypto.ts'
+import { verifySignature, verifySignatureCallback, verifySignatureNow } from './crypto.ts'
 import { LedgerDecodeError, LedgerRuleError, LedgerSnapshotError, type Rule } from './errors.ts'
 import { peekKind, positionOf, type RecordEntry, waitingLabel } from './index-state.ts'
 import { IndexViews } from './index-views.ts'
@@ -97,6 +97,8 @@ class RecordResult implements IngestResult {
 
 /** Receives a record's signature verdict: true, false (the device signature fails) or the rule. */
 type Settle = (entry: RecordEntry, verdict: boolean | Rule) => void
+/** startRecord: the signatures were checked on this thread and hold. */
+const VERIFIED = 'verified' as const
 
 // Records applied per settled verification while others are in flight (~15-20 us each: well under the
 // ~4 ms of work 64 verifications give two cores).
@@ -232,6 +234,8 @@ export class LedgerIndex extends IndexViews {
     let next = 0
     let inFlight = 0
     let failed = false
+    // a few records (a pushed record, its copies): verified here, not through the pool (verifyInlineMax)
+    const inline = items.length <= this.verifyInlineMax
     const settle: Settle = (entry, verdict) => {
       inFlight--
       if (failed) return
@@ -257,8 +261,9 @@ export class LedgerIndex extends IndexViews {
     const refill = (): void => {
       while (inFlight < this.concurrency && next < items.length) {
         const i = items[next++]!
-        const started = this.startRecord(batch[i]!, i, results, entryAt, settle)
+        const started = this.startRecord(batch[i]!, i, results, entryAt, settle, inline)
         if (started === true) inFlight++
+        else if (started === VERIFIED) this.finishVerify(true, entryAt[i]!)
         else if (started !== false) this.finishVerify(started, entryAt[i]!)
       }
     }
@@ -286,7 +291,8 @@ export class LedgerIndex extends IndexViews {
     results: IngestResult[],
     entryAt: Array<RecordEntry | undefined>,
     settle: Settle,
-  ): boolean | Rule {
+    inline = false,
+  ): boolean | Rule | typeof VERIFIED {
     const d = this.decodeKeyedOrReport(bytes, results, i)
     if (!d) return false
     const key = d.hash
@@ -326,7 +332,28 @@ export class LedgerIndex extends IndexViews {
       pos2: null,
     })
     entryAt[i] = entry
+    if (inline && verifySignatureNow) return this.verifyRecordNow(d, verifySignatureNow)
     return this.startRecordVerification(d, entry, settle)
+  }
+
+  /** startRecordVerification's checks on this thread: VERIFIED, or the rule that fails. */
+  protected verifyRecordNow(
+    d: DecodedKeyed & { type: 'record' },
+    verifyNow: NonNullable<typeof verifySignatureNow>,
+  ): typeof VERIFIED | Rule {
+    const positions = signingCardPositions(d.record)
+    if (d.signatures.length !== 1 + positions.length) return 'card-signature'
+    for (let i = 0; i < positions.length; i++)
+      if (positions[i]!.cardSeq < 1 || positions[i]!.cardSeq > 0xffffffff) return 'card-counter'
+    if (!verifyNow(d.record.device, deviceSignatureMessageOfKey(d.hash), d.signatures[0]!)) return 'signature'
+    if (positions.length === 0) return VERIFIED
+    const hash = bytesOfKey(d.hash)
+    for (let i = 0; i < positions.length; i++) {
+      const p = positions[i]!
+      if (!verifyNow(p.card.subarray(1), cardSignatureMessage(p.cardSeq, hash), d.signatures[i + 1]!))
+        return 'card-signature'
+    }
+    return VERIFIED
   }
 
   /** After the signature checks: reject, or queue the record for the rules. */

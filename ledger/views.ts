@@ -20,6 +20,11 @@ export interface LedgerIndexOptions {
   federation: PublicKey | PublicKey[]
   /** Signature verifications in flight at once (WebCrypto runs them on the thread pool). */
   concurrency?: number
+  /**
+   * A batch of at most this many records is verified on the calling thread where the runtime can (Node's
+   * synchronous node:crypto verify), not through the thread pool (default 8; 0: always the pool).
+   */
+  verifyInlineMax?: number
 }
 
 export interface ForkEvidence {
