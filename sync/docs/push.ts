@@ -12,7 +12,7 @@
 // record through the CRDT, saturated the festival's tills). The pages still follow, in batches, as the
 // durable and catch-up path (relays, tills that are never online together, partitions that heal).
 // Forwarded records leave in small batches per peer (push-outbox.ts), and a copy a peer sent us first is not
-// sent back to it; a copy already held is recognised by its bytes before any decode or verify.
+// sent back to it; a copy already held is recognised by its last signature before any decode or verify.
 // Anti-entropy (with `chains`): on connect and every `summaryEveryMs`, peers exchange per-device chain
 // summaries (length and top hash of each device chain, small) and each sends the records the other lacks
 // that it still holds in memory; so records cut off by a partition cross as soon as the link is back,
@@ -23,7 +23,7 @@
 import type { DocumentId } from '@automerge/automerge-repo/slim'
 import { cbor } from '@automerge/automerge-repo/slim'
 import type { IndexFeed, IngestOutcome } from './index-feed.ts'
-import { bytesKey, Outbox, type PushItem, RecentBytes } from './push-outbox.ts'
+import { Outbox, type PushItem, RecentBytes, recordKey } from './push-outbox.ts'
 import { PAGE_CAPACITY } from './schema.ts'
 import { stamp } from './stage-trace.ts'
 import type { DocStatusBoard } from './status.ts'
@@ -77,9 +77,10 @@ export class RecordPush {
   readonly #off: () => void
   // Positions of pages held through pushes beyond the page's contiguous indexed count (out-of-order pushes).
   readonly #ahead = new Map<DocumentId, Set<number>>()
-  // Records already validated here (applied or duplicate), by bytes: a copy is dropped before any decode.
+  // Records already validated here (applied or duplicate), by key: a copy is dropped before any decode.
   readonly #held = new RecentBytes(8192)
-  // Copies being validated now, by bytes: a second copy waits for the first one's verdict.
+  // Copies being validated now, by key: a second copy waits for the first one's verdict (then validated
+  // itself unless the first was valid).
   readonly #inFlight = new Map<string, Promise<IngestOutcome>>()
   readonly #outbox: Outbox | undefined
   readonly #answered = new Map<string, number>()
@@ -135,7 +136,7 @@ export class RecordPush {
    * peer's forward batch leave in the same frame (one frame per peer, not two).
    */
   send(page: DocumentId, index: number, bytes: Uint8Array): void {
-    this.#held.add(bytesKey(bytes))
+    this.#held.add(recordKey(bytes))
     if (this.#outbox && this.#transport.peers) {
       const own: PushItem = [bytes, page, index]
       for (const p of this.#transport.peers()) this.#sendItems(p, [own, ...this.#outbox.take(p)])
@@ -234,8 +235,9 @@ export class RecordPush {
     this.stats.received++
     const [view, page, index] = item
     // Keyed on the decoder's view of the frame: a copy held already (about every other receipt) is dropped
-    // with no allocation but its key; only a record to validate is copied out of the frame.
-    const key = bytesKey(view)
+    // with no allocation but its key; only a record to validate is copied out of the frame. The key is the
+    // record's last signature (recordKey): a copy that differs elsewhere is dropped as held too.
+    const key = recordKey(view)
     this.#outbox?.heldBy(peer, key)
     const located = (outcome: IngestOutcome) => {
       // Only a record that validated says anything about the page's length.
