@@ -93,3 +93,21 @@ describe('connection close reasons', () => {
     }
   })
 })
+
+describe('inbound connections', () => {
+  it('accepts a dozen devices dialling at once from one address (one NAT, one test machine)', async () => {
+    const target = await createLakouHost({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false })
+    const dialers = await Promise.all(
+      Array.from({ length: 12 }, () => createLakouHost({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false })),
+    )
+    try {
+      const results = await Promise.allSettled(dialers.map((d) => d.dial(target.getMultiaddrs()[0]!)))
+      const failures = results.flatMap((r) => (r.status === 'rejected' ? [String(r.reason)] : []))
+      expect(failures).toEqual([])
+      // the last upgrades may finish on the target's side a moment after the dialler's
+      await expect.poll(() => target.getConnections().length).toBe(12)
+    } finally {
+      await Promise.all([...dialers, target].map((h) => h.stop()))
+    }
+  }, 30_000)
+})

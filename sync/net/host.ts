@@ -61,6 +61,17 @@ export interface LakouHostOptions {
  */
 export const PINGS_IN_FLIGHT = 8
 
+/**
+ * Inbound connections accepted per second from one IP address, and upgrades (noise, yamux) in progress at
+ * once. libp2p's defaults (5 per second, 10 pending) suit a public DHT node, not a venue: devices behind one
+ * NAT reach a relay from one address, every device of a test or bench runs on 127.0.0.1, and after a network
+ * cut every till redials at the same moment. Beyond 5 a second the connection was reset before noise (a
+ * 50-till festival's dials and heals failed with ECONNRESET and waited for a retry). Access is still the
+ * handshake's job (sync/net/access.ts), floods the rate limiter's.
+ */
+export const INBOUND_CONNECTIONS_PER_SECOND_PER_IP = 100
+export const INBOUND_UPGRADES_PENDING = 64
+
 /** Loads the peer key from the data dir, creating it (mode 0600) on first start. */
 export async function loadOrCreatePeerKey(dataDir: string): Promise<PrivateKey> {
   const file = join(dataDir, PEER_KEY_FILE)
@@ -156,6 +167,8 @@ export async function createLakouHost(options: LakouHostOptions = {}): Promise<L
     // (1 s, then doubling, 8 tries) instead of leaving two tills apart.
     connectionManager: {
       maxConnections: 300,
+      inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_SECOND_PER_IP,
+      maxIncomingPendingConnections: INBOUND_UPGRADES_PENDING,
       // A noise handshake half done on a loaded till (two cores, 50 tills) is not thrown away at 10 s only to
       // be started again from scratch by the redial: give the upgrade and the dial 20 s.
       inboundUpgradeTimeout: 20_000,
