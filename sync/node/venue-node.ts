@@ -54,6 +54,7 @@ import {
   type VenueConfigSection,
 } from './ledger.ts'
 import { rebuildLedger } from './ledger-rebuild.ts'
+import { LinkResync } from './link-resync.ts'
 import { PageFetchPolicy } from './page-fetch-policy.ts'
 import { PageTransfer } from './page-transfer.ts'
 import { Libp2pPushTransport } from './push-protocol.ts'
@@ -99,6 +100,11 @@ export interface VenueNodeOptions {
    * Default true. Process-wide (a V8 flag): for a single node per process.
    */
   bulkIngestHeap?: boolean
+  /**
+   * A new link does not re-sync documents the peer last reported with this node's exact heads
+   * (link-resync.ts). Default true; false for A/B measurements.
+   */
+  skipUnchangedDocs?: boolean
   log?: (line: string) => void
 }
 
@@ -283,13 +289,17 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     isCompletePage: (id) => feedRef?.completePage(id) === true,
     peers: () => repoRef?.peers ?? [],
   })
+  let linkResync: LinkResync | undefined
   const repo = new Repo({
     storage,
     network: [network.adapter],
     peerId: network.host.peerId.toString() as RepoPeerId,
     shareConfig: {
       access: baseShare.access,
-      announce: (peer, id) => (id === undefined ? baseShare.announce(peer) : pageFetch.announce(peer, id)),
+      announce: (peer, id) =>
+        id === undefined
+          ? baseShare.announce(peer)
+          : (linkResync?.announce(peer, id) ?? pageFetch.announce(peer, id)),
     },
     // Pages received by sync are saved at most once a second each: a save per sync message was 11% of a
     // festival till's main thread. Own pages are flushed explicitly; a checkpoint flushes before it is
@@ -297,6 +307,8 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     saveDebounceRate: repoSaveMs,
   })
   repoRef = repo
+  if (options.skipUnchangedDocs !== false)
+    linkResync = new LinkResync(repo, (peer, id) => pageFetch.announce(peer, id))
   // Full pages travel whole between nodes (their stored bytes), not through the sync protocol.
   const pageTransfer = new PageTransfer({
     host: network.host,
@@ -338,6 +350,7 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
   // Pages whose one chosen peer did not deliver them in time are asked of every peer.
   const pageFetchTimer = setInterval(() => {
     if (pageFetch.expire()) repo.shareConfigChanged()
+    linkResync?.watch()
   }, 1000)
   pageFetchTimer.unref?.()
   for (const [id, p] of Object.entries(feedState?.pages ?? {})) {
