@@ -11,7 +11,7 @@ import path from 'node:path'
 import v8 from 'node:v8'
 import { multiaddr } from '@multiformats/multiaddr'
 import { fromHex, sha256, toHex } from '../../ledger/mod.ts'
-import { createLakouHost } from '../../sync/net/host.ts'
+import { connectionCloseReasons, createLakouHost } from '../../sync/net/host.ts'
 import { createVenueNode } from '../../sync/node/venue-node.ts'
 import { emit, serveCommands } from '../../sync/test/json-lines-child.ts'
 import { MemorySampler, memoryBreakdown } from './memory-probe.ts'
@@ -295,6 +295,8 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
         // dials by the node's reconnector that opened a connection (after cuts, dropped links)
         reconnects: node.network.reconnector?.redials ?? 0,
         drops,
+        // why this till's connections closed, by reason (sync/net/host.ts), summed by the bench
+        closeReasons: Object.fromEntries(connectionCloseReasons(node.network.host)),
         rssMb: peakRssMb(),
         // automerge-repo messages through the sync adapter so far (frames, bytes, last frame)
         traffic: { ...node.network.adapter.traffic, lastFrameEpochMs: trafficEpoch() },
