@@ -7,8 +7,10 @@
 // yet) is reported apart. Baseline in the same run, between the same two processes: a bare libp2p connection
 // (TCP, noise, yamux, identify; a second host in each process with no Lakou protocol).
 // Run: npm run bench -- reconnect [--cycles 10] [--records 20000] [--history-devices 60] [--keep DIR]
-//   [--json out.json]. LAKOU_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles both tills; the
-//   JSON's `window` gives each till's cycles as a CLOCK_MONOTONIC window (us) for bench/profile-split.ts.
+//   [--sell N: each till sells N records while apart, before each reconnection] [--json out.json].
+//   LAKOU_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles both tills; the JSON's `window` gives
+//   each till's cycles as a CLOCK_MONOTONIC window (us) for bench/profile-split.ts.
+//   LAKOU_SKIP_UNCHANGED=0: every document re-synced on every link (before sync/node/link-resync.ts).
 import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -86,7 +88,9 @@ async function idleRate(tills: Till[], ms: number): Promise<number[]> {
   return after.map((x, i) => (x.cpuMs - before[i]!.cpuMs) / s)
 }
 
-async function cycle(a: Till, b: Till, idle: number[], quietMs: number): Promise<LinkCycle> {
+async function cycle(a: Till, b: Till, idle: number[], quietMs: number, sell = 0): Promise<LinkCycle> {
+  // sales while apart (not counted): the new link carries them (chain gossip, then page docs)
+  for (let i = 0; i < sell; i++) await Promise.all([a, b].map((t) => t.send({ cmd: 'sellOne' })))
   const before = await Promise.all([a, b].map(snapshot))
   const t0 = Date.now()
   await Promise.all([
@@ -123,6 +127,8 @@ export const run: Bench = async ({ args }) => {
   const bareCycles = numberArg(args, '--bare-cycles', 20)
   // a cycle's sync is over once no repo frame moved for this long on either till
   const quietMs = numberArg(args, '--quiet-ms', 1500)
+  // records each till sells while the link is cut, before each measured reconnection
+  const sell = numberArg(args, '--sell', 0)
   const keep = argValue(args, '--keep')
   const seed = 1
   const cards = Math.max(1, Math.round(records / 10))
@@ -190,6 +196,7 @@ export const run: Bench = async ({ args }) => {
         b,
         idleDown.map((x, j) => (x + idleUp[j]!) / 2),
         quietMs,
+        sell,
       )
       runs.push(c)
       log(`cycle ${i + 1}: ${JSON.stringify(c)}`)
@@ -202,6 +209,7 @@ export const run: Bench = async ({ args }) => {
     const json = {
       records,
       historyDevices,
+      sell,
       docsLoaded: docs.docsLoaded,
       cycles,
       firstConnection: first,
