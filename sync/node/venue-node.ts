@@ -35,6 +35,7 @@ import { ChainGossip } from './chain-gossip.ts'
 import { ChainSink } from './chain-sink.ts'
 import { ChainWal } from './chain-wal.ts'
 import { type Checkpoint, decodeCheckpoint, encodeCheckpoint, restoreLedger } from './checkpoint-file.ts'
+import { checkpointIntervals } from './checkpoint-schedule.ts'
 import { dataPaths, type NodeConfig, readNodeConfig } from './config.ts'
 import { CertificateAuthenticator, localCredentials } from './credentials.ts'
 import { NodeNotReadyError } from './errors.ts'
@@ -79,8 +80,9 @@ export interface VenueNodeOptions {
   ledger?: LedgerIndex
   /**
    * Checkpoint the index (feed state, sink, ledger snapshot) at most this often while records arrive
-   * (default 60 s) and at stop. A full ledger export is costly at 200k records; after a crash the records
-   * newer than the checkpoint come back from their pages through the feed.
+   * (default 60 s; one such interval more per 50k records held, checkpoint-schedule.ts) and at stop. A full
+   * ledger export is costly at 200k records; after a crash the records newer than the checkpoint come back
+   * from their pages through the feed.
    */
   checkpointEveryMs?: number
   /**
@@ -256,6 +258,8 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
 
   startup.mark('sinkState')
   const revoked = new Set<string>()
+  // Set once the repo exists; hellos before that carry nothing (link-resync.ts).
+  let linkResync: LinkResync | undefined
   const network = await startLakouNetwork({
     dataDir: options.dataDir,
     ...(options.listen ? { listen: options.listen } : {}),
@@ -263,6 +267,10 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     mdns: options.mdns ?? true,
     credentials: localCredentials(device, fromHex(config.bundle)),
     authenticator: new CertificateAuthenticator({ federationKey, isRevoked: (d) => revoked.has(d) }),
+    helloAttachment: {
+      local: () => linkResync?.digest(),
+      remote: (peer, bytes) => linkResync?.declared(peer, bytes),
+    },
     log,
   })
   sink.onStatement = (bytes) => {
@@ -289,7 +297,6 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     isCompletePage: (id) => feedRef?.completePage(id) === true,
     peers: () => repoRef?.peers ?? [],
   })
-  let linkResync: LinkResync | undefined
   const repo = new Repo({
     storage,
     network: [network.adapter],
@@ -577,8 +584,12 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
   feed.on('ingested', () => {
     dirty = true
   })
+  // spaced by the history's size (checkpoint-schedule.ts): a checkpoint exports everything
+  let ticks = 0
   const timer = setInterval(() => {
-    if (!dirty) return
+    ticks++
+    if (!dirty || ticks < checkpointIntervals(sink.size)) return
+    ticks = 0
     dirty = false
     checkpoint().catch((e) => log(`lakou/node: checkpoint failed: ${(e as Error).message}`))
   }, options.checkpointEveryMs ?? 60_000)
