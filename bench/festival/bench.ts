@@ -33,6 +33,7 @@ interface Stats {
   reconnects?: number
   /** Peers the till dropped, by reason (sync/net error name). */
   drops?: Record<string, number>
+  closeReasons?: Record<string, number>
   /** CPU (user + system, all threads) this till process used so far, ms. */
   cpuMs: number
 }
@@ -244,6 +245,14 @@ export const run: Bench = async ({ args }) => {
     log(
       `links: ${linkRedials} re-opened, ${tillReconnects} by the tills' reconnectors; drops ${JSON.stringify(dropsByReason)}`,
     )
+    // Why connections closed (sync/net connectionCloseReasons), summed over the tills, most frequent first
+    // (the bench's own cuts show up here too: a blocked peer's connection is closed by the gater).
+    const closeReasons: Record<string, number> = {}
+    for (const s of before)
+      for (const [reason, count] of Object.entries(s.closeReasons ?? {}))
+        closeReasons[reason] = (closeReasons[reason] ?? 0) + count
+    const closeReasonsByCount = Object.fromEntries(Object.entries(closeReasons).sort((a, b) => b[1] - a[1]))
+    log(`connections closed, by reason: ${JSON.stringify(closeReasonsByCount)}`)
 
     // Catch-up: a till enrolled before the history joins now, fetches and validates everything.
     const tCatch = performance.now()
@@ -398,6 +407,7 @@ export const run: Bench = async ({ args }) => {
         linkRedials,
         tillReconnects,
         dropsByReason,
+        closeReasons: closeReasonsByCount,
         liveCpuSeconds: round(liveCpuSeconds),
         liveWallSeconds: round(liveWallSeconds),
         cpuMsPerRecordPerTill: round(cpuMsPerRecordPerTill),
