@@ -8,8 +8,8 @@
 //   --servers N: N tills hold the history and the fresh till dials them all (the festival's dials three).
 // LAKOU_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles both tills.
 import '../sync/polyfills.ts'
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
 import { argReader, keptFestival, tillArgs } from './festival/kept.ts'
 import { prepareBundle, spawnTill, type Till } from './festival/tills.ts'
@@ -26,6 +26,32 @@ const t00 = performance.now()
 const log = (s: string) => console.error(`[catch-up +${((performance.now() - t00) / 1000).toFixed(1)}s] ${s}`)
 const round = (n: number) => Math.round(n * 100) / 100
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+// CPU time and time spent runnable but waiting for a core (Linux schedstat, ns), of a process's main thread
+// and of its other threads (the verify pool, V8's helpers, a page worker): is the main thread short of a
+// core behind its own pool threads? Undefined where /proc is not there.
+function threadTimes(pid: number | undefined) {
+  if (!pid) return undefined
+  try {
+    const t = { mainRunS: 0, mainWaitS: 0, otherRunS: 0, otherWaitS: 0, threads: 0 }
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number)
+      if (Number(tid) === pid) {
+        t.mainRunS = round(run! / 1e9)
+        t.mainWaitS = round(wait! / 1e9)
+      } else {
+        t.otherRunS += run! / 1e9
+        t.otherWaitS += wait! / 1e9
+      }
+      t.threads++
+    }
+    t.otherRunS = round(t.otherRunS)
+    t.otherWaitS = round(t.otherWaitS)
+    return t
+  } catch {
+    return undefined
+  }
+}
 
 const fest = await keptFestival(keep, { tills: servers, records, cards, seed, log })
 const argsOf = (dir: string, i: number) => tillArgs(dir, i, { tills: 1, cards, seed })
@@ -70,6 +96,8 @@ try {
     await sleep(500)
   }
   const catchUpSeconds = (performance.now() - t0) / 1000
+  // since the fresh till's start (it started at t0): its threads' CPU and waits for a core
+  const freshThreads = threadTimes(fresh.child.pid)
   const [freshFinal, serverFinal] = await Promise.all([
     fresh.send({ cmd: 'final' }, 300_000),
     server.send({ cmd: 'final' }, 300_000),
@@ -88,6 +116,8 @@ try {
     servingPeakRssMb: Math.max(...serverStats.map((x) => Number(x.rssMb))),
     servingCpuMs: serverStats.map((x, i) => Number(x.cpuMs) - cpuBefore[i]!),
     freshCpuMs: freshStats.cpuMs,
+    freshThreads,
+    loadAverage: loadavg().map(round),
   }
   console.log(JSON.stringify(result))
   const out = arg('--json')

@@ -106,6 +106,7 @@ describe(`codec (seed ${SEED})`, () => {
           if (h.type === 'record' && d.type === 'record') {
             expect(h.device).toEqual(d.record.device)
             expect(h.deviceSeq).toBe(d.record.deviceSeq)
+            expect(h.devicePrev).toEqual(d.record.devicePrev)
           }
         },
       ),

@@ -550,12 +550,12 @@ function decodeWithHash<H>(
 
 /** What sync keeps of signed bytes: the kind of item, its content hash, and a record's device chain place. */
 export type SignedHeader =
-  | { type: 'record'; hash: Hash; device: Uint8Array; deviceSeq: number }
+  | { type: 'record'; hash: Hash; device: Uint8Array; deviceSeq: number; devicePrev: Uint8Array }
   | { type: 'statement'; hash: Hash }
 
 /**
- * The envelope checked (signature count, format), the content hash, and for a record its device and
- * deviceSeq (views of `bytes`), without decoding the rest: for a caller that gets a verdict on the whole
+ * The envelope checked (signature count, format), the content hash, and for a record its device, deviceSeq
+ * and devicePrev (views of `bytes`), without decoding the rest: for a caller that gets a verdict on the whole
  * bytes elsewhere (the index's ingest, verifySignatures), which refuses a body that does not decode.
  * Throws LedgerDecodeError on a bad envelope or an unknown kind.
  */
@@ -567,7 +567,8 @@ export function decodeSignedHeader(bytes: Uint8Array): SignedHeader {
   const code = r.u8()
   if (recordKindByCode.has(code)) {
     const device = r.fixed(32)
-    return { type: 'record', hash, device, deviceSeq: r.uint() }
+    const deviceSeq = r.uint()
+    return { type: 'record', hash, device, deviceSeq, devicePrev: r.fixed(32) }
   }
   if (statementKindByCode.has(code)) return { type: 'statement', hash }
   throw new LedgerDecodeError('unknown-kind', String(code))

@@ -12,6 +12,7 @@ import { imm, type LedgerPageDoc } from '../docs/schema.ts'
 import { preferredConnection } from '../net/mod.ts'
 import { startTestPeers } from '../net/testing.ts'
 import { createFixture, DeviceChainWriter, toHex, ZERO_HASH } from './ledger.ts'
+import { PageReader } from './page-reader.ts'
 import {
   checkPageChain,
   PAGE_TRANSFER_PROTOCOL,
@@ -123,6 +124,29 @@ const badSignature = (bytes: Uint8Array) => {
   return copy
 }
 
+describe('PageReader (a worker thread)', () => {
+  it('reads what readWholePage reads, and refuses what it refuses', async () => {
+    const reader = new PageReader()
+    try {
+      const { id, bytes } = await storedPage()
+      expect(await reader.read(bytes, want(id), CAPACITY)).toEqual(readWholePage(bytes, want(id), CAPACITY))
+      const other = await storedPage({ deviceId: 'ab'.repeat(32) })
+      expect(await reader.read(other.bytes, want(other.id), CAPACITY)).toBeUndefined()
+      const later = await storedPage({ page: 4 })
+      expect(await reader.read(later.bytes, want(later.id), CAPACITY)).toBeUndefined()
+      const partial = await storedPage({ records: CAPACITY - 1 })
+      expect(await reader.read(partial.bytes, want(partial.id), CAPACITY)).toBeUndefined()
+      expect(await reader.read(new Uint8Array([1, 2, 3]), want(id), CAPACITY)).toBeUndefined()
+      // several at once, in order
+      const pages = await Promise.all([0, 1, 2].map(() => reader.read(bytes, want(id), CAPACITY)))
+      for (const p of pages) expect(p?.records).toEqual(pageRecords(3))
+      expect(reader.stats).toEqual({ inWorker: 8, inThread: 0 })
+    } finally {
+      await reader.stop()
+    }
+  })
+})
+
 describe('checkPageChain', () => {
   const refused = (records: Uint8Array[], page = 3) =>
     expect(checkPageChain(records, { deviceId: DEVICE, page }, CAPACITY)).rejects.toThrow(
@@ -202,6 +226,8 @@ describe('PageTransfer over libp2p', () => {
       const records = await asking.fetch(want(page.id))
       expect(records).toEqual(Array.from({ length: CAPACITY }, (_, i) => recordBytes(i)))
       expect(serving.stats.served).toBe(1)
+      // Loaded in the worker thread, not on the node's main thread.
+      expect(asking.pagesRead).toEqual({ inWorker: 1, inThread: 0 })
       // Stored by the asker: asked again, it is read from its own disk, not from the peer.
       expect((await storage.loadRange([page.id, 'snapshot'])).map((c) => c.data)).toEqual([page.bytes])
       expect(await asking.fetch(want(page.id))).toBeUndefined()

@@ -11,13 +11,12 @@
 // Protocol `/lakou/ledger-page/1.0.0`, one request per stream: the asking side sends a CBOR frame
 // `{ id: documentId }`, the answering side one frame `{ bytes }` (the stored chunks, snapshot first) or
 // `{ none: true }` (not a full page it has indexed, or one this peer may not hold), then closes.
-import * as A from '@automerge/automerge'
 import { cbor, type DocumentId, type StorageAdapterInterface } from '@automerge/automerge-repo'
 import type { Libp2p, Stream } from '@libp2p/interface'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { bytesToHex } from '@noble/hashes/utils.js'
 import type { FullPageRequest } from '../docs/mod.ts'
-import { classifyDoc, PAGE_CAPACITY } from '../docs/schema.ts'
+import { PAGE_CAPACITY } from '../docs/schema.ts'
 import { DEFAULT_MAX_FRAME_BYTES, FrameWriter, readFrames } from '../net/frames.ts'
 import {
   MalformedFrameError,
@@ -25,8 +24,11 @@ import {
   PeerNotAuthenticatedError,
   preferredConnection,
 } from '../net/mod.ts'
-import { bytesEqual, decodeSigned, fromHex, verifySignatures } from './ledger.ts'
+import { bytesEqual, decodeSignedHeader, fromHex, verifySignatures } from './ledger.ts'
+import { PageReader } from './page-reader.ts'
 import { loadStoredDoc } from './stored-page.ts'
+
+export { readWholePage } from './page-reader.ts'
 
 export const PAGE_TRANSFER_PROTOCOL = '/lakou/ledger-page/1.0.0'
 const MAX_REQUEST_BYTES = 1024
@@ -53,6 +55,8 @@ export interface PageTransferOptions {
   capacity?: number
   /** How long one peer may take to answer before the next is asked (default 10 s). */
   timeoutMs?: number
+  /** Load pages sent whole in a worker thread (default true; LAKOU_PAGE_WORKER=0: on the main thread). */
+  pageWorker?: boolean
   log?: (line: string) => void
 }
 
@@ -60,6 +64,7 @@ export class PageTransfer {
   readonly #o: PageTransferOptions
   readonly #capacity: number
   readonly #timeoutMs: number
+  readonly #reader: PageReader
   // Requests made of each peer (the least asked goes first), and peers that do not speak the protocol.
   readonly #asked = new Map<string, number>()
   readonly #mute = new Set<string>()
@@ -75,6 +80,7 @@ export class PageTransfer {
     this.#o = options
     this.#capacity = options.capacity ?? PAGE_CAPACITY
     this.#timeoutMs = options.timeoutMs ?? 10_000
+    this.#reader = new PageReader(options.pageWorker === undefined ? {} : { worker: options.pageWorker })
   }
 
   async start(): Promise<void> {
@@ -87,6 +93,12 @@ export class PageTransfer {
 
   async stop(): Promise<void> {
     await this.#o.host.unhandle(PAGE_TRANSFER_PROTOCOL).catch(() => {})
+    await this.#reader.stop()
+  }
+
+  /** Pages loaded in the worker thread / on the main thread. */
+  get pagesRead(): { inWorker: number; inThread: number } {
+    return { ...this.#reader.stats }
   }
 
   async #serve(stream: Stream, peerId: string): Promise<void> {
@@ -196,7 +208,7 @@ export class PageTransfer {
   // the device's chain (checkPageChain). The same bytes are then stored as its snapshot, before the feed
   // may count the page as indexed: a restart skips loading full indexed pages, so they must be on disk.
   async #keep(want: FullPageRequest, bytes: Uint8Array): Promise<Uint8Array[]> {
-    const page = readWholePage(bytes, want, this.#capacity)
+    const page = await this.#reader.read(bytes, want, this.#capacity)
     if (!page) throw new WholePageRefusedError('not the full page the directory names')
     await checkPageChain(page.records, want, this.#capacity)
     await this.#o.storage.save(snapshotKey(want.documentId, page.heads), bytes)
@@ -230,60 +242,23 @@ export async function checkPageChain(
   const firstSeq = want.page * capacity + 1
   let prev: Uint8Array | undefined
   for (let i = 0; i < records.length; i++) {
-    let d: ReturnType<typeof decodeSigned>
+    // the header only (no body decode): the ledger decodes and checks every record in full
+    let r: ReturnType<typeof decodeSignedHeader>
     try {
-      d = decodeSigned(records[i]!)
+      r = decodeSignedHeader(records[i]!)
     } catch (e) {
       throw new WholePageRefusedError(`record ${i} does not decode: ${(e as Error).message}`)
     }
-    if (d.type !== 'record') throw new WholePageRefusedError(`item ${i} is not a record`)
-    const r = d.record
+    if (r.type !== 'record') throw new WholePageRefusedError(`item ${i} is not a record`)
     if (!bytesEqual(r.device, device)) throw new WholePageRefusedError(`record ${i} is another device's`)
     if (r.deviceSeq !== firstSeq + i)
       throw new WholePageRefusedError(`record ${i} has deviceSeq ${r.deviceSeq}, not ${firstSeq + i}`)
     if (prev && !bytesEqual(r.devicePrev, prev))
       throw new WholePageRefusedError(`record ${i} does not follow record ${i - 1}`)
-    prev = d.hash
+    prev = r.hash
   }
   if (!(await verifySignatures(records[records.length - 1]!)))
     throw new WholePageRefusedError('the last record is not signed by its device')
-}
-
-/**
- * The records and heads of a page sent whole, if it loads and is the full page asked for: a ledger page of
- * that venue, device and number holding exactly `capacity` records, all bytes. Undefined otherwise. (Each
- * record is still validated by the ledger: this only keeps a wrong or partial page off disk.)
- */
-export function readWholePage(
-  bytes: Uint8Array,
-  want: FullPageRequest,
-  capacity: number = PAGE_CAPACITY,
-): { records: Uint8Array[]; heads: string[] } | undefined {
-  let doc: A.Doc<{ records?: unknown[] }> | undefined
-  try {
-    doc = A.loadIncremental(A.init<{ records?: unknown[] }>(), bytes)
-    const cls = classifyDoc(doc)
-    const records = doc.records
-    if (
-      cls?.kind !== 'ledger-page' ||
-      cls.venueId !== want.venueId ||
-      cls.deviceId !== want.deviceId ||
-      cls.page !== want.page ||
-      !Array.isArray(records) ||
-      records.length !== capacity
-    )
-      return undefined
-    const out: Uint8Array[] = []
-    for (const r of records) {
-      if (!(r instanceof Uint8Array)) return undefined
-      out.push(r)
-    }
-    return { records: out, heads: A.getHeads(doc) }
-  } catch {
-    return undefined
-  } finally {
-    if (doc) A.free(doc)
-  }
 }
 
 /**
