@@ -25,6 +25,8 @@ const KEEP_ALIVE_TAG = `${KEEP_ALIVE}-lakou`
 export const HELLO_PROTOCOL = '/lakou/hello/1.0.0'
 const BINDING_CONTEXT = new TextEncoder().encode('lakou/peer-binding/v1')
 const MAX_HELLO_BYTES = 16 * 1024
+/** Room for `HelloAttachment` bytes in a hello (the rest of it, certificate included, is ~1 KiB). */
+export const MAX_HELLO_ATTACHMENT_BYTES = 12 * 1024
 
 /** Who a peer is, once its certificate is accepted. */
 export interface PeerPrincipal {
@@ -71,8 +73,21 @@ export interface PeerAccessEvents extends Record<string, unknown> {
   'peer:gone': { peerId: string }
 }
 
+/**
+ * Opaque bytes a node adds to each hello it sends, and is handed from each hello it accepts, before the
+ * peer counts as authenticated (so before any sync stream to that peer opens). sync/node sends the heads
+ * of the documents it holds (link-resync.ts): a new link then skips what both sides already share.
+ */
+export interface HelloAttachment {
+  /** Bytes for the hello being sent now (at most MAX_HELLO_ATTACHMENT_BYTES; larger is left out). */
+  local(): Uint8Array | undefined
+  /** The attachment of a peer's accepted hello (undefined: it sent none), from a certified peer only. */
+  remote(peerId: string, bytes: Uint8Array | undefined): void
+}
+
 export interface PeerAccessOptions {
   credentials: LocalCredentials
+  attachment?: HelloAttachment
   authenticator: PeerAuthenticator
   /** How long a connected peer has to complete the handshake (its own time: see deadline()). */
   helloTimeoutMs?: number
@@ -112,6 +127,8 @@ interface Hello {
   cert: Uint8Array
   key: Uint8Array
   sig: Uint8Array
+  /** HelloAttachment bytes (absent from older peers' hellos). */
+  att?: Uint8Array
 }
 
 export class PeerAccess extends TypedEvents<PeerAccessEvents> {
@@ -129,7 +146,7 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
   private readonly now: () => number
   private readonly log: (line: string) => void
   private unsubscribe: Array<() => void> = []
-  private signedHello?: { self: string; bytes: Promise<Uint8Array> }
+  private signedHello?: { self: string; hello: Promise<Hello> }
 
   constructor(private readonly options: PeerAccessOptions) {
     super()
@@ -364,7 +381,7 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
       cancel()
     }
     try {
-      await new FrameWriter(stream, MAX_HELLO_BYTES).write(await this.ownHello())
+      await new FrameWriter(stream, MAX_HELLO_BYTES).write(await this.helloBytes())
       const peerId = connection.remotePeer.toString()
       const answer = await this.firstFrame(stream, peerId)
       await this.accept(peerId, answer)
@@ -382,7 +399,7 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
     try {
       if (this.isDenied(peerId)) throw new HandshakeRejectedError('peer is in cooldown after being dropped')
       const hello = await this.firstFrame(stream, peerId)
-      await this.accept(peerId, hello, async () => writer.write(await this.ownHello()))
+      await this.accept(peerId, hello, async () => writer.write(await this.helloBytes()))
       await stream.close().catch(() => {})
     } catch (err) {
       if (!isRejection(err)) {
@@ -435,6 +452,12 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
         : new HandshakeRejectedError(String((err as Error)?.message ?? err))
     }
     const principal = judged.principal
+    // Before the peer counts as authenticated: what it attached is in place when its sync streams open.
+    try {
+      this.options.attachment?.remote(peerId, hello.att)
+    } catch (err) {
+      this.log(`lakou/net: hello attachment from ${peerId}: ${(err as Error).message}`)
+    }
     // Record before answering: the dialer opens sync streams as soon as it reads our answer.
     this.principals.set(peerId, principal)
     try {
@@ -470,22 +493,28 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
     this.drop(peerId, error)
   }
 
+  /** Our hello as sent now: signed once per host, with this moment's attachment. */
+  private async helloBytes(): Promise<Uint8Array> {
+    const hello = await this.ownHello()
+    const att = this.options.attachment?.local()
+    return cbor.encode(att && att.byteLength <= MAX_HELLO_ATTACHMENT_BYTES ? { ...hello, att } : hello)
+  }
+
   /** Our hello, signed once per host (the peer id it binds does not change), not once per handshake. */
-  private ownHello(): Promise<Uint8Array> {
+  private ownHello(): Promise<Hello> {
     const self = this.libp2p?.peerId.toString() ?? ''
-    if (this.signedHello?.self === self) return this.signedHello.bytes
+    if (this.signedHello?.self === self) return this.signedHello.hello
     const { credentials } = this.options
-    const bytes = credentials.sign(peerBindingMessage(self)).then((sig) => {
-      const hello: Hello = { v: 1, cert: credentials.certificate, key: credentials.devicePublicKey, sig }
-      return cbor.encode(hello)
-    })
-    const entry = { self, bytes }
+    const hello = credentials
+      .sign(peerBindingMessage(self))
+      .then((sig): Hello => ({ v: 1, cert: credentials.certificate, key: credentials.devicePublicKey, sig }))
+    const entry = { self, hello }
     this.signedHello = entry
     // A signer that failed once may work the next time: do not keep the failure.
-    bytes.catch(() => {
+    hello.catch(() => {
       if (this.signedHello === entry) this.signedHello = undefined
     })
-    return bytes
+    return hello
   }
 }
 
@@ -510,7 +539,14 @@ function decodeHello(bytes: Uint8Array): Hello {
   if (h?.v !== 1 || !isBytes(h.cert) || !isBytes(h.key) || !isBytes(h.sig)) {
     throw new MalformedFrameError('hello has the wrong shape')
   }
-  return { v: 1, cert: new Uint8Array(h.cert), key: new Uint8Array(h.key), sig: new Uint8Array(h.sig) }
+  if (h.att !== undefined && !isBytes(h.att)) throw new MalformedFrameError('hello attachment is not bytes')
+  return {
+    v: 1,
+    cert: new Uint8Array(h.cert),
+    key: new Uint8Array(h.key),
+    sig: new Uint8Array(h.sig),
+    ...(h.att ? { att: new Uint8Array(h.att) } : {}),
+  }
 }
 
 function isBytes(x: unknown): x is Uint8Array {

@@ -2,7 +2,7 @@
 // browsers). `startLakouNetwork` (Node) and `startBrowserNetwork` (browser) create the host and call this.
 import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { type LocalCredentials, PeerAccess, type PeerAuthenticator } from './access.ts'
+import { type HelloAttachment, type LocalCredentials, PeerAccess, type PeerAuthenticator } from './access.ts'
 import { Libp2pNetworkAdapter } from './libp2p-network-adapter.ts'
 import type { RateLimit } from './rate-limit.ts'
 import { Reconnector, type RedialPolicy } from './reconnect.ts'
@@ -15,6 +15,8 @@ export interface NetworkComposeOptions {
   maxFrameBytes?: number
   rateLimit?: RateLimit
   helloTimeoutMs?: number
+  /** Bytes carried in each hello both ways (sync/node: the heads of the documents held; access.ts). */
+  helloAttachment?: HelloAttachment
   log?: (line: string) => void
   /** Called for every sync frame received (metrics). */
   onFrame?: (peerId: string) => void
@@ -54,6 +56,7 @@ export function createPeerAccess(options: NetworkComposeOptions): PeerAccess {
     credentials: options.credentials,
     authenticator: options.authenticator,
     ...(options.helloTimeoutMs !== undefined ? { helloTimeoutMs: options.helloTimeoutMs } : {}),
+    ...(options.helloAttachment ? { attachment: options.helloAttachment } : {}),
     ...(options.log ? { log: options.log } : {}),
   })
 }

@@ -1,7 +1,9 @@
 // The portable (Node and browser) part of the network layer: no node: imports below this file.
 export {
   HELLO_PROTOCOL,
+  type HelloAttachment,
   type LocalCredentials,
+  MAX_HELLO_ATTACHMENT_BYTES,
   PeerAccess,
   type PeerAccessEvents,
   type PeerAccessOptions,

@@ -83,9 +83,9 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true })
 })
 
-function side(name: string, skipUnchanged = true): Side {
-  const dir = mkdtempSync(path.join(tmpdir(), `lakou-link-resync-${name}-`))
-  dirs.push(dir)
+function side(name: string, skipUnchanged = true, reuseDir?: string): Side & { dir: string } {
+  const dir = reuseDir ?? mkdtempSync(path.join(tmpdir(), `lakou-link-resync-${name}-`))
+  if (!reuseDir) dirs.push(dir)
   const wire = new WireEnd()
   let resync: LinkResync | undefined
   const repo = new Repo({
@@ -99,7 +99,16 @@ function side(name: string, skipUnchanged = true): Side {
   })
   repos.push(repo)
   if (skipUnchanged) resync = new LinkResync(repo, async () => true)
-  return { repo, wire, ...(resync ? { resync } : {}) }
+  return { repo, wire, dir, ...(resync ? { resync } : {}) }
+}
+
+/** The same node restarted: a new repo on the same storage (same storage id), documents loaded again. */
+async function restart(s: Side & { dir: string }, ids: DocumentId[]) {
+  await s.repo.shutdown()
+  const again = side(String(s.repo.peerId), true, s.dir)
+  const docs = await Promise.all(ids.map((id) => again.repo.find<Counter>(id)))
+  again.resync!.watch()
+  return { ...again, docs }
 }
 
 type Counter = { n: number; by?: string[] }
@@ -188,6 +197,51 @@ describe('LinkResync', () => {
     await until(() => same(docsA[0]!, docsB[0]!), 'convergence')
     expect(docsA[0]!.doc().n).toBe(42)
     expect(docsB[0]!.doc().by).toEqual(['a'])
+  })
+
+  it('after both restart, the heads declared in the hellos spare the first link what both hold', async () => {
+    const { a, b, docsA } = await pair(5)
+    const ids = docsA.map((h) => h.documentId)
+    const a2 = await restart(a, ids)
+    const b2 = await restart(b, ids)
+    // a document changed after the digests were taken is synced all the same
+    const digestA = a2.resync!.digest()
+    const digestB = b2.resync!.digest()
+    a2.docs[4]!.change((d) => {
+      d.n = 44
+    })
+    // what PeerAccess does with the hello attachments, before the peers count as authenticated
+    a2.resync!.declared(String(b2.repo.peerId), digestB)
+    b2.resync!.declared(String(a2.repo.peerId), digestA)
+    await join(a2.wire, b2.wire)
+    await until(() => b2.docs[4]!.doc().n === 44, 'the document changed after the digest')
+    await sleep(300)
+    const synced = new Set([...sentOn(a2.wire, a2.wire.link), ...sentOn(b2.wire, b2.wire.link)])
+    expect([...synced]).toEqual([ids[4]])
+  })
+
+  it('after both restart, without declared heads, the first link syncs every document again', async () => {
+    const { a, b, docsA } = await pair(5)
+    const ids = docsA.map((h) => h.documentId)
+    const a2 = await restart(a, ids)
+    const b2 = await restart(b, ids)
+    await join(a2.wire, b2.wire)
+    await until(() => new Set(sentOn(a2.wire, a2.wire.link)).size === 5, 'a message per document')
+  })
+
+  it('a hello without heads (or malformed) forgets what the peer declared before', async () => {
+    const { a, b, docsA } = await pair(2)
+    const ids = docsA.map((h) => h.documentId)
+    const a2 = await restart(a, ids)
+    const b2 = await restart(b, ids)
+    const peerB = String(b2.repo.peerId)
+    a2.resync!.declared(peerB, b2.resync!.digest())
+    expect(a2.resync!.peerHasOurs(peerB as PeerId, ids[0]!)).toBe(true)
+    a2.resync!.declared(peerB, new Uint8Array([0xff, 0x00]))
+    expect(a2.resync!.peerHasOurs(peerB as PeerId, ids[0]!)).toBe(false)
+    a2.resync!.declared(peerB, b2.resync!.digest())
+    a2.resync!.declared(peerB, undefined)
+    expect(a2.resync!.peerHasOurs(peerB as PeerId, ids[0]!)).toBe(false)
   })
 
   it('a sync cut off half-way is taken up again on the next link', async () => {

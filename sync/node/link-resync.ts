@@ -15,15 +15,34 @@
 // lost unsaved changes in a crash is re-synced from its side. A peer without a storage id (no sync info
 // kept) is announced everything, as before.
 //
+// The first link between two nodes (or the first since either restarted) has no sync info: each hello then
+// carries the heads of the documents its sender holds (`digest()`, a sync/net hello attachment), read
+// before the peer counts as authenticated, so before the repo starts any sync with it (`declared()`). Heads
+// a peer declared are a state it had: the same argument holds (ours equal its past state, its equal ours).
+// Each hello replaces what the peer declared before (a restarted peer's lost changes are not assumed).
+//
 // A document skipped at link start is not in its synchronizer's peer list, so its later changes would not
 // reach that peer: `watch()` follows every loaded handle's heads and starts the sync of a changed document
 // with each connected peer that is not syncing it (and may hold it).
-import type { DocHandle, DocumentId, Repo, PeerId as RepoPeerId } from '@automerge/automerge-repo'
+import {
+  cbor,
+  type DocHandle,
+  type DocumentId,
+  type Repo,
+  type PeerId as RepoPeerId,
+} from '@automerge/automerge-repo'
+
+/** Hello attachments larger than this are cut short (documents left out are announced as before). */
+export const DIGEST_MAX_BYTES = 8 * 1024
+/** Peers whose declared heads are kept (oldest forgotten first). */
+const MAX_DECLARING_PEERS = 1024
 
 export class LinkResync {
   readonly #repo: Repo
   readonly #watched = new WeakSet<DocHandle<unknown>>()
   readonly #changed = new Set<DocumentId>()
+  /** Heads each peer declared in its last hello, per document. */
+  readonly #declared = new Map<string, Map<string, string[]>>()
   #flushQueued = false
   #mayAnnounce: (peer: RepoPeerId, documentId: DocumentId) => Promise<boolean>
   /** Documents not announced to a peer at link start because it already had them (counted; for benches). */
@@ -37,16 +56,62 @@ export class LinkResync {
     this.#mayAnnounce = mayAnnounce
   }
 
-  /** Does `peer` already hold exactly this node's copy of the document (its last reported heads)? */
+  /**
+   * Does `peer` already hold exactly this node's copy of the document (the heads it last reported in a
+   * sync message, or declared in its hello)?
+   */
   peerHasOurs(peer: RepoPeerId, documentId: DocumentId): boolean {
-    const storageId = this.#repo.getStorageIdOfPeer(peer)
-    if (!storageId) return false
     const handle = this.#repo.handles[documentId]
     if (!handle?.isReady()) return false
-    const theirs = handle.getSyncInfo(storageId)?.lastHeads
-    if (!theirs) return false
+    const storageId = this.#repo.getStorageIdOfPeer(peer)
+    const reported = storageId ? handle.getSyncInfo(storageId)?.lastHeads : undefined
+    const declared = this.#declared.get(peer)?.get(documentId)
+    if (!reported && !declared) return false
     const ours = handle.heads()
-    return ours.length === theirs.length && ours.every((h) => theirs.includes(h))
+    const same = (theirs: readonly string[] | undefined) =>
+      theirs !== undefined && ours.length === theirs.length && ours.every((h) => theirs.includes(h))
+    return same(reported) || same(declared)
+  }
+
+  /**
+   * What this node's hello carries: [documentId, heads] of every ready document it holds, as many as fit in
+   * DIGEST_MAX_BYTES (the rest are simply announced on the new link).
+   */
+  digest(): Uint8Array {
+    const entries: Array<[string, string[]]> = []
+    let size = 0
+    for (const handle of Object.values(this.#repo.handles)) {
+      if (!handle.isReady()) continue
+      const heads = handle.heads()
+      const bytes = handle.documentId.length + heads.reduce((n, h) => n + h.length + 2, 6)
+      if (size + bytes > DIGEST_MAX_BYTES) break
+      size += bytes
+      entries.push([handle.documentId, heads])
+    }
+    return cbor.encode(entries)
+  }
+
+  /** A peer's hello attachment (replaces what it declared before; none or malformed: nothing declared). */
+  declared(peer: string, bytes: Uint8Array | undefined): void {
+    this.#declared.delete(peer)
+    if (!bytes) return
+    const heads = new Map<string, string[]>()
+    let value: unknown
+    try {
+      value = cbor.decode(bytes)
+    } catch {
+      return
+    }
+    if (!Array.isArray(value)) return
+    for (const entry of value) {
+      if (!Array.isArray(entry) || entry.length !== 2) return
+      const [id, hs] = entry as [unknown, unknown]
+      if (typeof id !== 'string' || !Array.isArray(hs) || !hs.every((h) => typeof h === 'string')) return
+      heads.set(id, hs as string[])
+    }
+    this.#declared.set(peer, heads)
+    if (this.#declared.size > MAX_DECLARING_PEERS)
+      this.#declared.delete(this.#declared.keys().next().value as string)
   }
 
   /** automerge-repo's `announce`: the base rule, minus documents the peer already holds as they are here. */

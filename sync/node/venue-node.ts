@@ -258,6 +258,8 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
 
   startup.mark('sinkState')
   const revoked = new Set<string>()
+  // Set once the repo exists; hellos before that carry nothing (link-resync.ts).
+  let linkResync: LinkResync | undefined
   const network = await startLakouNetwork({
     dataDir: options.dataDir,
     ...(options.listen ? { listen: options.listen } : {}),
@@ -265,6 +267,10 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     mdns: options.mdns ?? true,
     credentials: localCredentials(device, fromHex(config.bundle)),
     authenticator: new CertificateAuthenticator({ federationKey, isRevoked: (d) => revoked.has(d) }),
+    helloAttachment: {
+      local: () => linkResync?.digest(),
+      remote: (peer, bytes) => linkResync?.declared(peer, bytes),
+    },
     log,
   })
   sink.onStatement = (bytes) => {
@@ -291,7 +297,6 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     isCompletePage: (id) => feedRef?.completePage(id) === true,
     peers: () => repoRef?.peers ?? [],
   })
-  let linkResync: LinkResync | undefined
   const repo = new Repo({
     storage,
     network: [network.adapter],
