@@ -222,12 +222,11 @@ export const run: Bench = async ({ args }) => {
       bareConnectCpuMs: bareCpu.map(round),
       idleCpuMsPerS: { down: idleDown.map(round), up: idleUp.map(round) },
       runs,
-      // CLOCK_MONOTONIC us per till: [first connection start, cycles start, cycles end] (profile windows)
-      window: [0, 1].map((i) => [
-        clockStart[i]!.monotonicUs,
-        clockCycles[i]!.monotonicUs,
-        clockEnd[i]!.monotonicUs,
-      ]),
+      // per till: its pid and CLOCK_MONOTONIC us [first connection start, cycles start, cycles end]
+      window: [0, 1].map((i) => ({
+        pid: clockStart[i]!.pid,
+        us: [clockStart[i]!.monotonicUs, clockCycles[i]!.monotonicUs, clockEnd[i]!.monotonicUs],
+      })),
     }
     const bareBoth = bareCpu[0]! + bareCpu[1]!
     const rows: BenchRow[] = [
