@@ -41,6 +41,8 @@ export class LinkResync {
   readonly #repo: Repo
   readonly #watched = new WeakSet<DocHandle<unknown>>()
   readonly #changed = new Set<DocumentId>()
+  /** Encoded heads per document state (a doc object is immutable: its heads never change). */
+  readonly #heads = new WeakMap<object, string[]>()
   /** Heads each peer declared in its last hello, per document. */
   readonly #declared = new Map<string, Map<string, string[]>>()
   #flushQueued = false
@@ -67,7 +69,7 @@ export class LinkResync {
     const reported = storageId ? handle.getSyncInfo(storageId)?.lastHeads : undefined
     const declared = this.#declared.get(peer)?.get(documentId)
     if (!reported && !declared) return false
-    const ours = handle.heads()
+    const ours = this.#headsOf(handle)
     const same = (theirs: readonly string[] | undefined) =>
       theirs !== undefined && ours.length === theirs.length && ours.every((h) => theirs.includes(h))
     return same(reported) || same(declared)
@@ -82,13 +84,24 @@ export class LinkResync {
     let size = 0
     for (const handle of Object.values(this.#repo.handles)) {
       if (!handle.isReady()) continue
-      const heads = handle.heads()
+      const heads = this.#headsOf(handle)
       const bytes = handle.documentId.length + heads.reduce((n, h) => n + h.length + 2, 6)
       if (size + bytes > DIGEST_MAX_BYTES) break
       size += bytes
       entries.push([handle.documentId, heads])
     }
     return cbor.encode(entries)
+  }
+
+  // handle.heads() encodes every head (base58check: two SHA-256 each); the share rule asks per peer and doc
+  #headsOf(handle: DocHandle<unknown>): string[] {
+    const doc = handle.doc() as object
+    let heads = this.#heads.get(doc)
+    if (!heads) {
+      heads = handle.heads()
+      this.#heads.set(doc, heads)
+    }
+    return heads
   }
 
   /** A peer's hello attachment (replaces what it declared before; none or malformed: nothing declared). */
