@@ -3,6 +3,7 @@
 // everything itself. Prints the catch-up seconds (until its sync index and ledger match the serving till's),
 // both tills' peak RSS, and a bare LedgerIndex ingest of the same history (the baseline, from the template).
 // Run: node --import tsx bench/catch-up.ts [--records 200000] [--servers 1] [--keep DIR] [--json out.json]
+//   [--bare no]: skip the bare ingest of the same history in this process after the run (the baseline)
 //   --keep DIR: build the festival template once into DIR and reuse it on later runs (the fresh till's data
 //   dir is copied from it every run, so each run starts from nothing).
 //   --servers N: N tills hold the history and the fresh till dials them all (the festival's dials three).
@@ -11,6 +12,12 @@ import '../sync/polyfills.ts'
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
+import * as A from '@automerge/automerge'
+import type { StorageKey } from '@automerge/automerge-repo'
+import { LedgerIndex } from '../ledger/mod.ts'
+import { DurableFsStorageAdapter } from '../sync/docs/durable-storage.ts'
+import { classifyDoc } from '../sync/docs/schema.ts'
+import { dataPaths } from '../sync/node/config.ts'
 import { argReader, keptFestival, tillArgs } from './festival/kept.ts'
 import { prepareBundle, spawnTill, type Till } from './festival/tills.ts'
 
@@ -51,6 +58,46 @@ function threadTimes(pid: number | undefined) {
   } catch {
     return undefined
   }
+}
+
+// The baseline in the same run (the template's was measured when it was built, minutes or hours earlier):
+// a bare LedgerIndex in this process ingests the serving till's history, statements then records in the
+// order the fresh till gets them (page n of every device before page n + 1). Documents are read and
+// loaded before the clock starts.
+async function bareIngest(dataDir: string, federationKeyHex: string) {
+  const storage = new DurableFsStorageAdapter(dataPaths(dataDir).automerge)
+  const chunks = new Map<string, Array<{ key: StorageKey; data: Uint8Array }>>()
+  for (const c of await storage.loadRange([])) {
+    if (!c.data || (c.key[1] !== 'snapshot' && c.key[1] !== 'incremental')) continue
+    const list = chunks.get(c.key[0]!) ?? []
+    list.push({ key: c.key, data: c.data })
+    chunks.set(c.key[0]!, list)
+  }
+  const statements: Uint8Array[] = []
+  const pages: Array<{ page: number; deviceId: string; records: Uint8Array[] }> = []
+  for (const list of chunks.values()) {
+    list.sort((a, b) => (a.key[1] === b.key[1] ? 0 : a.key[1] === 'snapshot' ? -1 : 1))
+    let doc = A.init<Record<string, unknown>>()
+    for (const c of list) doc = A.loadIncremental(doc, c.data)
+    const cls = classifyDoc(doc)
+    const items = (doc.records ?? doc.entries ?? []) as unknown[]
+    const bytes = items.filter((x): x is Uint8Array => x instanceof Uint8Array).map((x) => x.slice())
+    if (cls?.kind === 'ledger-page') pages.push({ page: cls.page, deviceId: cls.deviceId, records: bytes })
+    else if (cls?.kind === 'federation' || cls?.kind === 'venue') statements.push(...bytes)
+    A.free(doc)
+  }
+  pages.sort((a, b) => a.page - b.page || (a.deviceId < b.deviceId ? -1 : 1))
+  const records = pages.flatMap((p) => p.records)
+  const ledger = new LedgerIndex({ federation: [new Uint8Array(Buffer.from(federationKeyHex, 'hex'))] })
+  const cpu0 = process.cpuUsage()
+  const t = performance.now()
+  await ledger.ingestMany(statements)
+  await ledger.ingestMany(records)
+  const seconds = (performance.now() - t) / 1000
+  const cpu = process.cpuUsage(cpu0)
+  const c = ledger.counts()
+  if (c.valid !== records.length || c.pending !== 0) throw new Error(`bare ingest: ${JSON.stringify(c)}`)
+  return { seconds: round(seconds), cpuS: round((cpu.user + cpu.system) / 1e6), records: records.length }
 }
 
 const fest = await keptFestival(keep, { tills: servers, records, cards, seed, log })
@@ -118,6 +165,18 @@ try {
     freshCpuMs: freshStats.cpuMs,
     freshThreads,
     loadAverage: loadavg().map(round),
+  }
+  // after the tills stop (nothing else of this bench running), unless --no-bare
+  await Promise.all(started.map((t) => t.stop()))
+  log(`catch-up: ${JSON.stringify(result)}`)
+  if (arg('--bare', 'yes') !== 'no') {
+    try {
+      const bare = await bareIngest(fest.tills[0]!, fest.federationKey)
+      Object.assign(result, { bareIngest: bare, ratio: round(catchUpSeconds / bare.seconds) })
+      log(`bare ledger ingest, same run: ${bare.seconds} s (${bare.cpuS} s CPU) for ${bare.records} records`)
+    } catch (e) {
+      log(`bare ledger ingest failed: ${(e as Error).message}`)
+    }
   }
   console.log(JSON.stringify(result))
   const out = arg('--json')
