@@ -1,8 +1,11 @@
-// Loads full ledger pages sent whole (page-transfer.ts) in a worker thread, not on the node's main thread.
-// Why: a fresh till catching up loads every full page with Automerge once to read its records (13-25 ms a
-// page of 1,000 records, 200 pages at 200k records), and while the main thread is in that load it neither
-// feeds the ledger's signature checks nor applies their results: the verify pool ran dry behind each load.
-// The worker holds its own Automerge (~10-20 MB while it lives) and ends after `idleMs` without a page.
+// Reads full ledger pages sent whole (page-transfer.ts): on the calling thread (readWholePage), or, opted in
+// (`worker: true`, LAKOU_PAGE_WORKER=1), in a worker thread. Why the option: a fresh till catching up loads
+// every full page with Automerge once to read its records (13-25 ms a page of 1,000 records, 200 pages at
+// 200k records), and its main thread, which feeds the ledger's signature checks and applies their results,
+// waited for a core more than it ran. Measured on two shared cores (bench/catch-up.ts, festival README
+// "Sixth session, H3"): no gain in catch-up time at that noise, and the worker's own Automerge and heap
+// added 15-20 MB to the fresh till's peak RSS, so it is off by default. The worker ends after `idleMs`
+// without a page.
 import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
 import * as A from '@automerge/automerge'
@@ -99,11 +102,11 @@ interface WorkerAnswer {
 export interface PageReaderOptions {
   /** The worker ends after this long without a page (default 10 s); the next page starts another. */
   idleMs?: number
-  /** false: load on the calling thread (readWholePage). */
+  /** true: load in a worker thread (default: LAKOU_PAGE_WORKER=1); else on the calling thread. */
   worker?: boolean
 }
 
-/** readWholePage in a worker thread (one at a time, in order), falling back to the calling thread. */
+/** readWholePage on the calling thread, or in a worker thread (in order), falling back to the calling thread. */
 export class PageReader {
   readonly #idleMs: number
   readonly #useWorker: boolean
@@ -116,7 +119,7 @@ export class PageReader {
 
   constructor(options: PageReaderOptions = {}) {
     this.#idleMs = options.idleMs ?? 10_000
-    this.#useWorker = options.worker ?? process.env.LAKOU_PAGE_WORKER !== '0'
+    this.#useWorker = options.worker ?? process.env.LAKOU_PAGE_WORKER === '1'
   }
 
   async read(

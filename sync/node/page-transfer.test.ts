@@ -126,7 +126,7 @@ const badSignature = (bytes: Uint8Array) => {
 
 describe('PageReader (a worker thread)', () => {
   it('reads what readWholePage reads, and refuses what it refuses', async () => {
-    const reader = new PageReader()
+    const reader = new PageReader({ worker: true })
     try {
       const { id, bytes } = await storedPage()
       expect(await reader.read(bytes, want(id), CAPACITY)).toEqual(readWholePage(bytes, want(id), CAPACITY))
@@ -226,8 +226,8 @@ describe('PageTransfer over libp2p', () => {
       const records = await asking.fetch(want(page.id))
       expect(records).toEqual(Array.from({ length: CAPACITY }, (_, i) => recordBytes(i)))
       expect(serving.stats.served).toBe(1)
-      // Loaded in the worker thread, not on the node's main thread.
-      expect(asking.pagesRead).toEqual({ inWorker: 1, inThread: 0 })
+      // Loaded on the node's main thread (the worker thread is opt-in).
+      expect(asking.pagesRead).toEqual({ inWorker: 0, inThread: 1 })
       // Stored by the asker: asked again, it is read from its own disk, not from the peer.
       expect((await storage.loadRange([page.id, 'snapshot'])).map((c) => c.data)).toEqual([page.bytes])
       expect(await asking.fetch(want(page.id))).toBeUndefined()
@@ -278,6 +278,8 @@ describe('PageTransfer refuses a forged page', () => {
       mayHold: async () => true,
       isCompletePage: () => false,
       capacity: CAPACITY,
+      // this one loads pages in the worker thread (opt-in): the same checks either way
+      pageWorker: true,
       log: (l) => lines.push(l),
     })
     await Promise.all([forging.start(), serving.start(), asking.start()])
@@ -296,6 +298,7 @@ describe('PageTransfer refuses a forged page', () => {
       expect(asking.stats).toMatchObject({ fetched: 1, badPages: 1 })
       expect(forging.stats.served).toBe(1)
       expect((await storage.loadRange([genuine.id, 'snapshot'])).map((c) => c.data)).toEqual([genuine.bytes])
+      expect(asking.pagesRead).toEqual({ inWorker: 2, inThread: 0 })
     } finally {
       await Promise.all([forging.stop(), serving.stop(), asking.stop()])
       await Promise.all([asker!.stop(), forger!.stop(), honest!.stop()])

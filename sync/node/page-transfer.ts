@@ -55,7 +55,7 @@ export interface PageTransferOptions {
   capacity?: number
   /** How long one peer may take to answer before the next is asked (default 10 s). */
   timeoutMs?: number
-  /** Load pages sent whole in a worker thread (default true; LAKOU_PAGE_WORKER=0: on the main thread). */
+  /** Load pages sent whole in a worker thread (default false, or LAKOU_PAGE_WORKER=1; PageReader). */
   pageWorker?: boolean
   log?: (line: string) => void
 }
