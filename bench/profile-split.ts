@@ -43,7 +43,8 @@ function moduleLines(file: string): Array<[number, string]> {
   const out: Array<[number, string]> = []
   const lines = readFileSync(file, 'utf8').split('\n')
   for (let i = 0; i < lines.length; i++) {
-    const m = /^\/\/ ((?:node_modules|sync|ledger|bench|relay|hardware|app)\/\S+)$/.exec(lines[i]!)
+    // relative to the build's root; a symlinked node_modules shows up as its real path (../../x/node_modules)
+    const m = /^\/\/ (\S+\.(?:[cm]?js|ts))$/.exec(lines[i]!)
     if (m) out.push([i, m[1]!])
   }
   return out
