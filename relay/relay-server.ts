@@ -16,6 +16,7 @@ import {
   type PeerAuthenticator,
   startLakouNetwork,
 } from '../sync/net/mod.ts'
+import { LinkResync } from '../sync/node/link-resync.ts'
 import { PageTransfer } from '../sync/node/page-transfer.ts'
 import { type HttpEndpoint, startHttpEndpoint } from './http.ts'
 import { RelayMetrics } from './metrics.ts'
@@ -69,6 +70,8 @@ export async function startRelay(options: RelayOptions): Promise<RelayServer> {
   const bind = options.bindHost ?? '0.0.0.0'
   const listen = [...(options.listen ?? [`/ip4/${bind}/tcp/0`]), `/ip4/${bind}/tcp/${options.wsPort ?? 0}/ws`]
   const metrics = new RelayMetrics()
+  // A new link re-syncs only the documents that changed (sync/node/link-resync.ts); set once the repo exists.
+  let linkResync: LinkResync | undefined
   const network = await startLakouNetwork({
     dataDir: options.dataDir,
     listen,
@@ -81,6 +84,10 @@ export async function startRelay(options: RelayOptions): Promise<RelayServer> {
     onFrame: () => metrics.framesReceived++,
     ...(options.helloTimeoutMs !== undefined ? { helloTimeoutMs: options.helloTimeoutMs } : {}),
     ...(options.log ? { log: options.log } : {}),
+    helloAttachment: {
+      local: () => linkResync?.digest(),
+      remote: (peer, bytes) => linkResync?.declared(peer, bytes),
+    },
   })
   network.access.on('peer:dropped', ({ error }) => metrics.dropped(error.name))
 
@@ -88,21 +95,24 @@ export async function startRelay(options: RelayOptions): Promise<RelayServer> {
   const storage = options.storage ?? new NodeFSStorageAdapter(join(options.dataDir, 'automerge'))
   const share = network.shareConfig(documentAccess)
   const completePage = options.completePage
+  // A full page is not announced, as on tills (sync/node/page-fetch-policy.ts): a till lacking it asks for
+  // it whole first. Announced, every page reached every till connecting here through the sync protocol
+  // (the relay loading and syncing each) before the till could ask for it whole.
+  const announce = async (peer: RepoPeerId, id: DocumentId) =>
+    completePage?.(id) ? false : share.announce(peer, id)
   const repo = new Repo({
     network: [network.adapter],
     storage,
     peerId: network.host.peerId.toString() as RepoPeerId,
-    // A full page is not announced, as on tills (sync/node/page-fetch-policy.ts): a till lacking it asks for
-    // it whole first. Announced, every page reached every till connecting here through the sync protocol
-    // (the relay loading and syncing each) before the till could ask for it whole.
-    shareConfig: completePage
-      ? {
-          access: share.access,
-          announce: async (peer, id) =>
-            id !== undefined && completePage(id) ? false : share.announce(peer, id),
-        }
-      : share,
+    shareConfig: {
+      access: share.access,
+      announce: (peer, id) =>
+        id === undefined ? share.announce(peer) : (linkResync?.announce(peer, id) ?? announce(peer, id)),
+    },
   })
+  linkResync = new LinkResync(repo, announce)
+  const resyncWatch = setInterval(() => linkResync?.watch(), 1000)
+  resyncWatch.unref?.()
   // A fresh till catching up through the relay gets full pages as their stored bytes: no Automerge load and
   // sync message per page here (the relay holds every page of the federation), one check per page there.
   const pages = completePage
@@ -118,6 +128,7 @@ export async function startRelay(options: RelayOptions): Promise<RelayServer> {
   // A relay that fails to start (its directory unreadable, the HTTP port taken) must not leave libp2p
   // listening: the process would neither serve nor exit, and a restart would find its ports taken.
   const abandon = async (err: unknown): Promise<never> => {
+    clearInterval(resyncWatch)
     network.adapter.disconnect()
     await pages?.stop()
     await flushReadyDocuments(repo).catch(() => {})
@@ -162,6 +173,7 @@ export async function startRelay(options: RelayOptions): Promise<RelayServer> {
       // The network stops even if the flush fails; the failure is still reported to the caller.
       // Only ready handles (flushReadyDocuments): repo.flush() and repo.shutdown() throw on a document
       // still being looked for (named in the directory, not yet received), which has nothing to save.
+      clearInterval(resyncWatch)
       try {
         network.adapter.disconnect()
         await pages?.stop()
