@@ -259,11 +259,27 @@ export const run: Bench = async ({ args }) => {
     const fresh = await spawnTill(TILL, argsOf(fest.fresh, n))
     extra.push(fresh)
     const neighbours = [0, Math.floor(n / 3), Math.floor((2 * n) / 3)].filter((v, i, a) => a.indexOf(v) === i)
-    await Promise.all(
-      neighbours.map((i) =>
-        fresh.send({ cmd: 'dial', addr: tills[i]!.addresses[0], peerId: tills[i]!.peerId }, 30_000),
-      ),
+    // A first-contact hello can time out on a busy machine (the fresh till's own loop is busy with the first
+    // pages of its catch-up): each neighbour is tried three times, and one link is enough to catch up (the
+    // time spent here is inside the catch-up figure). A 50 x 200k run lost its whole report to one such
+    // timeout before this.
+    const linkedTo = await Promise.all(
+      neighbours.map(async (i) => {
+        for (let attempt = 1; attempt <= 3; attempt++) {
+          try {
+            await fresh.send({ cmd: 'dial', addr: tills[i]!.addresses[0], peerId: tills[i]!.peerId }, 30_000)
+            return true
+          } catch (err) {
+            log(
+              `catch-up: dial to till ${i} failed (attempt ${attempt}: ${(err as Error).message}); fresh till log: ${fresh.stderr().trim().split('\n').slice(-3).join(' | ') || '(empty)'}`,
+            )
+            await sleep(2_000)
+          }
+        }
+        return false
+      }),
     )
+    if (!linkedTo.some(Boolean)) throw new Error('catch-up: the fresh till could link to no till')
     const reference = (await stats([tills[0]!]))[0]!
     for (;;) {
       const s = (await stats([fresh]))[0]!
