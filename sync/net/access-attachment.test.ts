@@ -1,9 +1,8 @@
 // Hello attachments (sync/node sends the heads of the documents it holds in them): carried both ways,
 // handed over before the peer counts as authenticated, never from a peer that fails the handshake.
 import { cbor } from '@automerge/automerge-repo/slim'
-import type { Libp2p } from '@libp2p/interface'
 import * as lp from 'it-length-prefixed'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   HELLO_PROTOCOL,
   type HelloAttachment,
@@ -14,20 +13,11 @@ import {
   peerBindingMessage,
 } from './access.ts'
 import { generateEd25519Signer } from './ed25519.ts'
-import { createLakouHost } from './host.ts'
 import { StaticPeerAuthenticator } from './static-authenticator.ts'
+import { testHosts } from './test-hosts.ts'
 import { credentialsFor, devicePrincipal } from './testing.ts'
 
-const cleanup: Array<() => Promise<unknown> | unknown> = []
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c()
-})
-
-async function host(): Promise<Libp2p> {
-  const h = await createLakouHost({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false })
-  cleanup.push(() => h.stop())
-  return h
-}
+const { cleanup, host } = testHosts()
 
 /** A guarded host whose attachment says `text`, and what it was handed, in order with authentications. */
 async function guarded(

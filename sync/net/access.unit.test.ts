@@ -1,7 +1,7 @@
 // The hello handshake between in-process libp2p hosts on 127.0.0.1 (real TCP, noise, yamux).
 import type { Libp2p } from '@libp2p/interface'
 import * as lp from 'it-length-prefixed'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   HELLO_PROTOCOL,
   type LocalCredentials,
@@ -10,20 +10,11 @@ import {
   peerBindingMessage,
 } from './access.ts'
 import { generateEd25519Signer } from './ed25519.ts'
-import { createLakouHost } from './host.ts'
 import { StaticPeerAuthenticator } from './static-authenticator.ts'
+import { testHosts } from './test-hosts.ts'
 import { credentialsFor, devicePrincipal } from './testing.ts'
 
-const cleanup: Array<() => Promise<unknown> | unknown> = []
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c()
-})
-
-async function host(): Promise<Libp2p> {
-  const h = await createLakouHost({ listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false })
-  cleanup.push(() => h.stop())
-  return h
-}
+const { cleanup, host } = testHosts()
 
 async function guarded(
   credentials: LocalCredentials,
