@@ -100,6 +100,20 @@ type Settle = (entry: RecordEntry, verdict: boolean | Rule) => void
 /** startRecord: the signatures were checked on this thread and hold. */
 const VERIFIED = 'verified' as const
 
+/**
+ * What a record's signatures must look like before any is checked (the same on the pool and on the calling
+ * thread): the device's, then one per signing card, each card counter within 1..2^32-1.
+ */
+function signatureShapeRule(
+  signatures: number,
+  positions: ReturnType<typeof signingCardPositions>,
+): Rule | undefined {
+  if (signatures !== 1 + positions.length) return 'card-signature'
+  for (let i = 0; i < positions.length; i++)
+    if (positions[i]!.cardSeq < 1 || positions[i]!.cardSeq > 0xffffffff) return 'card-counter'
+  return undefined
+}
+
 // Records applied per settled verification while others are in flight (~15-20 us each: well under the
 // ~4 ms of work 64 verifications give two cores).
 const APPLY_SLICE = 32
@@ -342,9 +356,8 @@ export class LedgerIndex extends IndexViews {
     verifyNow: NonNullable<typeof verifySignatureNow>,
   ): typeof VERIFIED | Rule {
     const positions = signingCardPositions(d.record)
-    if (d.signatures.length !== 1 + positions.length) return 'card-signature'
-    for (let i = 0; i < positions.length; i++)
-      if (positions[i]!.cardSeq < 1 || positions[i]!.cardSeq > 0xffffffff) return 'card-counter'
+    const shape = signatureShapeRule(d.signatures.length, positions)
+    if (shape) return shape
     if (!verifyNow(d.record.device, deviceSignatureMessageOfKey(d.hash), d.signatures[0]!)) return 'signature'
     if (positions.length === 0) return VERIFIED
     const hash = bytesOfKey(d.hash)
@@ -404,9 +417,8 @@ export class LedgerIndex extends IndexViews {
     settle: Settle,
   ): true | Rule {
     const positions = signingCardPositions(d.record)
-    if (d.signatures.length !== 1 + positions.length) return 'card-signature'
-    for (let i = 0; i < positions.length; i++)
-      if (positions[i]!.cardSeq < 1 || positions[i]!.cardSeq > 0xffffffff) return 'card-counter'
+    const shape = signatureShapeRule(d.signatures.length, positions)
+    if (shape) return shape
     const message = deviceSignatureMessageOfKey(d.hash)
     if (positions.length === 0) {
       // the usual record: one signature, its verdict straight to settle (no promise)
