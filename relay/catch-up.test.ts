@@ -70,7 +70,10 @@ describe('catch-up through a relay', () => {
     // C was enrolled before any of this and meets only the relay.
     const c = await start(dirC)
     let sc = await c.send({ cmd: 'stats' })
-    for (let t = 0; t < 900 && Number(sc.size) < RECORDS; t++) {
+    // Held by the sink is not yet validated by the ledger (its verdicts come a moment later): wait for both.
+    const caughtUp = (s: typeof sc) =>
+      Number(s.size) >= RECORDS && Number((s.ledger as { valid: number }).valid) >= RECORDS
+    for (let t = 0; t < 900 && !caughtUp(sc); t++) {
       await new Promise((r) => setTimeout(r, 100))
       sc = await c.send({ cmd: 'stats' })
     }
