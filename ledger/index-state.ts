@@ -6,6 +6,7 @@ import { ByteArena } from './arena.ts'
 import { type Balances, EMPTY_BALANCES, withDelta } from './balances.ts'
 import { hexOfKey, keyOf } from './bytes.ts'
 import { decodeRecordUnchecked } from './codec.ts'
+import type { CallbackVerifier } from './crypto.ts'
 import { EntryTable } from './entry-table.ts'
 import { LedgerRuleError, type Rule } from './errors.ts'
 import { type Posting, recordPostings } from './postings.ts'
@@ -96,7 +97,10 @@ const DEFAULT_VERIFY_INLINE_MAX = 8
 export abstract class IndexState {
   protected readonly federationKeys: PublicKey[]
 
-  protected readonly concurrency: number
+  protected concurrency: number
+
+  // the batches' one-signature verifications (useVerifier); undefined: node:crypto on libuv's pool
+  protected verifier: CallbackVerifier | undefined
 
   protected readonly verifyInlineMax: number
 

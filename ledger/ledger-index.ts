@@ -6,7 +6,12 @@
 import { toAmounts } from './balances.ts'
 import { bytesEqual, bytesOfKey, hexOfKey, keyOf, toHex } from './bytes.ts'
 import { type Decoded, type DecodedKeyed, decodeSigned, decodeSignedKeyed } from './codec.ts'
-import { verifySignature, verifySignatureCallback, verifySignatureNow } from './crypto.ts'
+import {
+  type CallbackVerifier,
+  verifySignature,
+  verifySignatureCallback,
+  verifySignatureNow,
+} from './crypto.ts'
 import { LedgerDecodeError, LedgerRuleError, LedgerSnapshotError, type Rule } from './errors.ts'
 import { peekKind, positionOf, type RecordEntry, waitingLabel } from './index-state.ts'
 import { IndexViews } from './index-views.ts'
@@ -399,6 +404,16 @@ export class LedgerIndex extends IndexViews {
     return this.lastDeviceKey
   }
 
+  /**
+   * From now on, batches' records with one signature (the device's) are verified through `verifier`
+   * (undefined: back to node:crypto on libuv's pool), with up to `concurrency` in flight (a batching
+   * verifier wants several batches queued). Lone records (verifyInlineMax) stay on the calling thread.
+   */
+  useVerifier(verifier: CallbackVerifier | undefined, concurrency?: number): void {
+    this.verifier = verifier
+    if (concurrency !== undefined) this.concurrency = Math.max(1, Math.floor(concurrency))
+  }
+
   protected async pool<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
     let next = 0
     const worker = async () => {
@@ -422,7 +437,13 @@ export class LedgerIndex extends IndexViews {
     const message = deviceSignatureMessageOfKey(d.hash)
     if (positions.length === 0) {
       // the usual record: one signature, its verdict straight to settle (no promise)
-      return verifySignatureCallback(d.record.device, message, d.signatures[0]!, settle, entry)
+      return (this.verifier ?? verifySignatureCallback)(
+        d.record.device,
+        message,
+        d.signatures[0]!,
+        settle,
+        entry,
+      )
         ? true
         : 'signature'
     }

@@ -18,14 +18,18 @@ export {
   tagCardId,
 } from './codec.ts'
 export {
+  type CallbackVerifier,
+  countVerifications,
   generateKeyPair,
   type KeyPair,
   keyPairFromLabel,
   keyPairFromSeed,
   type Signer,
   sha256,
+  type VerifyDone,
   verificationCount,
   verifySignature,
+  verifySignatureCallback,
 } from './crypto.ts'
 export {
   LedgerDecodeError,

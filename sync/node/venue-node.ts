@@ -61,6 +61,7 @@ import { PageTransfer } from './page-transfer.ts'
 import { Libp2pPushTransport } from './push-protocol.ts'
 import { guardRepoRejections } from './repo-guard.ts'
 import { VenueConfigFeed } from './venue-config-feed.ts'
+import { VerifyWorkers } from './verify-workers.ts'
 
 export interface VenueNodeOptions {
   dataDir: string
@@ -107,6 +108,11 @@ export interface VenueNodeOptions {
    * (link-resync.ts). Default true; false for A/B measurements.
    */
   skipUnchangedDocs?: boolean
+  /**
+   * An owned ledger verifies batches (catch-up, rebuild) in worker threads, not one libuv job per signature
+   * (verify-workers.ts). Default false for now, unless LAKOU_VERIFY_WORKERS=N (N > 0 workers).
+   */
+  verifyWorkers?: boolean
   log?: (line: string) => void
 }
 
@@ -236,6 +242,11 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
     cp && ownsLedger ? await restoreLedger(paths.ledgerSnapshot, cp, federationKey, log) : undefined
   startup.mark('ledgerSnapshot')
   const ledger: LedgerIndex = options.ledger ?? restored ?? new LedgerIndex({ federation: federationKey })
+  const verifyWorkers =
+    ownsLedger && (options.verifyWorkers ?? Number(process.env.LAKOU_VERIFY_WORKERS ?? 0) > 0)
+      ? new VerifyWorkers()
+      : undefined
+  if (verifyWorkers) ledger.useVerifier(verifyWorkers.verify, verifyWorkers.inFlight)
   const sink = new ChainSink(ledger)
   let feedState: FeedState | undefined
   if (cp) {
@@ -647,6 +658,7 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
       await transport.stop()
       await pageTransfer.stop()
       feed.stop()
+      await verifyWorkers?.stop()
       layout?.stop()
       board.stop()
       // Not repo.shutdown(): it flushes every handle, and throws on one still being looked for.
