@@ -118,6 +118,7 @@ export class FestivalLinks {
       if (this.isCut(e)) return // cut again meanwhile: nothing to wait for
       this.healFallbackDials++
       this.log(`link ${e[0]}-${e[1]} not back by itself (${(err as Error).message}); the bench dials it`)
+      await this.logLinkState(e)
       try {
         // No handshake cooldown between certified tills after a timeout: a short wait is enough.
         await this.dial(e, 2_000)
@@ -130,6 +131,22 @@ export class FestivalLinks {
       }
     }
     if (!this.isCut(e)) this.healLinkMs.push(performance.now() - t0)
+  }
+
+  /** Where each end of a link stands (connections, handshake, redials), one line per end. */
+  private async logLinkState([a, b]: Edge): Promise<void> {
+    for (const [i, j] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const peerId = this.tills[j]!.peerId
+      try {
+        const states = await this.tills[i]!.send({ cmd: 'linkState', peerIds: [peerId] }, 30_000)
+        this.log(`  till ${i} -> ${j}: ${describeLink(states[peerId] as LinkStateView)}`)
+      } catch (err) {
+        this.log(`  till ${i} -> ${j}: no link state (${(err as Error).message})`)
+      }
+    }
   }
 
   private isCut(e: Edge): boolean {
@@ -182,4 +199,40 @@ export function summarizeHeals(phases: HealPhases[]): string {
 /** The last `n` lines of a log, on one line (a till's stderr when a dial fails). */
 function lastLines(text: string, n: number): string {
   return text.trim().split('\n').slice(-n).join(' | ') || '(empty)'
+}
+
+/** The JSON of sync/net LinkState as a till sends it. */
+interface LinkStateView {
+  connections: Array<{ direction: string; status: string; ageMs: number; streams: string[] }>
+  handshake: {
+    authenticated: boolean
+    certifiedBefore: boolean
+    helloInFlight?: string
+    waiters: number
+    cooldownMs: number
+  }
+  blocked: boolean
+  away?: { awayMs: number; attempts: number; dialing: boolean; scheduled: boolean }
+  lastRedial?: { startedAt: number; endedAt?: number; error?: string; attempt: number }
+}
+
+/** One line: connections (direction/status/age/streams), handshake, redialling. */
+export function describeLink(s: LinkStateView | undefined): string {
+  if (!s) return '(no state)'
+  const conns = s.connections.map(
+    (c) => `${c.direction}/${c.status}/${(c.ageMs / 1000).toFixed(1)}s[${c.streams.join(',')}]`,
+  )
+  const h = s.handshake
+  const parts = [
+    `conns ${conns.length ? conns.join(' ') : 'none'}`,
+    `auth ${h.authenticated} cert ${h.certifiedBefore} hello ${h.helloInFlight ?? '-'} waiters ${h.waiters}${h.cooldownMs ? ` cooldown ${h.cooldownMs} ms` : ''}`,
+    s.blocked ? 'BLOCKED' : '',
+    s.away
+      ? `away ${(s.away.awayMs / 1000).toFixed(1)}s attempts ${s.away.attempts}${s.away.dialing ? ' dialing' : ''}${s.away.scheduled ? ' scheduled' : ''}`
+      : 'not away',
+    s.lastRedial
+      ? `last redial #${s.lastRedial.attempt} ${s.lastRedial.endedAt === undefined ? 'in flight' : `${((s.lastRedial.endedAt - s.lastRedial.startedAt) / 1000).toFixed(1)}s`} ${((Date.now() - s.lastRedial.startedAt) / 1000).toFixed(1)}s ago${s.lastRedial.error ? ` error ${s.lastRedial.error.slice(0, 120)}` : ''}`
+      : 'no redial',
+  ]
+  return parts.filter(Boolean).join('; ')
 }

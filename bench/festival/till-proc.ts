@@ -254,6 +254,10 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
           : {}),
       }
     }
+    case 'linkState':
+      // Where each link to these peers stands (connections, handshake, redials): logged by the bench for a
+      // healed link that did not come back by itself.
+      return Object.fromEntries((c.peerIds as string[]).map((p) => [p, node.network.linkState(p)]))
     case 'block': {
       await Promise.all(
         (c.peerIds as string[]).map((p) => {

@@ -100,6 +100,17 @@ export interface PeerAccessOptions {
   log?: (line: string) => void
 }
 
+/** Where a peer's handshake stands (diagnostics: links that do not come back after a heal). */
+export interface HandshakeState {
+  authenticated: boolean
+  certifiedBefore: boolean
+  /** Status of the connection our hello in flight runs on; absent: no hello of ours in flight. */
+  helloInFlight?: string
+  /** Callers waiting for its outcome. */
+  waiters: number
+  cooldownMs: number
+}
+
 /** Peers remembered as certified before (a bound on memory; the oldest are forgotten first). */
 const MAX_REMEMBERED_PEERS = 10_000
 
@@ -200,6 +211,17 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
   /** Whether the peer passed the handshake before in this process and was not dropped for misbehaving. */
   isCertifiedBefore(peerId: string): boolean {
     return this.certified.has(peerId)
+  }
+
+  handshakeState(peerId: string): HandshakeState {
+    const inFlight = this.pending.get(peerId)
+    return {
+      authenticated: this.principals.has(peerId),
+      certifiedBefore: this.certified.has(peerId),
+      ...(inFlight ? { helloInFlight: inFlight.connection.status } : {}),
+      waiters: this.waiters.get(peerId)?.callers ?? 0,
+      cooldownMs: this.cooldownLeft(peerId),
+    }
   }
 
   /** ms left of the peer's cooldown (0: not refused). */

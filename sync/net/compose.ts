@@ -2,10 +2,16 @@
 // browsers). `startLakouNetwork` (Node) and `startBrowserNetwork` (browser) create the host and call this.
 import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { type HelloAttachment, type LocalCredentials, PeerAccess, type PeerAuthenticator } from './access.ts'
+import {
+  type HandshakeState,
+  type HelloAttachment,
+  type LocalCredentials,
+  PeerAccess,
+  type PeerAuthenticator,
+} from './access.ts'
 import { Libp2pNetworkAdapter } from './libp2p-network-adapter.ts'
 import type { RateLimit } from './rate-limit.ts'
-import { Reconnector, type RedialPolicy } from './reconnect.ts'
+import { type AwayState, Reconnector, type RedialPolicy, type RedialRecord } from './reconnect.ts'
 import { createShareConfig, type DocumentAccess, type ShareConfig } from './share-policy.ts'
 import { PeerStatusTracker } from './status.ts'
 
@@ -31,6 +37,15 @@ export interface NetworkComposeOptions {
   blockedPeers?: Set<string>
 }
 
+/** Everything this node knows about its link to one peer, for diagnostics (a link that does not come back). */
+export interface LinkState {
+  connections: Array<{ direction: string; status: string; ageMs: number; streams: string[] }>
+  handshake: HandshakeState
+  blocked: boolean
+  away?: AwayState
+  lastRedial?: RedialRecord
+}
+
 export interface LakouNetwork {
   host: Libp2p
   access: PeerAccess
@@ -48,6 +63,7 @@ export interface LakouNetwork {
   unblockPeer(peerId: string): void
   /** Multiaddrs others can dial (with /p2p/<id>). */
   addresses(): string[]
+  linkState(peerId: string): LinkState
   stop(): Promise<void>
 }
 
@@ -109,6 +125,25 @@ export async function composeLakouNetwork(
       blocked.delete(peerId)
     },
     addresses: () => host.getMultiaddrs().map((a) => a.toString()),
+    linkState(peerId) {
+      const away = reconnector?.awayState(peerId)
+      const lastRedial = reconnector?.lastRedial(peerId)
+      return {
+        connections: host
+          .getConnections()
+          .filter((c) => c.remotePeer.toString() === peerId)
+          .map((c) => ({
+            direction: c.direction,
+            status: c.status,
+            ageMs: Math.round(Date.now() - c.timeline.open),
+            streams: c.streams.map((s) => s.protocol ?? '?'),
+          })),
+        handshake: access.handshakeState(peerId),
+        blocked: blocked.has(peerId),
+        ...(away ? { away } : {}),
+        ...(lastRedial ? { lastRedial } : {}),
+      }
+    },
     async stop() {
       reconnector?.stop()
       host.removeEventListener('connection:open', closeIfBlocked)

@@ -160,12 +160,21 @@ describe('Reconnector (fake host and timers)', () => {
     // 'a' < 'b': a leads, no follower delay; random() = 1: the full backoff.
     expect(waits).toEqual([250, 500, 1000, 2000, 2000, 2000])
     expect(state.dials).toEqual(['b', 'b', 'b', 'b', 'b', 'b'])
+    // Where it stands, for diagnostics: away since the loss, six failed redials, the next one scheduled.
+    expect(r.awayState('b')).toEqual({
+      awayMs: 250 + 500 + 1000 + 6000,
+      attempts: 6,
+      dialing: false,
+      scheduled: true,
+    })
+    expect(r.lastRedial('b')).toMatchObject({ attempt: 6, error: 'unreachable' })
     state.reachable = true
     await timers.next()
     expect(state.connected.has('b')).toBe(true)
     expect(timers.count).toBe(0) // connected: the handshake decides, no more timers
     state.authenticate('b')
     expect(r.awayPeers()).toEqual([])
+    expect(r.awayState('b')).toBeUndefined()
     expect(r.redials).toBe(1)
   })
 

@@ -69,6 +69,18 @@ export interface RedialRecord {
   attempt: number
 }
 
+/** A peer being redialled now (for diagnostics: the festival's links that do not come back). */
+export interface AwayState {
+  /** ms since the loss (the `now` clock). */
+  awayMs: number
+  /** Redials of this absence so far. */
+  attempts: number
+  /** A dial is in flight. */
+  dialing: boolean
+  /** A redial is scheduled. */
+  scheduled: boolean
+}
+
 interface Away {
   since: number
   attempts: number
@@ -116,6 +128,18 @@ export class Reconnector {
   /** The last redial of this peer, if any. */
   lastRedial(peerId: string): RedialRecord | undefined {
     return this.last.get(peerId)
+  }
+
+  /** Where the redialling of this peer stands; undefined: not away (connected, or never certified). */
+  awayState(peerId: string): AwayState | undefined {
+    const a = this.away.get(peerId)
+    if (!a) return undefined
+    return {
+      awayMs: this.now() - a.since,
+      attempts: a.attempts,
+      dialing: a.dialing,
+      scheduled: a.timer !== undefined,
+    }
   }
 
   /** Peers being redialled now. */
