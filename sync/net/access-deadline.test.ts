@@ -2,7 +2,7 @@
 // not run (its checks fired late). Fake clock: time moves only when the test says, and a "blocked loop" is
 // time that passes while no timer can fire.
 import { describe, expect, it } from 'vitest'
-import { type DeadlineClock, deadline } from './access.ts'
+import { type DeadlineClock, deadline, peerTimeSignal } from './access.ts'
 
 class FakeLoop implements DeadlineClock {
   t = 0
@@ -90,6 +90,30 @@ describe('hello deadline (peer time)', () => {
     cancel()
     loop.run(60_000)
     expect(expired).toBe(0)
+    expect(loop.pending).toBe(0)
+  })
+})
+
+describe('peerTimeSignal: a dial given the time of the peer', () => {
+  it('aborts with a TimeoutError after the peer had its time, not while our loop was blocked', () => {
+    const loop = new FakeLoop()
+    const { signal } = peerTimeSignal(20_000, 'redial of x', loop)
+    loop.run(5_000)
+    loop.block(60_000) // a starved till: a minute of wall time, none of it the peer's
+    expect(signal.aborted).toBe(false)
+    loop.run(15_000 + 2_500) // the rest of the 20 s, plus at most one check's worth
+    expect(signal.aborted).toBe(true)
+    expect((signal.reason as Error).name).toBe('TimeoutError')
+    expect((signal.reason as Error).message).toContain('redial of x')
+  })
+
+  it('cancelled once the dial is done, it never aborts and leaves no timer', () => {
+    const loop = new FakeLoop()
+    const { signal, cancel } = peerTimeSignal(20_000, 'redial', loop)
+    loop.run(1_000)
+    cancel()
+    loop.run(60_000)
+    expect(signal.aborted).toBe(false)
     expect(loop.pending).toBe(0)
   })
 })

@@ -624,3 +624,22 @@ export function deadline(ms: number, expired: () => void, clock: DeadlineClock =
     if (!done) clock.clearTimeout(handle)
   }
 }
+
+/**
+ * An AbortSignal that aborts (with a TimeoutError) after `ms` of the peer's time (deadline()), for libp2p
+ * calls that take a signal: a dial between two starved tills is not given up while the time went to our own
+ * blocked loop. `cancel` releases its timer once the call is done.
+ */
+export function peerTimeSignal(
+  ms: number,
+  what: string,
+  clock: DeadlineClock = loopClock,
+): { signal: AbortSignal; cancel: () => void } {
+  const controller = new AbortController()
+  const cancel = deadline(
+    ms,
+    () => controller.abort(new DOMException(`${what} not done within ${ms} ms`, 'TimeoutError')),
+    clock,
+  )
+  return { signal: controller.signal, cancel }
+}

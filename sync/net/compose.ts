@@ -8,12 +8,16 @@ import {
   type LocalCredentials,
   PeerAccess,
   type PeerAuthenticator,
+  peerTimeSignal,
 } from './access.ts'
 import { Libp2pNetworkAdapter } from './libp2p-network-adapter.ts'
 import type { RateLimit } from './rate-limit.ts'
 import { type AwayState, Reconnector, type RedialPolicy, type RedialRecord } from './reconnect.ts'
 import { createShareConfig, type DocumentAccess, type ShareConfig } from './share-policy.ts'
 import { PeerStatusTracker } from './status.ts'
+
+/** How long a redial may take (TCP, noise, yamux), of the peer's time. */
+export const REDIAL_TIMEOUT_MS = 20_000
 
 export interface NetworkComposeOptions {
   credentials: LocalCredentials
@@ -168,9 +172,16 @@ export function startReconnector(
       isConnected: (peerId) =>
         host.getConnections().some((c) => c.remotePeer.toString() === peerId && c.status === 'open'),
       // A blocked peer counts as unreachable (as behind a real cut): the backoff goes on, nothing is dialled.
+      // The dial's deadline counts the peer's time (access.ts deadline()): libp2p's own is wall time, and two
+      // starved tills' noise handshake outlasted it again and again after festival heals.
       dial: async (peerId) => {
         if (blocked.has(peerId)) throw new Error('peer is blocked')
-        await host.dial(peerIdFromString(peerId))
+        const { signal, cancel } = peerTimeSignal(REDIAL_TIMEOUT_MS, `redial of ${peerId}`)
+        try {
+          await host.dial(peerIdFromString(peerId), { signal })
+        } finally {
+          cancel()
+        }
       },
       isCertified: (peerId) => access.isCertifiedBefore(peerId),
       onDisconnected: (fn) => {

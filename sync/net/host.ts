@@ -173,6 +173,10 @@ export async function createLakouHost(options: LakouHostOptions = {}): Promise<L
       // be started again from scratch by the redial: give the upgrade and the dial 20 s.
       inboundUpgradeTimeout: 20_000,
       dialTimeout: 20_000,
+      // libp2p gives each address of a dial 6 s of wall time whatever the dial's own deadline: two starved
+      // tills' noise handshake outlasted it after festival heals, dial after dial (a till left with no link
+      // for a minute). A caller's signal (the reconnector's, on the peer's time) or dialTimeout decides.
+      addressDialTimeout: 60_000,
       // The same for a stream's protocol negotiation (10 s by default): the hello stream's negotiation timed
       // out at 50 tills on two cores (load ~86), and the link waited for the next redial.
       inboundStreamProtocolNegotiationTimeout: 30_000,

@@ -2,6 +2,8 @@
 // is redialled by libp2p's reconnect queue because the handshake tagged the peer keep-alive, and after a
 // cut by the node's own Reconnector (short capped backoff, never gives up); a peer the node dropped for
 // misbehaving is not redialled.
+import { createConnection, createServer, type Server } from 'node:net'
+import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
 import { HandshakeRejectedError, HandshakeTimeoutError, MalformedFrameError } from './errors.ts'
 import { DEFAULT_REDIAL_POLICY, Reconnector, type RedialHost, redialDelay } from './reconnect.ts'
@@ -84,6 +86,26 @@ describe('certified peers come back by themselves after a cut (real libp2p)', ()
     await back
     await expect.poll(() => connected(a, b), { timeout: 30_000 }).toBe(true)
   })
+})
+
+describe('dials on a slow link (real libp2p)', () => {
+  it('a dial whose handshake takes longer than the 6 s libp2p gives an address still connects', async () => {
+    peers = await startTestPeers(2, { connect: false })
+    const [a, b] = peers as [TestPeer, TestPeer]
+    // b reached through a proxy that holds the first bytes 7 s (two starved tills: noise takes that long)
+    const proxy = await delayProxy(
+      Number(b.host.getMultiaddrs()[0]!.toString().split('/tcp/')[1]!.split('/')[0]),
+      7_000,
+    )
+    try {
+      const addr = multiaddr(`/ip4/127.0.0.1/tcp/${proxy.port}/p2p/${b.host.peerId}`)
+      await a.host.dial(addr)
+      await a.access.whenAuthenticated(b.host.peerId.toString(), 30_000)
+      expect(connected(a, b)).toBe(true)
+    } finally {
+      proxy.server.close()
+    }
+  }, 30_000)
 })
 
 describe('Reconnector (fake host and timers)', () => {
@@ -233,4 +255,27 @@ function blockable(p: TestPeer) {
 function reconnectorOf(p: TestPeer): Reconnector {
   if (!p.reconnector) throw new Error('test peer started without reconnect')
   return p.reconnector
+}
+
+/** A TCP proxy to 127.0.0.1:`port` that forwards nothing either way until `holdMs` after each connection. */
+async function delayProxy(port: number, holdMs: number): Promise<{ server: Server; port: number }> {
+  const server = createServer((client) => {
+    const upstream = createConnection({ host: '127.0.0.1', port })
+    client.pause()
+    upstream.pause()
+    setTimeout(() => {
+      client.pipe(upstream)
+      upstream.pipe(client)
+    }, holdMs)
+    const end = () => {
+      client.destroy()
+      upstream.destroy()
+    }
+    client.on('error', end).on('close', end)
+    upstream.on('error', end).on('close', end)
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const address = server.address()
+  if (address === null || typeof address === 'string') throw new Error('proxy has no port')
+  return { server, port: address.port }
 }
