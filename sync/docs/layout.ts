@@ -58,6 +58,8 @@ interface WaitingPage {
   id: DocumentId
   /** The page's number in its device's list: pages are loaded lowest number first, across devices. */
   pageNo: number
+  /** Not the last page of its device's list when queued: full (a device opens a page when one is full). */
+  full: boolean
   order: number
   venueId: string
   deviceId: string
@@ -69,6 +71,14 @@ interface WaitingPage {
  * 2 -> 37 s, 422 MB. Fewer pages at once keep fewer records pending (and fewer docs in memory).
  */
 export const PAGE_WINDOW = 4
+/**
+ * Full pages asked whole (a `fullPages` source) at once, in a window of their own: a whole page holds its
+ * bytes and records (~1 MB), not a loaded doc, until its batch goes to the ledger. Its own window, because in
+ * a 50-till festival the fresh till's history queued behind the tills' 50 partial page 0s (each asked whole
+ * of every peer, then synced through the repo) 4 at a time, and a busy peer's slow answer left the ledger
+ * idle (bench/festival/README "Seventh session, H3").
+ */
+export const WHOLE_PAGE_WINDOW = 8
 /** How long after an unload a page's automerge doc is freed (above automerge-repo's save throttle). */
 export const FREE_DELAY_MS = 5000
 /** How long a full page stays loaded at most for a connected peer that has not synced it to our heads. */
@@ -86,6 +96,9 @@ export class DocumentLayout extends EventEmitter<LayoutEvents> {
   // page n of every device before page n + 1 of any, roughly the order the records were signed in.
   readonly #waitingPages: WaitingPage[] = []
   readonly #slots = new Set<DocumentId>()
+  // the slots of full pages asked whole (the whole-page window; the others are the page window)
+  readonly #wholeSlots = new Set<DocumentId>()
+  readonly #wholeWindow: number
   readonly #retained = new Set<DocumentId>()
   readonly #pageWindow: number
   readonly #slotTimeoutMs: number
@@ -112,6 +125,8 @@ export class DocumentLayout extends EventEmitter<LayoutEvents> {
     options: {
       retryMs?: number
       pageWindow?: number
+      /** Full pages asked whole at once (default WHOLE_PAGE_WINDOW), when there is a `fullPages` source. */
+      wholePageWindow?: number
       slotTimeoutMs?: number
       sweepMs?: number
       freeDelayMs?: number
@@ -123,6 +138,7 @@ export class DocumentLayout extends EventEmitter<LayoutEvents> {
     this.repo = repo
     this.#retryMs = options.retryMs ?? 1000
     this.#pageWindow = Math.max(1, options.pageWindow ?? PAGE_WINDOW)
+    this.#wholeWindow = Math.max(1, options.wholePageWindow ?? WHOLE_PAGE_WINDOW)
     this.#slotTimeoutMs = options.slotTimeoutMs ?? 10_000
     this.#sweepMs = options.sweepMs ?? 2000
     this.#freeDelayMs = options.freeDelayMs ?? FREE_DELAY_MS
@@ -304,7 +320,7 @@ export class DocumentLayout extends EventEmitter<LayoutEvents> {
         urls.forEach((u, pageNo) => {
           const url = asUrl(u)
           if (!options.skipPages?.has(url.slice('automerge:'.length)))
-            this.#followPage(url, pageNo, venueId, deviceId)
+            this.#followPage(url, pageNo, venueId, deviceId, pageNo < urls.length - 1)
         })
       // After the whole directory is queued, so the lowest page numbers of every device go first.
       this.#pumpPages()
@@ -325,11 +341,11 @@ export class DocumentLayout extends EventEmitter<LayoutEvents> {
     }
   }
 
-  #followPage(url: AutomergeUrl, pageNo: number, venueId: string, deviceId: string): void {
+  #followPage(url: AutomergeUrl, pageNo: number, venueId: string, deviceId: string, full: boolean): void {
     const id = url.slice('automerge:'.length) as DocumentId
     if (this.#pagesSeen.has(id)) return
     this.#pagesSeen.add(id)
-    this.#waitingPages.push({ url, id, pageNo, order: this.#order++, venueId, deviceId })
+    this.#waitingPages.push({ url, id, pageNo, order: this.#order++, venueId, deviceId, full })
   }
 
   /** Is this a ledger page the directory names (whether or not it is loaded yet)? */
@@ -347,18 +363,32 @@ export class DocumentLayout extends EventEmitter<LayoutEvents> {
     return this.#waitingPages.length
   }
 
+  // Two windows: full pages asked whole, and the others (a device's last page, or every page without a
+  // `fullPages` source); each lowest page number first.
   #pumpPages(): void {
-    while (!this.#stopped && this.#slots.size < this.#pageWindow && this.#waitingPages.length > 0) {
-      let best = 0
-      for (let i = 1; i < this.#waitingPages.length; i++) {
-        const w = this.#waitingPages[i]!
-        const b = this.#waitingPages[best]!
-        if (w.pageNo < b.pageNo || (w.pageNo === b.pageNo && w.order < b.order)) best = i
+    for (const whole of [true, false]) {
+      const limit = whole ? this.#wholeWindow : this.#pageWindow
+      for (;;) {
+        const taken = whole ? this.#wholeSlots.size : this.#slots.size - this.#wholeSlots.size
+        if (this.#stopped || taken >= limit) break
+        let best = -1
+        for (let i = 0; i < this.#waitingPages.length; i++) {
+          const w = this.#waitingPages[i]!
+          if (this.#asksWhole(w) !== whole) continue
+          const b = best < 0 ? undefined : this.#waitingPages[best]!
+          if (!b || w.pageNo < b.pageNo || (w.pageNo === b.pageNo && w.order < b.order)) best = i
+        }
+        if (best < 0) break
+        const [next] = this.#waitingPages.splice(best, 1)
+        this.#slots.add(next!.id)
+        if (whole) this.#wholeSlots.add(next!.id)
+        void this.#loadPage(next!)
       }
-      const [next] = this.#waitingPages.splice(best, 1)
-      this.#slots.add(next!.id)
-      void this.#loadPage(next!)
     }
+  }
+
+  #asksWhole(w: WaitingPage): boolean {
+    return this.#fullPages !== undefined && w.full
   }
 
   async #loadPage(w: WaitingPage): Promise<void> {
@@ -406,6 +436,7 @@ export class DocumentLayout extends EventEmitter<LayoutEvents> {
   /** Gives a page's slot in the page window back (no-op for a page holding none). */
   release(documentId: DocumentId): void {
     this.#retained.delete(documentId)
+    this.#wholeSlots.delete(documentId)
     if (this.#slots.delete(documentId)) this.#pumpPages()
   }
 

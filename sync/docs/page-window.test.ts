@@ -1,6 +1,7 @@
 // The page window of a catch-up (layout.ts, index-feed.ts): a new device loads at most `pageWindow` ledger
 // pages at once, lowest page number first across devices, each holding its slot until its records are in the
 // index; pages waiting meanwhile join one batch for the sink; a page nobody can give does not block the rest.
+// Full pages asked whole have a window of their own (wholePageWindow), apart from devices' last pages.
 import { type DocumentId, generateAutomergeUrl, Repo } from '@automerge/automerge-repo'
 import { MessageChannelNetworkAdapter } from '@automerge/automerge-repo-network-messagechannel'
 import { describe, expect, it } from 'vitest'
@@ -114,28 +115,63 @@ describe('page window', () => {
       const got = a.handles[want.documentId]?.doc()?.records
       return got?.length === CAPACITY ? [...got] : undefined
     }
-    const lb = new DocumentLayout(b, { retryMs: 50, pageWindow: 2, fullPages })
+    // pages 0 and 1 of each device are full (a later page follows): the whole-page window (2); page 2 is
+    // each device's last (it may still grow): the page window (1), asked whole too (it happens to be full)
+    const lb = new DocumentLayout(b, { retryMs: 50, pageWindow: 1, wholePageWindow: 2, fullPages })
     const sink = new GatedSink()
     const feed = new IndexFeed(lb, sink, undefined, { capacity: CAPACITY })
     feed.start()
     await lb.follow(fed.url)
     // The pages of the first batch gave their slots back when it went to the sink (held there): as many
-    // pages as the window wait for the next batch, each holding a slot. Nothing else is asked for,
-    // whatever the time.
+    // pages as the two windows hold wait for the next batch, each holding a slot. Nothing else is asked
+    // for, whatever the time.
     const inSink = () => sink.batches.reduce((n, x) => n + x, 0) / CAPACITY
-    await until(() => sink.batches.length === 1 && asked.length === inSink() + 2)
+    await until(() => sink.batches.length === 1 && asked.length === inSink() + 3)
     await new Promise((r) => setTimeout(r, 300))
-    expect(asked.length).toBe(inSink() + 2)
+    expect(asked.length).toBe(inSink() + 3)
     expect(sink.batches).toHaveLength(1)
-    expect(asked).toEqual([...asked].sort())
+    // a last page did not wait for every full page before it
+    expect(asked).toContain(2)
+    const fullAsked = asked.filter((p) => p < 2)
+    expect(fullAsked).toEqual([...fullAsked].sort())
     sink.open()
     await until(() => sink.inner.applied === records)
     await feed.idle()
-    expect(asked).toEqual([0, 0, 1, 1, 2, 2])
+    expect([...asked].sort()).toEqual([0, 0, 1, 1, 2, 2])
     expect(lb.pagesCameWhole).toBe(6)
     // Every page is counted full and indexed (a checkpoint lets a restart skip them), none was loaded.
     expect(feed.completePages().size).toBe(6)
     expect(Object.values(b.handles).filter((h) => h.doc()?.lakou === 'ledger-page')).toEqual([])
+    feed.stop()
+    lb.stop()
+    await close()
+  })
+
+  it('full pages asked whole do not wait behind last pages that no peer gives', async () => {
+    const { a, b, fed, venue, close } = await twoDevices(3, { announcePages: false })
+    // Six devices whose only page (page 0, their last) exists nowhere: in one window with the full pages,
+    // lowest number first, they took the slots (slotTimeoutMs each) before page 1 of any device.
+    venue.change((d) => {
+      for (let k = 0; k < 6; k++) d.pages[`x${k}`] = [imm(generateAutomergeUrl())]
+    })
+    const fullPages = async (want: { documentId: DocumentId }) => {
+      const got = a.handles[want.documentId]?.doc()?.records
+      return got?.length === CAPACITY ? [...got] : undefined
+    }
+    const lb = new DocumentLayout(b, {
+      retryMs: 50,
+      pageWindow: 1,
+      wholePageWindow: 2,
+      slotTimeoutMs: 60_000,
+      fullPages,
+    })
+    const sink = new HashSetSink()
+    const feed = new IndexFeed(lb, sink, undefined, { capacity: CAPACITY })
+    feed.start()
+    await lb.follow(fed.url)
+    // pages 0 and 1 of d1 and d2 (page 2, their last, waits behind the missing pages in the page window)
+    await until(() => sink.applied === 4 * CAPACITY)
+    expect(lb.pagesCameWhole).toBe(4)
     feed.stop()
     lb.stop()
     await close()
