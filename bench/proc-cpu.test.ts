@@ -1,7 +1,7 @@
 // proc-cpu: ticks read from /proc stat lines (a command name with spaces and parentheses), CPU per process
 // over a window, bursts, and a real process read from outside.
 import { describe, expect, it } from 'vitest'
-import { type CpuSample, processTicks, statTicks, windowCpu } from './proc-cpu.ts'
+import { type CpuSample, coresOverTime, processTicks, statTicks, windowCpu } from './proc-cpu.ts'
 
 // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime ...
 const stat = (comm: string, utime: number, stime: number) =>
@@ -61,5 +61,21 @@ describe('processTicks', () => {
     const after = processTicks(process.pid)!
     expect(after.main).toBeGreaterThan(before.main)
     expect(processTicks(2 ** 22 + 12345)).toBeUndefined()
+  })
+})
+
+describe('coresOverTime', () => {
+  it('gives the cores busy in each bucket, the last one possibly shorter', () => {
+    const s = (sec: number, a: number, b: number): CpuSample => ({
+      atMs: sec * 1000,
+      procs: [
+        { main: a, other: 0 },
+        { main: 0, other: b },
+      ],
+    })
+    // 2 s buckets: 0-2 s 20+0 ticks (0.1 cores), 2-4 s 100+100 ticks (1 core), 4-5 s 50 ticks (0.5 cores)
+    const samples = [s(0, 0, 0), s(1, 10, 0), s(2, 20, 0), s(3, 70, 50), s(4, 120, 100), s(5, 170, 100)]
+    expect(coresOverTime(samples, 2)).toEqual([0.1, 1, 0.5])
+    expect(coresOverTime([], 2)).toEqual([])
   })
 })

@@ -129,6 +129,22 @@ export function windowCpu(samples: CpuSample[], burstMsPerS = 100): WindowCpu {
   }
 }
 
+/** Cores busy (all processes summed) in consecutive buckets of `bucketS` seconds: where a window's CPU went. */
+export function coresOverTime(samples: CpuSample[], bucketS: number): number[] {
+  const first = samples[0]
+  if (!first) return []
+  const total = (s: CpuSample) =>
+    s.procs.reduce((sum, p, i) => (p && first.procs[i] ? sum + p.main + p.other : sum), 0)
+  const out: number[] = []
+  let from = first
+  for (const s of samples) {
+    if (s.atMs - from.atMs < bucketS * 1000 && s !== samples.at(-1)) continue
+    if (s.atMs > from.atMs) out.push(((total(s) - total(from)) * TICK_MS) / (s.atMs - from.atMs))
+    from = s
+  }
+  return out
+}
+
 /** Reads every pid each `everyMs` until stopped; the samples are the window. */
 export class CpuSampler {
   readonly samples: CpuSample[] = []

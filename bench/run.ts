@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs'
 import { argValue, type Bench, formatTable } from './harness.ts'
 
 // Each bench lives in bench/<name>.ts and exports `run: Bench`.
-const known = ['verify', 'sync', 'festival', 'tap', 'ui', 'reconnect'] as const
+const known = ['verify', 'sync', 'festival', 'tap', 'ui', 'reconnect', 'idle'] as const
 
 const [name, ...args] = process.argv.slice(2)
 if (!name || !(known as readonly string[]).includes(name)) {

@@ -60,7 +60,7 @@ function seedKey(file: string, seed: number, label: string): void {
 // Hard links instead of copies: 50 tills x ~110 MB of pages at 200k records would be 5.5 GB written. Safe
 // because every file here is replaced, never rewritten in place: DurableFsStorageAdapter and
 // writeFileDurably write a temp file and rename it over (a new inode), and removals unlink.
-function linkTree(from: string, to: string): void {
+export function linkTree(from: string, to: string): void {
   mkdirSync(to, { recursive: true })
   for (const e of readdirSync(from, { withFileTypes: true })) {
     const src = path.join(from, e.name)
