@@ -7,7 +7,7 @@
 // redialled (reconnect.ts), not refused.
 import { cbor } from '@automerge/automerge-repo/slim'
 import { type Connection, KEEP_ALIVE, type Libp2p, type PeerId, type Stream } from '@libp2p/interface'
-import { verifyEd25519 } from './ed25519.ts'
+import { verifyEd25519, verifyEd25519Now } from './ed25519.ts'
 import {
   type DropError,
   FrameTooLargeError,
@@ -151,6 +151,8 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
   private readonly certified = new Map<string, true>()
   private readonly waiters = new Map<string, Waiter>()
   private readonly timers = new Set<() => void>()
+  /** Bindings (peer id, device key, signature) verified before: a returning peer's is not verified again. */
+  private readonly validBindings = new Set<string>()
   private readonly helloTimeoutMs: number
   private readonly certifiedHelloTimeoutMs: number
   private readonly cooldownMs: number
@@ -457,7 +459,7 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
     // The binding and the certificate are checked side by side: each await is a turn of an event loop that a
     // loaded till shares with bulk work, and a heal's hellos queue behind it. The binding's verdict comes first.
     const [bound, judged] = await Promise.all([
-      verifyEd25519(hello.key, hello.sig, peerBindingMessage(peerId)),
+      this.bindingHolds(peerId, hello),
       this.options.authenticator
         .authenticate({ certificate: hello.cert, devicePublicKey: hello.key, remotePeerId: peerId })
         .then(
@@ -515,6 +517,29 @@ export class PeerAccess extends TypedEvents<PeerAccessEvents> {
     this.drop(peerId, error)
   }
 
+  /**
+   * Whether the device key signed this peer id. Checked on this thread (node:crypto's synchronous verify,
+   * ~0.1 ms) where the runtime has it, not on libuv's pool: after a heal that pool holds a till's bulk work
+   * (thousands of record verifies, file writes) and a hello queued behind it waited seconds to tens of
+   * seconds. A binding seen valid before (a peer coming back) is not checked again.
+   */
+  private async bindingHolds(peerId: string, hello: Hello): Promise<boolean> {
+    const key = `${peerId} ${bytesKey(hello.key)} ${bytesKey(hello.sig)}`
+    if (this.validBindings.has(key)) return true
+    const message = peerBindingMessage(peerId)
+    const ok = verifyEd25519Now
+      ? verifyEd25519Now(hello.key, hello.sig, message)
+      : await verifyEd25519(hello.key, hello.sig, message)
+    if (ok) {
+      this.validBindings.add(key)
+      if (this.validBindings.size > MAX_REMEMBERED_PEERS) {
+        const oldest = this.validBindings.values().next().value
+        if (oldest !== undefined) this.validBindings.delete(oldest)
+      }
+    }
+    return ok
+  }
+
   /** Our hello as sent now: signed once per host, with this moment's attachment. */
   private async helloBytes(): Promise<Uint8Array> {
     const hello = await this.ownHello()
@@ -569,6 +594,12 @@ function decodeHello(bytes: Uint8Array): Hello {
     sig: new Uint8Array(h.sig),
     ...(h.att ? { att: new Uint8Array(h.att) } : {}),
   }
+}
+
+function bytesKey(bytes: Uint8Array): string {
+  let out = ''
+  for (const b of bytes) out += b.toString(16).padStart(2, '0')
+  return out
 }
 
 function isBytes(x: unknown): x is Uint8Array {

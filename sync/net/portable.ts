@@ -26,7 +26,7 @@ export {
 } from './compose.ts'
 export { preferredConnection } from './connections.ts'
 export { ECHO_PROTOCOL, type EchoOptions, measureEcho, serveEcho } from './echo.ts'
-export { type Ed25519Signer, generateEd25519Signer, verifyEd25519 } from './ed25519.ts'
+export { type Ed25519Signer, generateEd25519Signer, verifyEd25519, verifyEd25519Now } from './ed25519.ts'
 export {
   type DropError,
   FrameTooLargeError,

@@ -5,12 +5,13 @@
 // federation or by an admitted venue.
 import { cbor } from '@automerge/automerge-repo/slim'
 import type { PeerAuthenticator, PeerPrincipal, PresentedCredentials } from '../net/mod.ts'
-import { HandshakeRejectedError } from '../net/mod.ts'
+import { HandshakeRejectedError, verifyEd25519Now } from '../net/mod.ts'
 import {
   bytesEqual,
   type DeviceCertificate,
   decodeSigned,
   type KeyPair,
+  statementSignatureMessage,
   toHex,
   type VenueAdmission,
   verifySignatures,
@@ -33,8 +34,31 @@ async function statementOf<K extends 'device-certificate' | 'venue-admission'>(b
     throw new HandshakeRejectedError(`${kind} does not decode: ${(e as Error).message}`)
   }
   if (d.type !== 'statement' || d.statement.kind !== kind) throw new HandshakeRejectedError(`not a ${kind}`)
-  if (!(await verifySignatures(bytes))) throw new HandshakeRejectedError(`${kind} signature is invalid`)
+  if (!(await statementSigned(bytes, d))) throw new HandshakeRejectedError(`${kind} signature is invalid`)
   return d.statement as K extends 'device-certificate' ? DeviceCertificate : VenueAdmission
+}
+
+/** Statements (hash and signature) whose signature held: every hello of a returning peer carries the same. */
+const signedStatements = new Set<string>()
+const MAX_SIGNED_STATEMENTS = 10_000
+
+/**
+ * A hello's certificate and admission are checked on this thread where the runtime can (sync/net
+ * verifyEd25519Now), not on libuv's pool behind a loaded till's bulk work, and once per statement.
+ */
+async function statementSigned(bytes: Uint8Array, d: ReturnType<typeof decodeSigned>): Promise<boolean> {
+  if (d.type !== 'statement' || d.signatures.length !== 1) return verifySignatures(bytes)
+  const signature = d.signatures[0]!
+  const key = `${toHex(d.hash)} ${toHex(signature)}`
+  if (signedStatements.has(key)) return true
+  const ok = verifyEd25519Now
+    ? verifyEd25519Now(d.statement.issuer, signature, statementSignatureMessage(d.hash))
+    : await verifySignatures(bytes)
+  if (ok) {
+    if (signedStatements.size >= MAX_SIGNED_STATEMENTS) signedStatements.clear()
+    signedStatements.add(key)
+  }
+  return ok
 }
 
 export interface CertificateAuthenticatorOptions {
