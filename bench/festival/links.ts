@@ -142,7 +142,11 @@ export class FestivalLinks {
       const peerId = this.tills[j]!.peerId
       try {
         const states = await this.tills[i]!.send({ cmd: 'linkState', peerIds: [peerId] }, 30_000)
-        this.log(`  till ${i} -> ${j}: ${describeLink(states[peerId] as LinkStateView)}`)
+        const stalls = (states.stalls as Array<{ agoMs: number; ms: number }> | undefined) ?? []
+        const recent = stalls.filter((x) => x.agoMs < 60_000)
+        this.log(
+          `  till ${i} -> ${j}: ${describeLink(states[peerId] as LinkStateView)}; loop stalls > 1 s in the last minute: ${recent.length ? recent.map((x) => `${(x.ms / 1000).toFixed(1)}s ${(x.agoMs / 1000).toFixed(0)}s ago`).join(', ') : 'none'}`,
+        )
       } catch (err) {
         this.log(`  till ${i} -> ${j}: no link state (${(err as Error).message})`)
       }

@@ -78,6 +78,19 @@ ledgerReady.then(
   () => {}, // the `ledgerReady` command reports the failure
 )
 
+// Event loop stalls over 1 s (a check every 250 ms that fired that late), the last ten: the bench logs them
+// beside a link that does not come back (was the till's own loop stuck, or its peer?).
+const stalls: Array<{ atMs: number; ms: number }> = []
+let loopCheck = performance.now()
+setInterval(() => {
+  const now = performance.now()
+  const late = now - loopCheck - 250
+  loopCheck = now
+  if (late < 1_000) return
+  stalls.push({ atMs: Math.round(now), ms: Math.round(late) })
+  if (stalls.length > 10) stalls.shift()
+}, 250).unref()
+
 // Partitions: network.blockPeer is a cut at the transport (the connection gater refuses the peer, its
 // connections close); the tills keep trying to redial each other through it, as behind a real cut, and find
 // each other again by themselves once it is lifted (sync/net/reconnect.ts).
@@ -268,7 +281,10 @@ async function handle(c: Record<string, unknown>): Promise<Record<string, unknow
     case 'linkState':
       // Where each link to these peers stands (connections, handshake, redials): logged by the bench for a
       // healed link that did not come back by itself.
-      return Object.fromEntries((c.peerIds as string[]).map((p) => [p, node.network.linkState(p)]))
+      return {
+        ...Object.fromEntries((c.peerIds as string[]).map((p) => [p, node.network.linkState(p)])),
+        stalls: stalls.map((x) => ({ agoMs: Math.round(performance.now() - x.atMs), ms: x.ms })),
+      }
     case 'block': {
       await Promise.all(
         (c.peerIds as string[]).map((p) => {
