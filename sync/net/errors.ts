@@ -40,6 +40,12 @@ export class PeerNotAuthenticatedError extends Error {
   override readonly name = PeerNotAuthenticatedError.NAME
 }
 
+/** A connection's ping got no answer within its deadline (the peer's time): the connection is aborted. */
+export class PingTimeoutError extends Error {
+  static readonly NAME = 'PingTimeoutError'
+  override readonly name = PingTimeoutError.NAME
+}
+
 /** A persisted peer key exists but cannot be read or decoded (never silently replaced: it is the identity). */
 export class PeerKeyFileError extends Error {
   static readonly NAME = 'PeerKeyFileError'

@@ -19,6 +19,7 @@ import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import WebSocket from 'ws'
 import { PeerKeyFileError } from './errors.ts'
 import { quietLengthPrefixDecoders } from './length-prefix-decoder.ts'
+import { watchLiveness } from './liveness.ts'
 import { halfWindowUpdates } from './yamux-window.ts'
 
 export const PEER_KEY_FILE = 'peer.key'
@@ -185,16 +186,16 @@ export async function createLakouHost(options: LakouHostOptions = {}): Promise<L
       reconnectRetryInterval: 1000,
       reconnectBackoffFactor: 2,
     },
-    // A ping answered late by a busy till is not a dead peer: libp2p's adaptive ping timeout may fall to
-    // a few hundred ms and abort a healthy connection on a loaded event loop (seen at 20 festival tills).
-    // One ping that times out aborts the connection (wall clock): at 50 tills on two cores (load ~80) links
-    // were re-opened ~1,500 times in a run with 14 handshake drops, so the floor is 30 s (a dead link is
-    // still noticed within ~40-70 s; the tills sell offline meanwhile and anti-entropy catches up).
-    connectionMonitor: {
-      pingTimeout: { minTimeout: 30_000, maxTimeout: 60_000 },
-      ...(options.pingIntervalMs ? { pingInterval: options.pingIntervalMs } : {}),
-    },
+    // A ping answered late by a busy till is not a dead peer. libp2p's connection monitor aborts a
+    // connection at one ping that outlasts its wall-clock timeout (adaptive: down to a few hundred ms; 30-60 s
+    // here since session 5), and fired first thing after a till's loop had been stuck, the answer unread in
+    // the socket. Connections are pinged by watchLiveness instead (liveness.ts: 30 s of the peer's time).
+    connectionMonitor: { enabled: false },
   })
+  const stopLiveness = watchLiveness(host, {
+    ...(options.pingIntervalMs ? { intervalMs: options.pingIntervalMs } : {}),
+  })
+  host.addEventListener('stop', stopLiveness, { once: true })
   // libp2p does not dial discovered peers by itself: venue devices found on the LAN are dialled here.
   host.addEventListener('peer:discovery', (event) => {
     const id = event.detail.id
