@@ -392,8 +392,9 @@ export class DocumentLayout extends EventEmitter<LayoutEvents> {
   }
 
   async #loadPage(w: WaitingPage): Promise<void> {
-    // A page held here already (this device's own pages) is not asked of peers.
-    if (this.#fullPages && !this.repo.handles[w.id]?.isReady() && (await this.#loadWhole(w))) return
+    // A page held here already (this device's own pages) is not asked of peers, nor is a device's last page
+    // (it may still grow: peers answer none, one round trip each, before the repo finds it anyway).
+    if (this.#asksWhole(w) && !this.repo.handles[w.id]?.isReady() && (await this.#loadWhole(w))) return
     // A page no peer can give yet (its writer offline) must not hold its slot for ever: the find goes on.
     const timer = setTimeout(() => this.release(w.id), this.#slotTimeoutMs)
     const h = await this.find<LedgerPageDoc>(w.url).catch(() => undefined)
