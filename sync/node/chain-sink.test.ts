@@ -71,6 +71,17 @@ describe('ChainSink fed into the ledger', () => {
     expect(sink.size).toBeGreaterThan(0)
   })
 
+  it('in a batch too, a ledger duplicate is applied only if its own signatures hold', async () => {
+    const { fx, topUp } = await setup()
+    const ledger = new LedgerIndex({ federation: fx.federation.publicKey })
+    await ledger.ingestMany([...fx.statements, topUp.bytes])
+    const fresh = new ChainSink(ledger)
+    expect(await fresh.ingestMany([...fx.statements, forge(topUp.bytes)])).toContain('rejected')
+    expect(fresh.has(toHex(topUp.hash))).toBe(false)
+    const outcomes = await fresh.ingestMany([topUp.bytes])
+    expect(outcomes).toEqual(['applied'])
+  })
+
   it('a record the ledger refuses on a rule (not a signature) still counts for sync', async () => {
     const { fx, sink, ledger } = await setup()
     const till = new DeviceChainWriter(fx.venues[0]!.cashier.key)
