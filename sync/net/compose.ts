@@ -16,8 +16,12 @@ import { type AwayState, Reconnector, type RedialPolicy, type RedialRecord } fro
 import { createShareConfig, type DocumentAccess, type ShareConfig } from './share-policy.ts'
 import { PeerStatusTracker } from './status.ts'
 
-/** How long a redial may take (TCP, noise, yamux), of the peer's time. */
-export const REDIAL_TIMEOUT_MS = 20_000
+/**
+ * How long a redial may take (TCP, noise, yamux), of the peer's time. A dial to a peer whose loop is stuck
+ * waits for it (10-14 s stalls at a festival heal, and several turns of its loop per dial): 20 s cut dials
+ * that would have completed, and the next one started over.
+ */
+export const REDIAL_TIMEOUT_MS = 30_000
 
 export interface NetworkComposeOptions {
   credentials: LocalCredentials

@@ -171,12 +171,15 @@ export async function createLakouHost(options: LakouHostOptions = {}): Promise<L
       inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_SECOND_PER_IP,
       maxIncomingPendingConnections: INBOUND_UPGRADES_PENDING,
       // A noise handshake half done on a loaded till (two cores, 50 tills) is not thrown away at 10 s only to
-      // be started again from scratch by the redial: give the upgrade and the dial 20 s.
-      inboundUpgradeTimeout: 20_000,
+      // be started again from scratch by the redial: give the dial 20 s. The inbound upgrade's timeout is
+      // wall time and fired first thing after this till's loop had been stuck (10-14 s stalls at a festival
+      // heal), the dialer's next noise message unread ("Encryption failed" on its side): 60 s, a backstop;
+      // the dialer's own deadline (the reconnector's: the peer's time) decides.
+      inboundUpgradeTimeout: 60_000,
       dialTimeout: 20_000,
       // libp2p gives each address of a dial 6 s of wall time whatever the dial's own deadline: two starved
-      // tills' noise handshake outlasted it after festival heals, dial after dial (a till left with no link
-      // for a minute). A caller's signal (the reconnector's, on the peer's time) or dialTimeout decides.
+      // tills' noise handshake outlasted it after festival heals, dial after dial, and the pair started over.
+      // A caller's signal (the reconnector's, on the peer's time) or dialTimeout decides.
       addressDialTimeout: 60_000,
       // The same for a stream's protocol negotiation (10 s by default): the hello stream's negotiation timed
       // out at 50 tills on two cores (load ~86), and the link waited for the next redial.
