@@ -102,14 +102,18 @@ describe('festival network plan', () => {
   })
 })
 
-/** Tills that only record the bench's commands; `linked` fails for the peers listed in `slow`. */
-function fakeTills(count: number, slow = new Set<string>()) {
+/**
+ * Tills that only record the bench's commands; `linked` fails for the peers listed in `slow`, and only the
+ * first time for those in `slowOnce`.
+ */
+function fakeTills(count: number, slow = new Set<string>(), slowOnce = new Set<string>()) {
   const sent: string[] = []
   const tills = Array.from({ length: count }, (_, i) => {
     const send = async (c: Record<string, unknown>) => {
       const peers = (c.peerIds as string[] | undefined)?.join(',') ?? String(c.peerId ?? '')
       sent.push(`${i} ${String(c.cmd)} ${peers}`)
-      if (c.cmd === 'linked' && slow.has(`${i}-${String(c.peerId)}`))
+      const link = `${i}-${String(c.peerId)}`
+      if (c.cmd === 'linked' && (slow.has(link) || slowOnce.delete(link)))
         throw new Error('not authenticated in time')
       return {}
     }
@@ -146,6 +150,20 @@ describe('festival links (cuts and heals)', () => {
     )
     expect(links.healLinkMs.length).toBe(3)
     expect(links.healFallbackDials).toBe(0)
+  })
+
+  it('a link slow to come back is logged and waited for, not dialled by the bench', async () => {
+    const { tills, sent } = fakeTills(3, new Set(), new Set(['0-p1']))
+    const lines: string[] = []
+    const links = new FestivalLinks(tills, edges, (line) => lines.push(line))
+    await links.cut([0])
+    sent.length = 0
+    await links.heal([0])
+    expect(sent.some((x) => x.includes(' dial '))).toBe(false)
+    expect(sent).toContain('0 linkState p1')
+    expect(lines.some((l) => l.startsWith('link 0-1 not back after 20 s'))).toBe(true)
+    expect(links.healFallbackDials).toBe(0)
+    expect(links.healLinkMs.length).toBe(2)
   })
 
   it('a link not back by itself is dialled by the bench and counted apart', async () => {

@@ -7,8 +7,14 @@ import { cutEdges, type Edge } from './plan.ts'
 import type { Till } from './tills.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-/** How long (of each till's own time, sync/net deadline()) a healed link may take to come back by itself. */
-const LINK_WAIT_MS = 20_000
+/**
+ * How long (of each till's own time, sync/net deadline()) a healed link may take to come back by itself
+ * before the bench dials it. 20 s until session 7: tills whose loops stall 5-14 s at a heal were dialled by
+ * the bench while their own redials were on the way, and the figure said less about the nodes. A link not
+ * back after LINK_LOG_MS is logged (both ends' link state) and waited for.
+ */
+const LINK_WAIT_MS = 60_000
+const LINK_LOG_MS = 20_000
 
 export class FestivalLinks {
   /** First dials retried after a failure (the bench's own dials). */
@@ -106,13 +112,25 @@ export class FestivalLinks {
       a.send({ cmd: 'unblock', peerIds: [b.peerId] }),
       b.send({ cmd: 'unblock', peerIds: [a.peerId] }),
     ])
-    const linked = async () =>
+    const linked = async (timeoutMs: number) =>
       await Promise.all([
-        a.send({ cmd: 'linked', peerId: b.peerId, timeoutMs: LINK_WAIT_MS }, 600_000),
-        b.send({ cmd: 'linked', peerId: a.peerId, timeoutMs: LINK_WAIT_MS }, 600_000),
+        a.send({ cmd: 'linked', peerId: b.peerId, timeoutMs }, 600_000),
+        b.send({ cmd: 'linked', peerId: a.peerId, timeoutMs }, 600_000),
       ])
+    const byItself = async () => {
+      try {
+        return await linked(LINK_LOG_MS)
+      } catch (err) {
+        if (this.isCut(e)) throw err
+        this.log(
+          `link ${e[0]}-${e[1]} not back after ${LINK_LOG_MS / 1000} s (${(err as Error).message}); waiting`,
+        )
+        await this.logLinkState(e)
+        return await linked(LINK_WAIT_MS - LINK_LOG_MS)
+      }
+    }
     try {
-      const ends = await linked()
+      const ends = await byItself()
       this.healPhases.push(phasesOf(ends))
     } catch (err) {
       if (this.isCut(e)) return // cut again meanwhile: nothing to wait for
@@ -122,7 +140,7 @@ export class FestivalLinks {
       try {
         // No handshake cooldown between certified tills after a timeout: a short wait is enough.
         await this.dial(e, 2_000)
-        await linked()
+        await linked(LINK_LOG_MS)
       } catch (err2) {
         if (this.isCut(e)) return
         this.healFailures++
