@@ -174,6 +174,10 @@ export class IndexFeed extends EventEmitter<FeedEvents> {
       const fresh = records.slice(queued).filter((r): r is Uint8Array => r instanceof Uint8Array)
       if (this.#sink.ingestMany && fresh.length > 1) this.#enqueueMany(fresh, id)
       else for (const r of fresh) this.#enqueue(r, 'page', id)
+      // A page not full yet (a device's last page: it stays loaded, it is live) gives its slot back once its
+      // records are handed over: it kept it until the ledger had taken every batch queued before it, and a
+      // festival's 50 partial till pages went through the window 4 at a time behind the history's batches.
+      if (records.length < this.#capacity) this.#layout.release(id)
       const n = records.length
       queued = n
       void this.#queue.then(() => {

@@ -102,7 +102,9 @@ describe('page window', () => {
     expect(sink.batches.length).toBeLessThanOrEqual(4)
     expect(sink.batches.reduce((a, n) => a + n, 0)).toBe(records)
     // Every full page, once indexed, left memory.
-    await until(() => Object.values(b.handles).every((h) => h.doc()?.lakou !== 'ledger-page'))
+    await until(() =>
+      Object.values(b.handles).every((h) => !h.isReady() || h.doc()?.lakou !== 'ledger-page/v1'),
+    )
     feed.stop()
     lb.stop()
     await close()
@@ -145,7 +147,9 @@ describe('page window', () => {
     expect(lb.pagesCameWhole).toBe(4)
     // Every page is counted full and indexed (a checkpoint lets a restart skip them).
     expect(feed.completePages().size).toBe(6)
-    await until(() => Object.values(b.handles).every((h) => h.doc()?.lakou !== 'ledger-page'))
+    await until(() =>
+      Object.values(b.handles).every((h) => !h.isReady() || h.doc()?.lakou !== 'ledger-page/v1'),
+    )
     feed.stop()
     lb.stop()
     await close()
@@ -179,6 +183,36 @@ describe('page window', () => {
     feed.stop()
     lb.stop()
     await close()
+  })
+
+  it('a page not full gives its slot back once its records are handed over, not when the ledger took them', async () => {
+    const pair = repoPair()
+    const la = new DocumentLayout(pair.a)
+    const fed = la.createFederation('f1')
+    const venue = la.createVenue(fed, 'v1')
+    // six devices, each with one page of 2 records (capacity 4): their last pages, partial
+    let n = 0
+    for (let d = 0; d < 6; d++) {
+      const w = await PageWriter.open(la, venue, `d${d}`, { capacity: CAPACITY })
+      for (let i = 0; i < 2; i++) await w.append(record(n++))
+      await w.close()
+    }
+    const lb = new DocumentLayout(pair.b, { retryMs: 50, pageWindow: 1 })
+    const sink = new GatedSink()
+    const feed = new IndexFeed(lb, sink, undefined, { capacity: CAPACITY })
+    feed.start()
+    await lb.follow(fed.url)
+    // The first page's batch is held by the sink; with a window of one, every other page is still taken
+    // from the queue and handed over (they wait in the next batch), not one page per ledger batch.
+    await until(() => sink.batches.length === 1 && lb.pagesWaiting === 0)
+    await new Promise((r) => setTimeout(r, 200))
+    expect(sink.batches).toHaveLength(1)
+    sink.open()
+    await until(() => sink.inner.applied === n)
+    await feed.idle()
+    feed.stop()
+    lb.stop()
+    await pair.close()
   })
 
   it('a page no peer can give gives its slot back, and the other pages are indexed', async () => {
