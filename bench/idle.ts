@@ -15,8 +15,10 @@
 // With --final: then every till answers the festival's end-of-run `final` command (full digests of the sink
 // and of the ledger views), and the window after it shows what that leaves behind (a fresh till's catch-up
 // starts right after it in the festival).
+// With --fresh: last, a fresh till (enrolled before the history) joins, dials three tills as in the festival
+// and catches up; the others' CPU meanwhile is what it shares the two cores with.
 // Run: npm run bench -- idle [--tills 10] [--records 200000] [--seconds 60] [--settle 20] [--degree 4]
-//   [--polls 40] [--final] [--sales 0] [--rate 2] [--after 180] [--keep DIR] [--json out.json]
+//   [--polls 40] [--final] [--fresh] [--sales 0] [--rate 2] [--after 180] [--keep DIR] [--json out.json]
 //   --keep DIR: the festival template is built once there and reused (hard-linked per run, left untouched).
 //   LAKOU_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles every till; the JSON's `windows` give each
 //   window on CLOCK_MONOTONIC (us), for `bench/profile-split.ts --from --to`.
@@ -55,12 +57,7 @@ interface Measured {
   load: number
 }
 
-async function measure(pids: number[], seconds: number): Promise<Measured> {
-  const sampler = new CpuSampler(pids)
-  const fromUs = monoUs()
-  sampler.start(1000)
-  await sleep(seconds * 1000)
-  const samples: CpuSample[] = sampler.stop()
+function measured(samples: CpuSample[], fromUs: number): Measured {
   return {
     cpu: windowCpu(samples),
     cores10s: coresOverTime(samples, 10).map(round),
@@ -68,6 +65,14 @@ async function measure(pids: number[], seconds: number): Promise<Measured> {
     toUs: monoUs(),
     load: round(loadavg()[0]!),
   }
+}
+
+async function measure(pids: number[], seconds: number): Promise<Measured> {
+  const sampler = new CpuSampler(pids)
+  const fromUs = monoUs()
+  sampler.start(1000)
+  await sleep(seconds * 1000)
+  return measured(sampler.stop(), fromUs)
 }
 
 /** CPU ms one command costs the till: `count` sent one after the other, minus the till's idle rate. */
@@ -165,6 +170,40 @@ export const run: Bench = async ({ args }) => {
       log(`after sales, cores per 10 s: ${afterSales.cores10s.join(' ')}`)
     }
 
+    let beside: Measured | undefined
+    let catchUpSeconds: number | undefined
+    if (args.includes('--fresh')) {
+      const freshDir = path.join(work, 'fresh')
+      linkTree(fest.fresh, freshDir)
+      const sampler = new CpuSampler(pids)
+      const fromUs = monoUs()
+      sampler.start(1000)
+      const t0 = performance.now()
+      const fresh = await spawnTill(TILL, tillArgs(freshDir, n, { tills: n, cards, seed }))
+      started.push(fresh)
+      const neighbours = [...new Set([0, Math.floor(n / 3), Math.floor((2 * n) / 3)])]
+      await Promise.all(
+        neighbours.map((i) =>
+          fresh
+            .send({ cmd: 'dial', addr: tills[i]!.addresses[0], peerId: tills[i]!.peerId }, 60_000)
+            .catch((e) => log(`fresh till: dial to till ${i} failed: ${(e as Error).message}`)),
+        ),
+      )
+      const reference = await tills[0]!.send({ cmd: 'digest' })
+      for (;;) {
+        const d = await fresh.send({ cmd: 'digest' }, 120_000)
+        if (d.digest === reference.digest && d.complete) {
+          if ((await fresh.send({ cmd: 'stats' }, 120_000)).pending === 0) break
+        }
+        if (performance.now() - t0 > 600_000) throw new Error('the fresh till did not catch up in 600 s')
+        await sleep(500)
+      }
+      catchUpSeconds = (performance.now() - t0) / 1000
+      beside = measured(sampler.stop(), fromUs)
+      log(`fresh till caught up in ${round(catchUpSeconds)} s; ${summary('the others meanwhile', beside)}`)
+      log(`the others while it caught up, cores per 10 s: ${beside.cores10s.join(' ')}`)
+    }
+
     const bare = await pool(
       tills.map(() => 0),
       4,
@@ -188,11 +227,13 @@ export const run: Bench = async ({ args }) => {
       bareMsPerSPerProcess: round(bareWindow.cpu.meanMsPerS),
       afterFinalMsPerSPerTill: afterFinal ? round(afterFinal.cpu.meanMsPerS) : undefined,
       afterSalesMsPerSPerTill: afterSales ? round(afterSales.cpu.meanMsPerS) : undefined,
+      catchUpSeconds: catchUpSeconds === undefined ? undefined : round(catchUpSeconds),
+      besideCatchUpMsPerSPerTill: beside ? round(beside.cpu.meanMsPerS) : undefined,
       statsCommandMs: round(statsMs),
       statsRecountCommandMs: round(recountMs),
       clockCommandMs: round(clockMs),
       windows: Object.fromEntries(
-        Object.entries({ apart, linked, afterFinal, afterSales, bare: bareWindow })
+        Object.entries({ apart, linked, afterFinal, afterSales, besideCatchUp: beside, bare: bareWindow })
           .filter((e): e is [string, Measured] => e[1] !== undefined)
           .map(([k, m]) => [
             k,

@@ -44,6 +44,8 @@ const node = await createVenueNode({
   ...(process.env.LAKOU_PAGE_FLUSH_MS ? { pageFlushMs: Number(process.env.LAKOU_PAGE_FLUSH_MS) } : {}),
   ...(process.env.LAKOU_REPO_SAVE_MS ? { repoSaveMs: Number(process.env.LAKOU_REPO_SAVE_MS) } : {}),
   ...(process.env.LAKOU_BULK_HEAP === '0' ? { bulkIngestHeap: false } : {}),
+  // the checkpoint's base interval (bench/idle.ts shortens it to see several checkpoint rounds in a run)
+  ...(process.env.LAKOU_CHECKPOINT_MS ? { checkpointEveryMs: Number(process.env.LAKOU_CHECKPOINT_MS) } : {}),
   // A/B: every document re-synced on every new link, as before link-resync.ts
   ...(process.env.LAKOU_SKIP_UNCHANGED === '0' ? { skipUnchangedDocs: false } : {}),
   log: (l) => process.stderr.write(`${l}\n`),

@@ -35,7 +35,7 @@ import { ChainGossip } from './chain-gossip.ts'
 import { ChainSink } from './chain-sink.ts'
 import { ChainWal } from './chain-wal.ts'
 import { type Checkpoint, decodeCheckpoint, encodeCheckpoint, restoreLedger } from './checkpoint-file.ts'
-import { checkpointIntervals } from './checkpoint-schedule.ts'
+import { CheckpointSchedule } from './checkpoint-schedule.ts'
 import { dataPaths, type NodeConfig, readNodeConfig } from './config.ts'
 import { CertificateAuthenticator, localCredentials } from './credentials.ts'
 import { NodeNotReadyError } from './errors.ts'
@@ -595,15 +595,18 @@ export async function createVenueNode(options: VenueNodeOptions): Promise<VenueN
   feed.on('ingested', () => {
     dirty = true
   })
-  // spaced by the history's size (checkpoint-schedule.ts): a checkpoint exports everything
-  let ticks = 0
+  // spaced by the history's size, jittered per node, put off while this node serves a peer's catch-up or
+  // ingests in bulk (checkpoint-schedule.ts): a checkpoint exports everything
+  const schedule = new CheckpointSchedule({ baseMs: options.checkpointEveryMs ?? 60_000 })
+  let servedBefore = pageTransfer.stats.served
   const timer = setInterval(() => {
-    ticks++
-    if (!dirty || ticks < checkpointIntervals(sink.size)) return
-    ticks = 0
+    const serving = pageTransfer.stats.served !== servedBefore
+    servedBefore = pageTransfer.stats.served
+    if (!dirty || !schedule.due(sink.size, serving || bulkHeap?.inBulk === true)) return
+    schedule.written()
     dirty = false
     checkpoint().catch((e) => log(`lakou/node: checkpoint failed: ${(e as Error).message}`))
-  }, options.checkpointEveryMs ?? 60_000)
+  }, schedule.checkEveryMs)
 
   let stopped = false
   const node = Object.assign(emitter, {
