@@ -73,12 +73,13 @@ interface WaitingPage {
 export const PAGE_WINDOW = 4
 /**
  * Full pages asked whole (a `fullPages` source) at once, in a window of their own: a whole page holds its
- * bytes and records (~1 MB), not a loaded doc, until its batch goes to the ledger. Its own window, because in
- * a 50-till festival the fresh till's history queued behind the tills' 50 partial page 0s (each asked whole
- * of every peer, then synced through the repo) 4 at a time, and a busy peer's slow answer left the ledger
- * idle (bench/festival/README "Seventh session, H3").
+ * bytes and records, not a loaded doc, until its batch goes to the ledger. Its own window, because in a
+ * 50-till festival the fresh till's history queued behind the tills' 50 partial page 0s (each asked whole
+ * of every peer, then synced through the repo) 4 at a time (bench/festival/README "Seventh session, H3").
+ * 8 raised the fresh till's peak RSS at 200k by 20-35 MB (one-till bench, two pairs: 273 and 286 against
+ * 250 and 252 MB), near the 300 MB target: 4.
  */
-export const WHOLE_PAGE_WINDOW = 8
+export const WHOLE_PAGE_WINDOW = 4
 /** How long after an unload a page's automerge doc is freed (above automerge-repo's save throttle). */
 export const FREE_DELAY_MS = 5000
 /** How long a full page stays loaded at most for a connected peer that has not synced it to our heads. */
